@@ -1,0 +1,3 @@
+# klogd -o -f - --format=raw --source=syscall vs the guest's dmesg -r (common/oneshot.host.sh).
+source "$VM_SRC_DIR/scenarios/common/oneshot.host.sh"
+check() { oneshot_check syscall; }
