@@ -1,0 +1,192 @@
+#include "klog/symbols/symbol_table.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+
+namespace klog::symbols {
+
+namespace {
+
+bool is_weak(char type) noexcept {
+    return type == 'W' || type == 'w' || type == 'V' || type == 'v';
+}
+
+bool is_local(char type) noexcept { return type >= 'a' && type <= 'z'; }
+
+std::size_t leading_underscores(std::string_view name) noexcept {
+    std::size_t n = 0;
+    while (n < name.size() && name[n] == '_') ++n;
+    return n;
+}
+
+}  // namespace
+
+bool symbol_table::is_kept_type(char type) noexcept {
+    switch (type) {
+        case 'A':  // absolute: not an address (per-cpu offsets, linker constants)
+        case 'a':
+        case 'U':  // undefined
+        case 'N':  // debugging
+        case 'n':
+        case '?':
+        case '-':
+            return false;
+        default:
+            return (type >= 'A' && type <= 'Z') || (type >= 'a' && type <= 'z');
+    }
+}
+
+void symbol_table::reserve(std::size_t symbols, std::size_t name_bytes) {
+    entries_.reserve(symbols);
+    names_.reserve(name_bytes);
+}
+
+std::uint32_t symbol_table::add_module(std::string_view name, std::optional<std::uint64_t> end) {
+    if (modules_.size() >= core) throw std::length_error("symbol_table: too many modules");
+    modules_.push_back(module_info{std::string(name), end});
+    return static_cast<std::uint32_t>(modules_.size() - 1);
+}
+
+void symbol_table::set_module_end(std::uint32_t module, std::uint64_t end) {
+    if (module < modules_.size()) modules_[module].end = end;
+}
+
+std::optional<std::uint32_t> symbol_table::module_index(std::string_view name) const noexcept {
+    for (std::size_t i = 0; i < modules_.size(); ++i) {
+        if (modules_[i].name == name) return static_cast<std::uint32_t>(i);
+    }
+    return std::nullopt;
+}
+
+bool symbol_table::add(std::uint64_t address, char type, std::string_view name,
+                       std::uint32_t module) {
+    if (!is_kept_type(type) || name.empty()) return false;
+    if (names_.size() + name.size() > std::numeric_limits<std::uint32_t>::max()) {
+        throw std::length_error("symbol_table: names exceed 4 GiB");
+    }
+    entries_.push_back(entry{address, 0, static_cast<std::uint32_t>(names_.size()),
+                             static_cast<std::uint32_t>(name.size()),
+                             module < modules_.size() ? module : core, type});
+    names_.append(name);
+    finalized_ = false;
+    return true;
+}
+
+bool symbol_table::better(const entry& a, std::string_view a_name, const entry& b,
+                          std::string_view b_name) noexcept {
+    if (is_weak(a.type) != is_weak(b.type)) return !is_weak(a.type);
+    if (is_local(a.type) != is_local(b.type)) return !is_local(a.type);
+    const auto ua = leading_underscores(a_name);
+    const auto ub = leading_underscores(b_name);
+    if (ua != ub) return ua < ub;
+    if (a_name != b_name) return a_name < b_name;
+    if (a.type != b.type) return a.type < b.type;
+    return a.module < b.module;
+}
+
+void symbol_table::finalize(std::optional<std::uint64_t> end) {
+    end_ = end;
+    const auto by_address = [](const entry& a, const entry& b) { return a.address < b.address; };
+    if (!std::is_sorted(entries_.begin(), entries_.end(), by_address)) {
+        std::sort(entries_.begin(), entries_.end(), by_address);
+    }
+
+    // Keep the best name of each run of equal addresses.
+    std::size_t out = 0;
+    for (std::size_t i = 0; i < entries_.size();) {
+        std::size_t best = i;
+        std::size_t j = i + 1;
+        for (; j < entries_.size() && entries_[j].address == entries_[i].address; ++j) {
+            const entry& e = entries_[j];
+            const entry& b = entries_[best];
+            if (better(e, std::string_view(names_).substr(e.name_offset, e.name_length), b,
+                       std::string_view(names_).substr(b.name_offset, b.name_length))) {
+                best = j;
+            }
+        }
+        entries_[out++] = entries_[best];
+        i = j;
+    }
+    entries_.resize(out);
+    entries_.shrink_to_fit();
+
+    // Sizes: to the next symbol of the same module, else to the known end of the module/table.
+    for (std::size_t i = 0; i < entries_.size(); ++i) {
+        entry& e = entries_[i];
+        const bool has_next = i + 1 < entries_.size();
+        if (has_next && entries_[i + 1].module == e.module) {
+            e.size = entries_[i + 1].address - e.address;
+            continue;
+        }
+        const std::optional<std::uint64_t> limit =
+            e.module == core ? end_ : modules_[e.module].end;
+        if (limit && *limit > e.address) {
+            std::uint64_t stop = *limit;
+            if (has_next) stop = std::min(stop, entries_[i + 1].address);
+            e.size = stop - e.address;
+        } else {
+            e.size = 0;
+        }
+    }
+
+    addresses_.resize(entries_.size());
+    for (std::size_t i = 0; i < entries_.size(); ++i) addresses_[i] = entries_[i].address;
+    finalized_ = true;
+}
+
+std::optional<symbol_match> symbol_table::lookup(std::uint64_t address) const noexcept {
+    if (!finalized_) return std::nullopt;
+    const auto it = std::upper_bound(addresses_.begin(), addresses_.end(), address);
+    if (it == addresses_.begin()) return std::nullopt;  // below the first symbol
+    const auto index = static_cast<std::size_t>(it - addresses_.begin()) - 1;
+    const entry& e = entries_[index];
+    const std::uint64_t offset = address - e.address;
+    if (e.size == 0 ? offset != 0 : offset >= e.size) return std::nullopt;
+    symbol_match m;
+    m.name = std::string_view(names_).substr(e.name_offset, e.name_length);
+    m.offset = offset;
+    if (e.size != 0) m.size = e.size;
+    if (e.module != core) m.module = modules_[e.module].name;
+    return m;
+}
+
+std::optional<std::uint64_t> symbol_table::address_of(std::string_view name) const noexcept {
+    const std::string_view names(names_);
+    for (const entry& e : entries_) {
+        if (names.substr(e.name_offset, e.name_length) == name) return e.address;
+    }
+    return std::nullopt;
+}
+
+std::string_view symbol_table::module_name(std::uint32_t module) const noexcept {
+    return module < modules_.size() ? std::string_view(modules_[module].name) : std::string_view();
+}
+
+std::optional<std::uint64_t> symbol_table::module_end(std::uint32_t module) const noexcept {
+    return module < modules_.size() ? modules_[module].end : std::nullopt;
+}
+
+std::string_view symbol_table::name_at(std::size_t index) const noexcept {
+    const entry& e = entries_[index];
+    return std::string_view(names_).substr(e.name_offset, e.name_length);
+}
+
+std::optional<std::uint64_t> symbol_table::size_at(std::size_t index) const noexcept {
+    const auto s = entries_[index].size;
+    return s == 0 ? std::nullopt : std::optional<std::uint64_t>(s);
+}
+
+std::uint64_t symbol_table::lowest_address() const noexcept {
+    return entries_.empty() ? 0 : entries_.front().address;
+}
+
+std::uint64_t symbol_table::highest_end() const noexcept {
+    if (entries_.empty()) return 0;
+    const entry& last = entries_.back();
+    const std::uint64_t span = last.size == 0 ? 1 : last.size;
+    const std::uint64_t end = last.address + span;
+    return end < last.address ? std::numeric_limits<std::uint64_t>::max() : end;
+}
+
+}  // namespace klog::symbols
