@@ -2,32 +2,40 @@
 /*
  * klogd_test_mod - a tiny module for klogd's qemu guest tests (tests/vm).
  *
- * On load it prints raw addresses the way kernels without KALLSYMS print them
- * ("[<%px>]"), one of a function in this module and one of a core kernel
- * symbol, followed by the kernel's own symbolization of the same addresses
- * ("%pS") so a test has the ground truth to compare klogd's resolution with:
+ * It prints raw addresses the way kernels without KALLSYMS print them
+ * ("[<%px>]"), of a function in this module and of a core kernel symbol,
+ * each time followed by the kernel's own symbolization of the same addresses
+ * ("%pS"), so a test has the ground truth to compare klogd's resolution with:
  *
- *   klogd_test_mod: raw mod [<ffffffffc0a01000>] core [<ffffffff8d0f1e30>]
- *   klogd_test_mod: sym mod klogd_test_target+0x0/0x10 [klogd_test_mod] core _printk+0x0/0x58
+ *   klogd_test_mod: raw#1 mod [<ffffffffc0a01000>] core [<ffffffff8d0f1e30>]
+ *   klogd_test_mod: sym#1 mod klogd_test_target+0x0/0xe [klogd_test_mod] core _printk+0x0/0x83
+ *
+ * #1 is printed on load; writing anything to
+ * /sys/module/klogd_test_mod/parameters/print prints #2, #3, ... (for tests that
+ * reload symbols in the daemon after the module was loaded).
  *
  * With oops=1 its init writes through a NULL pointer: a real Oops whose
  * backtrace holds frames of this module (insmod is killed; the kernel lives on
  * unless panic_on_oops is set). Just before, it prints the raw addresses of the
- * crashing function and of its caller (both in this module's init):
+ * crashing function and of its caller (the module's init):
  *
  *   klogd_test_mod: about to oops in [<ffffffffc0a01010>] called from [<ffffffffc0a05047>]
  *
- * The module stays loaded otherwise so that its
- * symbols are in /proc/kallsyms for the daemon's SIGUSR1 reload.
+ * After the Oops the module stays (state "coming", symbols in /proc/kallsyms) and
+ * the print parameter still works. Without oops=1 the module stays loaded.
  */
+#include <linux/atomic.h>
 #include <linux/init.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/printk.h>
 
 static int oops;
 module_param(oops, int, 0444);
 MODULE_PARM_DESC(oops, "1: write through a NULL pointer in module init (real Oops)");
+
+static atomic_t print_count = ATOMIC_INIT(0);
 
 /* A function with a stable, non-inlined address inside this module. */
 noinline int klogd_test_target(int x)
@@ -35,6 +43,28 @@ noinline int klogd_test_target(int x)
 	return x * 3 + 1;
 }
 EXPORT_SYMBOL_GPL(klogd_test_target);
+
+static void klogd_test_print(void)
+{
+	void *mod_addr = (void *)klogd_test_target;
+	void *core_addr = (void *)_printk;
+	int n = atomic_inc_return(&print_count);
+
+	pr_info("klogd_test_mod: raw#%d mod [<%px>] core [<%px>]\n", n, mod_addr, core_addr);
+	pr_info("klogd_test_mod: sym#%d mod %pS core %pS\n", n, mod_addr, core_addr);
+}
+
+static int print_set(const char *val, const struct kernel_param *kp)
+{
+	klogd_test_print();
+	return 0;
+}
+
+static const struct kernel_param_ops print_ops = {
+	.set = print_set,
+};
+module_param_cb(print, &print_ops, NULL, 0200);
+MODULE_PARM_DESC(print, "write anything: print the raw#N/sym#N lines again");
 
 static noinline void klogd_test_crash(void)
 {
@@ -47,11 +77,7 @@ static noinline void klogd_test_crash(void)
 
 static int __init klogd_test_init(void)
 {
-	void *mod_addr = (void *)klogd_test_target;
-	void *core_addr = (void *)_printk;
-
-	pr_info("klogd_test_mod: raw mod [<%px>] core [<%px>]\n", mod_addr, core_addr);
-	pr_info("klogd_test_mod: sym mod %pS core %pS\n", mod_addr, core_addr);
+	klogd_test_print();
 	if (oops)
 		klogd_test_crash();
 	return 0;

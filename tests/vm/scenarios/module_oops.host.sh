@@ -13,5 +13,6 @@ check() {
     crash_addr=$(sed -nE "s/.*$re/\1/p" dmesg)
     expect_grep kallsyms "^$crash_addr t klogd_test_crash	\[klogd_test_mod\]$" \
         "kallsyms (klogd_test_crash at the printed address $crash_addr)"
+    expect_grep dmesg 'klogd_test_mod: raw#2 mod \[<ffffffff[0-9a-f]{8}>\] core' "dmesg (print parameter still works after the Oops)"
     expect_grep kallsyms '	\[klogd_test_mod\]$' "kallsyms (module symbols still listed after the failed init)"
 }
