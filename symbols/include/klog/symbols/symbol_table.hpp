@@ -14,7 +14,8 @@ namespace klog::symbols {
 // One sorted table of symbols: the core kernel, or every module at once (each entry carries its
 // module, so modules whose sections interleave in memory, as since Linux 6.4, still resolve).
 //
-// Build with add() in any order, then finalize() once; lookups before finalize() find nothing.
+// Build with add() in any order, then finalize(); lookups before finalize() find nothing.
+// finalize() may run again (e.g. after set_module_end()); it keeps what it already merged.
 //
 // Rules (the classic klogd bugs are the reason for each):
 //  - Only symbols that name a place in kernel memory are kept: absolute (`a`/`A`, e.g. per-cpu
@@ -39,7 +40,7 @@ public:
 
     // Registers a module and returns its index for add(); end = base + size if known.
     std::uint32_t add_module(std::string_view name, std::optional<std::uint64_t> end = {});
-    // Sets the end of an already registered module (before finalize()).
+    // Sets the end of a registered module; takes effect at the next finalize().
     void set_module_end(std::uint32_t module, std::uint64_t end);
     // Index of a module by name, if registered.
     std::optional<std::uint32_t> module_index(std::string_view name) const noexcept;

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "klog/symbols/module_list.hpp"
+#include "klog/symbols/symbol_match.hpp"
+#include "klog/symbols/symbol_table.hpp"
+
+namespace klog::symbols {
+
+// Answers "which symbol holds this runtime address": the core kernel table (from kallsyms, or a
+// System.map plus the KASLR offset) and the module table (kallsyms `[mod]` lines). Both parts are
+// replaced independently: SIGUSR1 reloads modules only, SIGUSR2 everything.
+class symbol_resolver {
+public:
+    // Core kernel symbols. `offset` is added to the table's addresses to get runtime addresses
+    // (runtime `_text` − map `_text`; 0 for kallsyms). Arithmetic wraps modulo 2^64.
+    void set_kernel(symbol_table table, std::uint64_t offset = 0);
+    void set_kernel_offset(std::uint64_t offset) noexcept { offset_ = offset; }
+    // Module symbols; `list` (/proc/modules) tells which address ranges belong to modules and
+    // bounds the last symbol of each module (base + size).
+    void set_modules(symbol_table table, module_list list = {});
+    void clear_kernel() noexcept;
+    void clear_modules() noexcept;
+
+    // Where modules are mapped on this architecture, [low, high). By default it is set for
+    // x86_64 (0xffffffffc0000000–0xffffffffff000000) when the kernel's runtime `_text` lies in
+    // the x86_64 kernel image range, and unset otherwise.
+    void set_module_area(std::uint64_t low, std::uint64_t high) noexcept;
+    std::optional<std::pair<std::uint64_t, std::uint64_t>> module_area() const noexcept;
+
+    std::optional<symbol_match> lookup(std::uint64_t address) const noexcept;
+
+    // True when `address` looks like a module address (module mapping area, or between the
+    // lowest and highest module address known) but no known module covers it: the module
+    // symbols are probably stale. Only meaningful for addresses lookup() did not resolve.
+    bool unknown_module_address(std::uint64_t address) const noexcept;
+
+    bool has_kernel() const noexcept { return !kernel_.empty(); }
+    bool has_modules() const noexcept { return !modules_.empty(); }
+    bool empty() const noexcept { return kernel_.empty() && modules_.empty(); }
+    const symbol_table& kernel() const noexcept { return kernel_; }
+    const symbol_table& modules() const noexcept { return modules_; }
+    std::uint64_t kernel_offset() const noexcept { return offset_; }
+
+private:
+    void update_module_bounds() noexcept;
+
+    symbol_table kernel_;
+    std::uint64_t offset_ = 0;
+    symbol_table modules_;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> module_ranges_;  // from /proc/modules
+    std::uint64_t modules_low_ = 0;   // lowest / highest module address known, [low, high)
+    std::uint64_t modules_high_ = 0;
+    std::optional<std::pair<std::uint64_t, std::uint64_t>> area_;
+    bool area_explicit_ = false;
+};
+
+}  // namespace klog::symbols
