@@ -1,0 +1,56 @@
+# Thin wrapper around CMake. Every target first installs the Debian packages it needs.
+#   make run    build, then run klogd in the foreground on this machine's kernel log (stdout)
+#   make test   build (normal + ASan/UBSan) and run every test, qemu guest tests included
+#   make bench  build optimised and print the benchmark table
+
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+BUILD_BENCH ?= build-bench
+JOBS       ?= $(shell nproc)
+CTEST_ARGS ?=
+
+# Debian packages: build, tests (qemu guest, real syslog daemons, man page lint), benchmarks.
+DEPS := cmake g++ make pkg-config libboost-dev libboost-program-options-dev catch2 libssl-dev \
+        mandoc qemu-system-x86 busybox-static cpio xz-utils kmod rsyslog rsyslog-openssl \
+        logrotate openssl util-linux procps
+
+.PHONY: all deps build build-asan run test bench clean
+all: build
+
+# Install what is missing (apt-get update once, only when something is missing).
+deps:
+	@missing=$$(for p in $(DEPS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	  done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BUILD)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+$(BUILD_ASAN)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DKLOGD_SANITIZE=ON
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+build-asan: deps $(BUILD_ASAN)/CMakeCache.txt
+	cmake --build $(BUILD_ASAN) -j $(JOBS)
+
+run: build
+	$(BUILD)/klogd/klogd -n -f -
+
+test: build build-asan
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS) -LE vm $(CTEST_ARGS)
+
+bench: deps
+	cmake -S . -B $(BUILD_BENCH) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD_BENCH) -j $(JOBS)
+	cmake --build $(BUILD_BENCH) --target bench
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_BENCH)

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "klog/formatters/format_kind.hpp"
+#include "klogd/options.hpp"
+
+namespace klogd {
+
+/// Which kernel interface to read.
+enum class source_kind { automatic, kmsg, proc, syscall, replay };
+
+/// One destination of `--output=` / `-f`.
+struct output_spec {
+    enum class kind { syslog, file };
+    kind type = kind::syslog;
+    std::string path;  ///< file: the path, "-" for standard output; syslog: the socket
+};
+
+/// The validated configuration: every value checked, every file named checked.
+struct config {
+    source_kind source = source_kind::automatic;
+    std::string replay_path;  ///< source_kind::replay
+    std::vector<output_spec> outputs;
+    klog::formatters::format_kind format = klog::formatters::format_kind::traditional;
+    std::optional<int> console_level;
+    std::optional<std::uint8_t> min_level;
+    bool debug = false;
+    bool foreground = false;
+    bool one_shot = false;
+    bool oops_reload = false;
+    bool no_symbols = false;
+    bool print_both = false;
+    std::optional<std::string> system_map;
+    std::string kallsyms;
+    std::string modules;
+    std::string pidfile;
+    std::string state_file;
+    std::optional<std::string> user;
+    std::string syslog_socket = "/dev/log";
+};
+
+/// Checks `opts` and the files it names. Throws usage_error with one line naming the option
+/// and the reason.
+[[nodiscard]] config make_config(const options& opts);
+
+}  // namespace klogd

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace klogd {
+
+/// A bad command line or configuration: one line naming the option and the reason; exit 2.
+class usage_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// The command line as given, before validation (argv → options → config).
+struct options {
+    std::optional<std::string> console_level;  ///< -c N
+    bool debug = false;                        ///< -d
+    std::optional<std::string> file;           ///< -f FILE ("-" = stdout)
+    bool signal_reload_modules = false;        ///< -i
+    bool signal_reload_all = false;            ///< -I
+    std::optional<std::string> system_map;     ///< -k FILE
+    bool foreground = false;                   ///< -n
+    bool one_shot = false;                     ///< -o
+    bool oops_reload = false;                  ///< -p
+    bool force_syscall = false;                ///< -s
+    bool version = false;                      ///< -v
+    bool no_symbols = false;                   ///< -x
+    bool print_both = false;                   ///< -2
+
+    std::string source = "auto";
+    std::vector<std::string> outputs;
+    std::optional<std::string> format;
+    std::string pidfile = "/run/klogd.pid";
+    std::string state_file = "/var/lib/klogd/state";
+    std::optional<std::string> user;
+    std::optional<std::string> min_level;
+    std::string kallsyms = "/proc/kallsyms";
+    std::string modules = "/proc/modules";
+    bool check_config = false;
+    bool help = false;
+};
+
+/// Parses argv. Throws usage_error for unknown options, missing or repeated values.
+[[nodiscard]] options parse_options(int argc, const char* const argv[]);
+
+/// The `--help` text (every switch and long option).
+[[nodiscard]] std::string help_text();
+
+}  // namespace klogd

@@ -1,0 +1,39 @@
+// klogd: read the kernel log and deliver every record. Startup errors are caught here once.
+#include <iostream>
+#include <system_error>
+
+#include "klogd/application.hpp"
+#include "klogd/config.hpp"
+#include "klogd/options.hpp"
+#include "klogd/version.hpp"
+
+int main(int argc, char* argv[]) {
+    try {
+        const auto opts = klogd::parse_options(argc, argv);
+        if (opts.help) {
+            std::cout << klogd::help_text();
+            return 0;
+        }
+        if (opts.version) {
+            std::cout << "klogd " << klogd::version << '\n';
+            return 0;
+        }
+        auto cfg = klogd::make_config(opts);
+        if (opts.check_config) {
+            std::cout << "klogd: configuration ok\n";
+            return 0;
+        }
+        klogd::application app(std::move(cfg));
+        app.open();
+        return opts.one_shot ? app.run_once() : app.run_live();
+    } catch (const klogd::usage_error& e) {
+        std::cerr << "klogd: " << e.what() << "\nTry 'klogd --help' for more information.\n";
+        return 2;
+    } catch (const std::system_error& e) {
+        std::cerr << "klogd: " << e.what() << '\n';
+        return 1;
+    } catch (const std::exception& e) {
+        std::cerr << "klogd: " << e.what() << '\n';
+        return 1;
+    }
+}

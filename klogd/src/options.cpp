@@ -1,0 +1,107 @@
+#include "klogd/options.hpp"
+
+#include <boost/program_options.hpp>
+#include <sstream>
+
+namespace klogd {
+
+namespace po = boost::program_options;
+
+namespace {
+
+po::options_description describe(options& o) {
+    po::options_description classic("Classic switches");
+    classic.add_options()
+        (",c", po::value<std::string>()->value_name("N"),
+         "set the console log level to N (1-8) and continue")
+        (",d", po::bool_switch(&o.debug), "diagnostics on standard error")
+        (",f", po::value<std::string>()->value_name("FILE"),
+         "write to FILE (appended) instead of local syslog; - is standard output")
+        (",i", po::bool_switch(&o.signal_reload_modules),
+         "tell the running klogd to reload module symbols, then exit")
+        (",I", po::bool_switch(&o.signal_reload_all),
+         "tell the running klogd to reload all symbols, then exit")
+        (",k", po::value<std::string>()->value_name("FILE"), "System.map to use")
+        (",n", po::bool_switch(&o.foreground), "stay in the foreground (inittab, supervisors)")
+        (",o", po::bool_switch(&o.one_shot),
+         "one-shot: deliver everything now in the kernel buffer, then exit")
+        (",p", po::bool_switch(&o.oops_reload),
+         "reload module symbols when a message contains 'Oops'")
+        (",s", po::bool_switch(&o.force_syscall), "read through syslog(2), not /dev/kmsg")
+        (",v", po::bool_switch(&o.version), "print the version and exit")
+        (",x", po::bool_switch(&o.no_symbols), "do not resolve kernel addresses")
+        (",2", po::bool_switch(&o.print_both),
+         "print lines with resolved addresses twice: raw, then resolved");
+    po::options_description modern("Options");
+    modern.add_options()
+        ("source", po::value<std::string>(&o.source)->value_name("SRC"),
+         "auto|kmsg|proc|syscall, or a saved log PATH (- = standard input) to replay")
+        ("output", po::value<std::vector<std::string>>(&o.outputs)->value_name("SPEC"),
+         "syslog or file:PATH (repeatable: every record goes to every output)")
+        ("format", po::value<std::string>()->value_name("FMT"),
+         "traditional|raw|json|rfc3164|rfc5424 for files and standard output")
+        ("pidfile", po::value<std::string>(&o.pidfile)->value_name("PATH"),
+         "pid file of the daemon (default /run/klogd.pid)")
+        ("state-file", po::value<std::string>(&o.state_file)->value_name("PATH"),
+         "where the /dev/kmsg cursor is kept (default /var/lib/klogd/state)")
+        ("user", po::value<std::string>()->value_name("USER"),
+         "drop privileges to USER after opening what needs root")
+        ("min-level", po::value<std::string>()->value_name("LEVEL"),
+         "deliver only records of LEVEL (0-7 or emerg..debug) or more severe")
+        ("kallsyms", po::value<std::string>(&o.kallsyms)->value_name("PATH"),
+         "kernel symbol table (default /proc/kallsyms)")
+        ("modules", po::value<std::string>(&o.modules)->value_name("PATH"),
+         "module list (default /proc/modules)")
+        ("check-config", po::bool_switch(&o.check_config),
+         "check the command line and the files it names, then exit")
+        ("help,h", po::bool_switch(&o.help), "print this help and exit");
+    po::options_description all;
+    all.add(classic).add(modern);
+    return all;
+}
+
+std::optional<std::string> take(const po::variables_map& vm, const char* name) {
+    if (vm.count(name) == 0) return std::nullopt;
+    return vm[name].as<std::string>();
+}
+
+}  // namespace
+
+options parse_options(int argc, const char* const argv[]) {
+    options o;
+    const auto desc = describe(o);
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(argc, argv)
+                      .options(desc)
+                      .style(po::command_line_style::unix_style)
+                      .run(),
+                  vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        throw usage_error(e.what());
+    }
+    o.console_level = take(vm, "-c");
+    o.file = take(vm, "-f");
+    o.system_map = take(vm, "-k");
+    o.format = take(vm, "format");
+    o.user = take(vm, "user");
+    o.min_level = take(vm, "min-level");
+    return o;
+}
+
+std::string help_text() {
+    options scratch;
+    std::ostringstream out;
+    out << "Usage: klogd [-2dinopsvxI] [-c N] [-f FILE] [-k FILE] [--source=SRC]\n"
+           "             [--output=SPEC]... [--format=FMT] [--pidfile=PATH] [more options]\n"
+           "Read the kernel log, resolve kernel addresses to symbols, and deliver every record\n"
+           "to local syslog, a file or standard output.\n\n"
+        << describe(scratch)
+        << "\nSignals: TERM/INT stop, HUP reopen outputs, TSTP/CONT suspend/resume reading,\n"
+           "USR1 reload module symbols, USR2 reload all symbols.\n"
+           "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n";
+    return out.str();
+}
+
+}  // namespace klogd

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "klog/dictionary_view.hpp"
+
+namespace klog {
+
+/// Where a record came from: the kernel itself, or a process that wrote to /dev/kmsg
+/// (facility other than kern), which keeps its `ident[pid]`.
+struct origin {
+    std::string_view ident;            ///< "kernel" for kernel records
+    std::optional<std::uint32_t> pid;  ///< from `ident[pid]:`
+    std::string_view message;          ///< text after the `ident[pid]: ` prefix
+};
+
+/// A decoded kernel log record that does not own its bytes: every view points into the read
+/// buffer or a decoder's scratch buffer and is valid until the next record is decoded.
+struct record_view {
+    std::uint8_t level = 6;      ///< 0 (emerg) .. 7 (debug)
+    std::uint8_t facility = 0;   ///< 0 (kern) .. 255; anything but 0 was written by userspace
+    std::optional<std::uint64_t> seq;      ///< /dev/kmsg sequence number (absent for proc/syscall)
+    std::optional<std::uint64_t> ts_usec;  ///< kernel monotonic time (absent: kernel printed none)
+    char flag = '-';             ///< /dev/kmsg flag: '-' none, 'c' continuation, '+' fragment
+    std::string_view caller;     ///< `T123` / `C1` when the kernel has CONFIG_PRINTK_CALLER
+    std::string_view text;       ///< unescaped message bytes (may hold newlines, NUL, controls)
+    dictionary_view dictionary;  ///< SUBSYSTEM=, DEVICE=, any KEY=VALUE
+    bool malformed = false;      ///< the bytes did not parse; text holds them as they were
+
+    [[nodiscard]] int priority() const noexcept { return facility * 8 + level; }
+    [[nodiscard]] bool from_kernel() const noexcept { return facility == 0; }
+    [[nodiscard]] bool continuation() const noexcept { return flag == 'c'; }
+    /// `kernel` for kernel records; otherwise the `ident[pid]: ` prefix of the text.
+    [[nodiscard]] klog::origin origin() const noexcept;
+};
+
+}  // namespace klog

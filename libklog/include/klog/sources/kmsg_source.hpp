@@ -1,0 +1,44 @@
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <string>
+#include <vector>
+
+#include "klog/sources/source.hpp"
+
+namespace klog::sources {
+
+/// Reads `/dev/kmsg`: one record per read(2), never consuming anything (each open file has its
+/// own position), non-blocking, readiness through the io_context.
+///
+/// EAGAIN = drained, EPIPE = overrun (reported, reading continues at the oldest record the ring
+/// still holds), EINVAL = a record too large for the buffer was skipped (reported), EINTR =
+/// retried, read() returning 0 (a closed stand-in socket) = end, anything else = error.
+class kmsg_source final : public source {
+public:
+    /// Read buffer: at least the kernel's CONSOLE_EXT_LOG_MAX (8192) plus one.
+    static constexpr std::size_t buffer_size = 16384;
+    /// Records read per `read_available` call before yielding to other work.
+    static constexpr int batch_records = 256;
+
+    /// Opens `path` read-only and non-blocking. Throws std::system_error naming the path when it
+    /// cannot be opened, or (with `require_char_device`) when it is not a character device.
+    static int open_device(const std::string& path, bool require_char_device = true);
+
+    /// Takes ownership of `fd` (an open /dev/kmsg, or a SOCK_SEQPACKET socket in tests).
+    kmsg_source(boost::asio::io_context& io, int fd, std::string name = "/dev/kmsg");
+
+    [[nodiscard]] const std::string& name() const noexcept override { return name_; }
+    read_status read_available(record_handler& handler, std::error_code& ec) override;
+    void async_wait(std::function<void(std::error_code)> done) override;
+    void close() noexcept override;
+
+private:
+    std::string name_;
+    boost::asio::posix::stream_descriptor descriptor_;
+    std::vector<char> buffer_;
+    std::string scratch_;
+};
+
+}  // namespace klog::sources

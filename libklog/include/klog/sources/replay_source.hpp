@@ -1,0 +1,64 @@
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "klog/decoders/line_decoder.hpp"
+#include "klog/sources/source.hpp"
+
+namespace klog::sources {
+
+/// The kinds of saved kernel log a replay recognises from its first bytes.
+enum class replay_format {
+    kmsg_nul,      ///< /dev/kmsg records, one read(2) each, separated by NUL bytes
+    kmsg_lines,    ///< `cat /dev/kmsg` output: records separated by '\n', dictionary lines indented
+    dmesg_raw,     ///< `dmesg -r`, /proc/kmsg, syslog(2): `<N>[secs.usecs] text`
+    dmesg_plain,   ///< plain `dmesg`: `[secs.usecs] text` (level unknown: 6)
+};
+
+/// Reads a saved kernel log from a file or a pipe (`--source=PATH`, `--source=-`), detecting
+/// its format from the first bytes. Reads are blocking and in chunks; the end of input ends it.
+class replay_source final : public source {
+public:
+    static constexpr std::size_t chunk_size = 1 << 16;
+
+    /// Opens `path` ("-" is standard input). Throws std::system_error naming the path.
+    static int open_file(const std::string& path);
+
+    /// Detects the format from the start of a saved log; nullopt when `head` is too short to
+    /// tell yet (with `at_end`, the whole input: always decides).
+    [[nodiscard]] static std::optional<replay_format> detect(std::string_view head,
+                                                             bool at_end) noexcept;
+
+    /// Takes ownership of `fd` (standard input is not closed).
+    replay_source(boost::asio::io_context& io, int fd, std::string name);
+    ~replay_source() override;
+    replay_source(const replay_source&) = delete;
+    replay_source& operator=(const replay_source&) = delete;
+
+    [[nodiscard]] const std::string& name() const noexcept override { return name_; }
+    read_status read_available(record_handler& handler, std::error_code& ec) override;
+    void async_wait(std::function<void(std::error_code)> done) override;
+    void close() noexcept override;
+
+    /// The detected format (valid after the first read).
+    [[nodiscard]] replay_format format() const noexcept { return format_; }
+
+private:
+    void deliver(record_handler& handler, bool at_end);
+    void deliver_kmsg_record(record_handler& handler, std::string_view bytes);
+
+    boost::asio::io_context& io_;
+    int fd_;
+    std::string name_;
+    bool detected_ = false;
+    replay_format format_ = replay_format::dmesg_raw;
+    decoders::line_decoder decoder_;
+    std::string pending_;  ///< kmsg forms: bytes not yet split into records
+    std::string scratch_;
+    std::vector<char> chunk_;
+};
+
+}  // namespace klog::sources

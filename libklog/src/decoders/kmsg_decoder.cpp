@@ -1,0 +1,175 @@
+#include "klog/decoders/kmsg_decoder.hpp"
+
+#include <charconv>
+#include <cstring>
+
+namespace klog::decoders {
+
+namespace {
+
+constexpr unsigned max_priority = 2047;  // facility 255, level 7
+
+template <typename T>
+bool parse_number(std::string_view s, T& value) noexcept {
+    if (s.empty()) return false;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+    return ec == std::errc{} && end == s.data() + s.size();
+}
+
+int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/// Header fields after PRI,SEQ,TS: the flag and any `key=value` extras.
+void parse_extra_fields(std::string_view rest, record_view& r) noexcept {
+    bool first = true;
+    while (!rest.empty()) {
+        const auto comma = rest.find(',');
+        const std::string_view field = rest.substr(0, comma);
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+        if (field.starts_with("caller=")) {
+            r.caller = field.substr(7);
+        } else if (first && field.size() == 1) {
+            r.flag = field[0];
+        }
+        first = false;
+    }
+}
+
+bool parse_header(std::string_view header, record_view& r) noexcept {
+    std::string_view fields[3];
+    for (int i = 0; i < 3; ++i) {
+        const auto comma = header.find(',');
+        if (comma == std::string_view::npos) {
+            if (i < 2) return false;
+            fields[i] = header;
+            header = {};
+        } else {
+            fields[i] = header.substr(0, comma);
+            header.remove_prefix(comma + 1);
+        }
+    }
+    unsigned pri = 0;
+    std::uint64_t seq = 0;
+    std::uint64_t ts = 0;
+    if (!parse_number(fields[0], pri) || pri > max_priority) return false;
+    if (!parse_number(fields[1], seq) || !parse_number(fields[2], ts)) return false;
+    r.level = static_cast<std::uint8_t>(pri & 7U);
+    r.facility = static_cast<std::uint8_t>(pri >> 3U);
+    r.seq = seq;
+    r.ts_usec = ts;
+    parse_extra_fields(header, r);
+    return true;
+}
+
+/// Calls `fn` for each '\n'-separated line of `s`; the record's final '\n' ends the last line
+/// rather than starting an empty one.
+template <typename Fn>
+void for_each_line(std::string_view s, Fn&& fn) {
+    while (!s.empty()) {
+        const auto end = s.find('\n');
+        fn(s.substr(0, end));
+        if (end == std::string_view::npos) break;
+        s.remove_prefix(end + 1);
+    }
+}
+
+}  // namespace
+
+std::size_t kmsg_unescape(std::string_view escaped, char* out, bool keep_newline) noexcept {
+    char* const start = out;
+    std::size_t i = 0;
+    while (i < escaped.size()) {
+        const auto bs = escaped.find('\\', i);
+        const std::size_t run = (bs == std::string_view::npos ? escaped.size() : bs) - i;
+        std::memcpy(out, escaped.data() + i, run);
+        out += run;
+        i += run;
+        if (bs == std::string_view::npos) break;
+        // escaped[i] == '\\'
+        if (i + 3 < escaped.size() && escaped[i + 1] == 'x') {
+            const int hi = hex_value(escaped[i + 2]);
+            const int lo = hex_value(escaped[i + 3]);
+            if (hi >= 0 && lo >= 0) {
+                const char byte = static_cast<char>(hi * 16 + lo);
+                if (!(keep_newline && byte == '\n')) {
+                    *out++ = byte;
+                    i += 4;
+                    continue;
+                }
+            }
+        }
+        *out++ = '\\';  // malformed or kept escape: literally
+        ++i;
+    }
+    return static_cast<std::size_t>(out - start);
+}
+
+record_view parse_kmsg_record(std::string_view bytes, std::string& scratch) noexcept {
+    record_view r;
+    const auto semicolon = bytes.find(';');
+    const auto first_nl = bytes.find('\n');
+    if (semicolon == std::string_view::npos ||
+        (first_nl != std::string_view::npos && first_nl < semicolon) ||
+        !parse_header(bytes.substr(0, semicolon), r)) {
+        record_view bad;
+        bad.malformed = true;
+        bad.text = bytes;
+        return bad;
+    }
+
+    std::string_view body = bytes.substr(semicolon + 1);
+    const auto nl = body.find('\n');
+    const std::string_view escaped_text = body.substr(0, nl);
+    std::string_view trailer =
+        nl == std::string_view::npos ? std::string_view{} : body.substr(nl + 1);
+
+    // Fast path: nothing escaped and no dictionary — views straight into the input.
+    if (escaped_text.find('\\') == std::string_view::npos && trailer.empty()) {
+        r.text = escaped_text;
+        return r;
+    }
+
+    // Worst case: text + dictionary, then text again + '\n' + stray lines (below).
+    if (scratch.size() < 2 * bytes.size() + 1) scratch.resize(2 * bytes.size() + 1);
+    char* out = scratch.data();
+    const std::size_t text_len = kmsg_unescape(escaped_text, out);
+    r.text = std::string_view(out, text_len);
+    out += text_len;
+
+    // Dictionary: lines starting with a space. A line that does not is not the kernel's
+    // format; such lines are kept (appended to the text) and the record is marked.
+    char* const dict_start = out;
+    std::size_t entries = 0;
+    bool stray = false;
+    for_each_line(trailer, [&](std::string_view line) {
+        if (!line.starts_with(' ')) {
+            stray = true;
+            return;
+        }
+        if (entries > 0) *out++ = '\n';
+        out += kmsg_unescape(line.substr(1), out, /*keep_newline=*/true);
+        ++entries;
+    });
+    r.dictionary = dictionary_view(
+        std::string_view(dict_start, static_cast<std::size_t>(out - dict_start)), entries);
+    if (stray) {
+        r.malformed = true;
+        char* const joined = out;
+        std::memcpy(out, r.text.data(), r.text.size());
+        out += r.text.size();
+        for_each_line(trailer, [&](std::string_view line) {
+            if (line.starts_with(' ')) return;
+            *out++ = '\n';
+            std::memcpy(out, line.data(), line.size());
+            out += line.size();
+        });
+        r.text = std::string_view(joined, static_cast<std::size_t>(out - joined));
+    }
+    return r;
+}
+
+}  // namespace klog::decoders

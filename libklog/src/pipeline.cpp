@@ -1,0 +1,77 @@
+#include "klog/pipeline.hpp"
+
+#include <exception>
+#include <string>
+
+namespace klog {
+
+pipeline::pipeline(std::vector<output> outputs) : outputs_(std::move(outputs)) {
+    buffer_.reserve(16384);
+}
+
+void pipeline::on_record(const record_view& record) {
+    if (record.seq) {
+        const auto verdict = tracker_.observe(*record.seq);
+        if (verdict.duplicate) {
+            ++counters_.duplicates;
+            return;
+        }
+        if (verdict.missed) {
+            counters_.missed += verdict.missed->count();
+            notice("klogd: missed " + std::to_string(verdict.missed->count()) +
+                   " kernel messages (seq " + std::to_string(verdict.missed->first) + ".." +
+                   std::to_string(verdict.missed->last) + ")");
+        }
+    }
+    if (record.malformed) ++counters_.malformed;
+    if (record.level > min_level_) {
+        ++counters_.filtered;
+        return;
+    }
+    ++counters_.records;
+    deliver(record);
+}
+
+void pipeline::on_event(sources::source_event event) {
+    switch (event) {
+        case sources::source_event::overrun:
+            ++counters_.overruns;
+            break;
+        case sources::source_event::record_lost:
+            ++counters_.lost_too_large;
+            break;
+    }
+}
+
+void pipeline::notice(std::string_view text, std::uint8_t level) {
+    notice_text_.assign(text);
+    record_view own;
+    own.level = level;
+    own.text = notice_text_;
+    deliver(own);
+}
+
+void pipeline::deliver(const record_view& record) {
+    const auto time = clock_.time_for(record.ts_usec, estimated_);
+    for (auto& out : outputs_) {
+        buffer_.clear();
+        out.format->format(record, time, buffer_);
+        out.sink->write(buffer_, record);
+    }
+}
+
+void pipeline::flush() {
+    for (auto& out : outputs_) out.sink->flush();
+}
+
+void pipeline::reopen() {
+    for (auto& out : outputs_) {
+        try {
+            out.sink->reopen();
+        } catch (const std::exception& e) {
+            if (diagnostics_) diagnostics_(std::string("cannot reopen output: ") + e.what());
+        }
+    }
+}
+
+}  // namespace klog

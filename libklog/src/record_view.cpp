@@ -1,0 +1,36 @@
+#include "klog/record_view.hpp"
+
+#include <charconv>
+
+namespace klog {
+
+klog::origin record_view::origin() const noexcept {
+    klog::origin o;
+    o.message = text;
+    if (from_kernel()) {
+        o.ident = "kernel";
+        return o;
+    }
+    // Userspace writes to /dev/kmsg as syslog does: `ident[pid]: message` or `ident: message`.
+    const auto colon = text.find(": ");
+    if (colon == std::string_view::npos || colon == 0) return o;
+    std::string_view tag = text.substr(0, colon);
+    if (tag.find_first_of(" \t") != std::string_view::npos) return o;
+    if (tag.back() == ']') {
+        const auto open = tag.rfind('[');
+        if (open == std::string_view::npos || open == 0) return o;
+        const std::string_view digits = tag.substr(open + 1, tag.size() - open - 2);
+        std::uint32_t pid = 0;
+        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), pid);
+        if (ec != std::errc{} || end != digits.data() + digits.size() || digits.empty()) return o;
+        o.pid = pid;
+        tag = tag.substr(0, open);
+    } else if (tag.find_first_of("[]") != std::string_view::npos) {
+        return o;
+    }
+    o.ident = tag;
+    o.message = text.substr(colon + 2);
+    return o;
+}
+
+}  // namespace klog

@@ -1,0 +1,82 @@
+#include "klog/sources/kmsg_source.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+#include "descriptor_wait.hpp"
+
+#include "klog/decoders/kmsg_decoder.hpp"
+
+namespace klog::sources {
+
+int kmsg_source::open_device(const std::string& path, bool require_char_device) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), path);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        const int err = errno;
+        ::close(fd);
+        throw std::system_error(err, std::generic_category(), path);
+    }
+    if (require_char_device && !S_ISCHR(st.st_mode)) {
+        ::close(fd);
+        throw std::system_error(ENODEV, std::generic_category(),
+                                path + " is not a character device");
+    }
+    return fd;
+}
+
+kmsg_source::kmsg_source(boost::asio::io_context& io, int fd, std::string name)
+    : name_(std::move(name)), descriptor_(io, fd), buffer_(buffer_size) {
+    scratch_.reserve(2 * buffer_size + 1);
+}
+
+read_status kmsg_source::read_available(record_handler& handler, std::error_code& ec) {
+    ec.clear();
+    if (!descriptor_.is_open()) {
+        ec = std::make_error_code(std::errc::bad_file_descriptor);
+        return read_status::end;
+    }
+    const int fd = descriptor_.native_handle();
+    for (int n = 0; n < batch_records; ++n) {
+        const ssize_t got = ::read(fd, buffer_.data(), buffer_.size());
+        if (got > 0) {
+            const std::string_view bytes(buffer_.data(), static_cast<std::size_t>(got));
+            handler.on_record(decoders::parse_kmsg_record(bytes, scratch_));
+            continue;
+        }
+        if (got == 0) return read_status::end;
+        switch (errno) {
+            case EINTR:
+                --n;
+                continue;
+            case EAGAIN:
+                return read_status::drained;
+            case EPIPE:
+                handler.on_event(source_event::overrun);
+                continue;
+            case EINVAL:
+                handler.on_event(source_event::record_lost);
+                continue;
+            default:
+                ec = std::error_code(errno, std::generic_category());
+                return read_status::end;
+        }
+    }
+    return read_status::more;
+}
+
+void kmsg_source::async_wait(std::function<void(std::error_code)> done) {
+    detail::async_wait_readable(descriptor_, std::move(done));
+}
+
+void kmsg_source::close() noexcept {
+    boost::system::error_code ignored;
+    descriptor_.close(ignored);
+}
+
+}  // namespace klog::sources

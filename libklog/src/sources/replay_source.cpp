@@ -1,0 +1,156 @@
+#include "klog/sources/replay_source.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <cerrno>
+#include <system_error>
+
+#include "klog/decoders/kmsg_decoder.hpp"
+
+namespace klog::sources {
+
+namespace {
+
+bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+/// `PRI,SEQ,TS` followed by ',' or ';' — the start of a /dev/kmsg record.
+bool looks_like_kmsg_header(std::string_view s) noexcept {
+    int fields = 0;
+    std::size_t i = 0;
+    while (fields < 3) {
+        const std::size_t begin = i;
+        while (i < s.size() && is_digit(s[i])) ++i;
+        if (i == begin || i >= s.size()) return false;
+        ++fields;
+        if (fields < 3 && s[i] != ',') return false;
+        if (fields == 3) return s[i] == ',' || s[i] == ';';
+        ++i;
+    }
+    return false;
+}
+
+}  // namespace
+
+int replay_source::open_file(const std::string& path) {
+    if (path == "-") return STDIN_FILENO;
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), path);
+    return fd;
+}
+
+std::optional<replay_format> replay_source::detect(std::string_view head, bool at_end) noexcept {
+    if (looks_like_kmsg_header(head)) {
+        // The first byte after the first record tells the two saved forms apart: NUL for one
+        // record per read(2) saved with NUL separators, the next header for `cat /dev/kmsg`.
+        for (auto nl = head.find('\n'); nl != std::string_view::npos; nl = head.find('\n', nl + 1)) {
+            if (nl + 1 >= head.size()) break;
+            if (head[nl + 1] == '\0') return replay_format::kmsg_nul;
+            if (head[nl + 1] != ' ') return replay_format::kmsg_lines;
+        }
+        if (!at_end) return std::nullopt;
+        return head.find('\0') != std::string_view::npos ? replay_format::kmsg_nul
+                                                         : replay_format::kmsg_lines;
+    }
+    if (head.find('\n') == std::string_view::npos && !at_end) return std::nullopt;
+    if (head.size() >= 3 && head[0] == '<' && is_digit(head[1])) return replay_format::dmesg_raw;
+    return replay_format::dmesg_plain;
+}
+
+replay_source::replay_source(boost::asio::io_context& io, int fd, std::string name)
+    : io_(io), fd_(fd), name_(std::move(name)), chunk_(chunk_size) {}
+
+replay_source::~replay_source() { close(); }
+
+void replay_source::close() noexcept {
+    if (fd_ > STDIN_FILENO) ::close(fd_);
+    fd_ = -1;
+}
+
+read_status replay_source::read_available(record_handler& handler, std::error_code& ec) {
+    ec.clear();
+    if (fd_ < 0) {
+        ec = std::make_error_code(std::errc::bad_file_descriptor);
+        return read_status::end;
+    }
+    ssize_t got;
+    do {
+        got = ::read(fd_, chunk_.data(), chunk_.size());
+    } while (got < 0 && errno == EINTR);
+    if (got < 0) {
+        ec = std::error_code(errno, std::generic_category());
+        return read_status::end;
+    }
+    const std::string_view bytes(chunk_.data(), static_cast<std::size_t>(got));
+    if (!detected_) {
+        pending_.append(bytes);
+        const auto format = detect(pending_, got == 0);
+        if (!format) return read_status::more;
+        format_ = *format;
+        detected_ = true;
+        if (format_ == replay_format::dmesg_raw || format_ == replay_format::dmesg_plain) {
+            decoder_ = decoders::line_decoder(format_ == replay_format::dmesg_raw
+                                                  ? decoders::line_decoder::prefix::required
+                                                  : decoders::line_decoder::prefix::optional);
+            decoder_.feed(pending_, [&](const record_view& r) { handler.on_record(r); });
+            pending_.clear();
+        } else {
+            deliver(handler, got == 0);
+        }
+    } else if (format_ == replay_format::dmesg_raw || format_ == replay_format::dmesg_plain) {
+        decoder_.feed(bytes, [&](const record_view& r) { handler.on_record(r); });
+    } else {
+        pending_.append(bytes);
+        deliver(handler, got == 0);
+    }
+    if (got == 0) {
+        decoder_.finish([&](const record_view& r) { handler.on_record(r); });
+        return read_status::end;
+    }
+    return read_status::more;
+}
+
+void replay_source::deliver_kmsg_record(record_handler& handler, std::string_view bytes) {
+    if (bytes.empty()) return;
+    handler.on_record(decoders::parse_kmsg_record(bytes, scratch_));
+}
+
+void replay_source::deliver(record_handler& handler, bool at_end) {
+    std::string_view rest = pending_;
+    if (format_ == replay_format::kmsg_nul) {
+        for (auto nul = rest.find('\0'); nul != std::string_view::npos; nul = rest.find('\0')) {
+            deliver_kmsg_record(handler, rest.substr(0, nul));
+            rest.remove_prefix(nul + 1);
+        }
+    } else {
+        // kmsg_lines: a record is its header line plus the indented dictionary lines after it;
+        // it is complete once the next unindented line has started.
+        std::size_t record_end = 0;  // end of the complete records found so far
+        std::size_t pos = 0;
+        while (true) {
+            const auto nl = rest.find('\n', pos);
+            if (nl == std::string_view::npos) break;
+            const std::size_t next = nl + 1;
+            if (next < rest.size() && rest[next] != ' ') {
+                deliver_kmsg_record(handler, rest.substr(record_end, next - record_end));
+                record_end = next;
+            }
+            pos = next;
+        }
+        rest.remove_prefix(record_end);
+    }
+    if (at_end) {
+        deliver_kmsg_record(handler, rest);
+        rest = {};
+    }
+    pending_.erase(0, pending_.size() - rest.size());
+}
+
+void replay_source::async_wait(std::function<void(std::error_code)> done) {
+    boost::asio::post(io_, [this, done = std::move(done)] {
+        done(fd_ < 0 ? std::make_error_code(std::errc::operation_canceled) : std::error_code{});
+    });
+}
+
+}  // namespace klog::sources

@@ -1,0 +1,170 @@
+// The real klogd binary in one-shot mode: on this machine's kernel log (read-only) and on
+// replayed captures of a real Debian kernel.
+#include <catch2/catch.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "test_support.hpp"
+
+using klog_test::data_path;
+using klog_test::read_file;
+using klog_test::run_klogd;
+using klog_test::run_process;
+
+namespace {
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+}
+
+/// klogd prints the full PRI (`<14>`); util-linux `dmesg -r` only the level (`<6>`).
+std::string level_only(const std::string& line) {
+    if (line.size() < 3 || line[0] != '<') return line;
+    const auto close = line.find('>');
+    if (close == std::string::npos) return line;
+    const int pri = std::stoi(line.substr(1, close - 1));
+    return "<" + std::to_string(pri & 7) + line.substr(close);
+}
+
+/// util-linux prints the further lines of a multi-line record indented under the first; klogd
+/// repeats the record's prefix on each, as syslog(2) and /proc/kmsg do. Make dmesg's look alike.
+std::vector<std::string> repeat_prefixes(const std::vector<std::string>& dmesg) {
+    std::vector<std::string> out;
+    std::string prefix;
+    for (const auto& line : dmesg) {
+        if (!prefix.empty() && line.size() >= prefix.size() &&
+            line.find_first_not_of(' ') >= prefix.size()) {
+            out.push_back(prefix + line.substr(prefix.size()));
+            continue;
+        }
+        const auto close = line.find("] ");
+        prefix = line.starts_with("<") && close != std::string::npos ? line.substr(0, close + 2) : "";
+        out.push_back(line);
+    }
+    return out;
+}
+
+/// The two reads happened one after the other, so the ring may have moved on a little in
+/// between: the lines must agree wherever the two overlap, and the overlap must be nearly all.
+void check_same_log(const std::vector<std::string>& ours, const std::vector<std::string>& dmesg) {
+    REQUIRE_FALSE(ours.empty());
+    REQUIRE_FALSE(dmesg.empty());
+    std::size_t start = 0;
+    while (start < dmesg.size() && dmesg[start] != level_only(ours[0])) ++start;
+    INFO("klogd's first line: " << ours[0]);
+    REQUIRE(start < dmesg.size());
+    const std::size_t overlap = std::min(dmesg.size() - start, ours.size());
+    for (std::size_t i = 0; i < overlap; ++i) {
+        INFO("line " << i);
+        REQUIRE(level_only(ours[i]) == dmesg[start + i]);
+    }
+    CHECK(overlap * 10 >= dmesg.size() * 9);
+}
+
+}  // namespace
+
+TEST_CASE("klogd -o -f - --format=raw prints what dmesg -r prints", "[integration][oneshot]") {
+    const auto dmesg = run_process({"/usr/bin/dmesg", "-r"});
+    REQUIRE(dmesg.exit_code == 0);
+    const auto ours = run_klogd({"-o", "-f", "-", "--format=raw"});
+    INFO(ours.err);
+    REQUIRE(ours.exit_code == 0);
+    check_same_log(lines_of(ours.out), repeat_prefixes(lines_of(dmesg.out)));
+}
+
+TEST_CASE("klogd -s -o (syslog(2) READ_ALL) prints what dmesg -r prints",
+          "[integration][oneshot]") {
+    const auto dmesg = run_process({"/usr/bin/dmesg", "-r"});
+    REQUIRE(dmesg.exit_code == 0);
+    const auto ours = run_klogd({"-s", "-o", "-f", "-", "--format=raw"});
+    INFO(ours.err);
+    REQUIRE(ours.exit_code == 0);
+    check_same_log(lines_of(ours.out), repeat_prefixes(lines_of(dmesg.out)));
+}
+
+TEST_CASE("replays of the two kernel interfaces of one boot print the same raw lines",
+          "[integration][replay]") {
+    const auto kmsg = run_klogd({"-o", "--source=" + data_path("corpus/kmsg.records"), "-f", "-",
+                                 "--format=raw"});
+    const auto syslog = run_klogd({"-o", "--source=" + data_path("corpus/syslog-read-all.txt"),
+                                   "-f", "-", "--format=raw"});
+    REQUIRE(kmsg.exit_code == 0);
+    REQUIRE(syslog.exit_code == 0);
+    CHECK(kmsg.err.empty());
+    CHECK(lines_of(kmsg.out).size() == 382);
+    CHECK(kmsg.out == syslog.out);
+    // Control bytes reach the output escaped, never raw.
+    CHECK(kmsg.out.find("control \\x01 bytes \\x1b[31m and utf8 \xc3\xa9 and backslash \\\\ end") !=
+          std::string::npos);
+    CHECK(kmsg.out.find('\x1b') == std::string::npos);
+    CHECK(kmsg.out.find("<14>[    4.838514] myapp[42]: userspace line via kmsg\n") !=
+          std::string::npos);
+}
+
+TEST_CASE("replay from standard input and of `cat /dev/kmsg` output", "[integration][replay]") {
+    const auto records = read_file(data_path("corpus/kmsg.records"));
+    const auto from_file = run_klogd({"-o", "--source=" + data_path("corpus/kmsg.records"), "-f",
+                                      "-", "--format=json"});
+    const auto from_stdin = run_klogd({"-o", "--source=-", "-f", "-", "--format=json"}, records);
+    REQUIRE(from_stdin.exit_code == 0);
+    // Times of replayed records are the time of reading; compare without them.
+    auto strip_time = [](const std::string& json) {
+        std::string out;
+        for (const auto& l : lines_of(json)) {
+            const auto t = l.find("\"time\":\"");
+            out += (t == std::string::npos ? l : l.substr(0, t) + l.substr(l.find('"', t + 8) + 1)) + "\n";
+        }
+        return out;
+    };
+    CHECK(strip_time(from_stdin.out) == strip_time(from_file.out));
+
+    // `cat /dev/kmsg > file`: records end with '\n' instead of NUL.
+    std::string lines;
+    for (char c : records) {
+        if (c != '\0') lines += c;
+    }
+    const auto from_lines = run_klogd({"-o", "--source=-", "-f", "-", "--format=json"}, lines);
+    REQUIRE(from_lines.exit_code == 0);
+    CHECK(strip_time(from_lines.out) == strip_time(from_file.out));
+}
+
+TEST_CASE("json output carries SUBSYSTEM and DEVICE of records with dictionary lines",
+          "[integration][replay]") {
+    const auto out = run_klogd({"-o", "--source=" + data_path("corpus/kmsg.records"), "-f", "-",
+                                "--format=json"});
+    REQUIRE(out.exit_code == 0);
+    const auto lines = lines_of(out.out);
+    REQUIRE(lines.size() == 379);
+    std::size_t with_dict = 0;
+    for (const auto& l : lines) {
+        REQUIRE(l.front() == '{');
+        REQUIRE(l.back() == '}');
+        if (l.find("\"SUBSYSTEM\"") != std::string::npos) {
+            ++with_dict;
+            CHECK(l.find("\"DEVICE\"") != std::string::npos);
+        }
+    }
+    CHECK(with_dict == 44);
+    CHECK(out.out.find("\"dict\":{\"SUBSYSTEM\":\"pci\",\"DEVICE\":\"+pci:0000:00:00.0\"}") !=
+          std::string::npos);
+}
+
+TEST_CASE("replay of plain dmesg output", "[integration][replay]") {
+    const auto out = run_klogd({"-o", "--source=-", "-f", "-", "--format=raw"},
+                               "[    0.000000] Linux version 6.1.0\n[    1.500000] second\n");
+    REQUIRE(out.exit_code == 0);
+    CHECK(out.out == "<6>[    0.000000] Linux version 6.1.0\n<6>[    1.500000] second\n");
+}
+
+TEST_CASE("klogd -f appends and never truncates", "[integration][oneshot]") {
+    klog_test::temp_dir dir;
+    const auto file = dir.file("kern.log");
+    klog_test::write_file(file, "existing line\n");
+    const auto out = run_klogd({"-o", "--source=-", "-f", file, "--format=raw"}, "<6>[    1.000000] new\n");
+    REQUIRE(out.exit_code == 0);
+    CHECK(read_file(file) == "existing line\n<6>[    1.000000] new\n");
+}

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "klog/record.hpp"
+#include "klog/sources/record_handler.hpp"
+
+namespace klog_test {
+
+/// tests/data/<name>
+std::string data_path(const std::string& name);
+/// The whole file, bytes as they are.
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& bytes);
+
+/// A fresh empty directory under $TMPDIR, removed by the destructor.
+class temp_dir {
+public:
+    temp_dir();
+    ~temp_dir();
+    temp_dir(const temp_dir&) = delete;
+    temp_dir& operator=(const temp_dir&) = delete;
+    [[nodiscard]] const std::string& path() const noexcept { return path_; }
+    [[nodiscard]] std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+private:
+    std::string path_;
+};
+
+/// What a finished process left.
+struct process_result {
+    int exit_code = -1;  ///< exit status, or 128 + signal
+    std::string out;
+    std::string err;
+};
+
+/// Runs `argv` (argv[0] a path), feeding `input` on standard input; waits at most
+/// `timeout_ms` (then kills it and fails the test).
+process_result run_process(const std::vector<std::string>& argv, const std::string& input = {},
+                           int timeout_ms = 30000);
+
+/// Runs the built klogd with `args`.
+process_result run_klogd(const std::vector<std::string>& args, const std::string& input = {},
+                         int timeout_ms = 30000);
+
+/// Collects everything a source hands over.
+class collecting_handler final : public klog::sources::record_handler {
+public:
+    void on_record(const klog::record_view& r) override { records.emplace_back(r); }
+    void on_event(klog::sources::source_event e) override { events.push_back(e); }
+    std::vector<klog::record> records;
+    std::vector<klog::sources::source_event> events;
+};
+
+}  // namespace klog_test

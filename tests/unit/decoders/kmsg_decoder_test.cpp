@@ -1,0 +1,187 @@
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "klog/decoders/kmsg_decoder.hpp"
+#include "klog/record.hpp"
+#include "test_support.hpp"
+
+using klog::decoders::parse_kmsg_record;
+
+namespace {
+klog::record decode(std::string_view bytes) {
+    std::string scratch;
+    return klog::record(parse_kmsg_record(bytes, scratch));
+}
+}  // namespace
+
+TEST_CASE("kmsg: 4-field header with text", "[decoders][kmsg]") {
+    const auto r = decode("6,1,0,-;Command line: console=ttyS0\n");
+    CHECK(r.level == 6);
+    CHECK(r.facility == 0);
+    CHECK(r.seq == 1U);
+    CHECK(r.ts_usec == 0U);
+    CHECK(r.flag == '-');
+    CHECK(r.text == "Command line: console=ttyS0");
+    CHECK(r.dictionary_entries == 0);
+    CHECK_FALSE(r.malformed);
+}
+
+TEST_CASE("kmsg: 3-field header of Linux 3.5 (no flag)", "[decoders][kmsg]") {
+    const auto r = decode("4,17,123456;old kernel\n");
+    CHECK(r.level == 4);
+    CHECK(r.seq == 17U);
+    CHECK(r.ts_usec == 123456U);
+    CHECK(r.flag == '-');
+    CHECK(r.text == "old kernel");
+    CHECK_FALSE(r.malformed);
+}
+
+TEST_CASE("kmsg: unknown extra header fields are ignored, caller= is taken", "[decoders][kmsg]") {
+    const auto r = decode("6,5,7,-,caller=T123,future=1;text\n");
+    CHECK(r.caller == "T123");
+    CHECK(r.text == "text");
+    const auto c = decode("6,5,7,c,newfield;continued\n");
+    CHECK(c.flag == 'c');
+    CHECK(c.caller.empty());
+    CHECK(c.text == "continued");
+    CHECK_FALSE(c.malformed);
+}
+
+TEST_CASE("kmsg: flags '-' 'c' '+' and unknown are kept", "[decoders][kmsg]") {
+    CHECK(decode("6,1,1,-;a\n").flag == '-');
+    CHECK(decode("6,1,1,c;a\n").flag == 'c');
+    CHECK(decode("6,1,1,c;a\n").view().continuation());
+    CHECK(decode("6,1,1,+;a\n").flag == '+');
+    CHECK(decode("6,1,1,z;a\n").flag == 'z');
+}
+
+TEST_CASE("kmsg: PRI 0..2047, facility up to 255", "[decoders][kmsg]") {
+    const auto zero = decode("0,1,1,-;emerg\n");
+    CHECK(zero.level == 0);
+    CHECK(zero.facility == 0);
+    const auto max = decode("2047,1,1,-;local\n");
+    CHECK(max.level == 7);
+    CHECK(max.facility == 255);
+    CHECK(max.view().priority() == 2047);
+    const auto user = decode("14,378,4838514,-;myapp[42]: userspace line via kmsg\n");
+    CHECK(user.facility == 1);
+    CHECK(user.level == 6);
+    CHECK(decode("2048,1,1,-;too big\n").malformed);
+}
+
+TEST_CASE("kmsg: u64 seq and timestamp", "[decoders][kmsg]") {
+    const auto r = decode("6,18446744073709551615,18446744073709551615,-;max\n");
+    CHECK(r.seq == UINT64_MAX);
+    CHECK(r.ts_usec == UINT64_MAX);
+    CHECK(decode("6,18446744073709551616,1,-;overflow\n").malformed);
+}
+
+TEST_CASE("kmsg: \\xNN escapes are decoded, including \\x5c and \\x00", "[decoders][kmsg]") {
+    const auto r = decode(
+        "11,377,4837611,-;klogd-sample: control \\x01 bytes \\x1b[31m and utf8 \\xc3\\xa9 and "
+        "backslash \\x5c\\x5c end\n");
+    CHECK(r.text ==
+          "klogd-sample: control \x01 bytes \x1b[31m and utf8 \xc3\xa9 and backslash \\\\ end");
+    const auto nul = decode("6,1,1,-;a\\x00b\\x0aline2\n");
+    CHECK(nul.text == std::string("a\0b\nline2", 9));
+    CHECK(decode("6,1,1,-;upper \\x4A\\x4b\n").text == "upper JK");
+}
+
+TEST_CASE("kmsg: malformed escapes are kept literally", "[decoders][kmsg]") {
+    CHECK(decode("6,1,1,-;lone \\ backslash\n").text == "lone \\ backslash");
+    CHECK(decode("6,1,1,-;bad \\xZZ hex\n").text == "bad \\xZZ hex");
+    CHECK(decode("6,1,1,-;half \\x4\n").text == "half \\x4");
+    CHECK(decode("6,1,1,-;end \\x\n").text == "end \\x");
+    CHECK(decode("6,1,1,-;trailing \\\n").text == "trailing \\");
+    CHECK(decode("6,1,1,-;\\n is not an escape\n").text == "\\n is not an escape");
+}
+
+TEST_CASE("kmsg: dictionary lines are fields, never text", "[decoders][kmsg]") {
+    const auto r =
+        decode("6,390,88000,-;acpi PNP0A03:00: _OSC: OS supports\n SUBSYSTEM=acpi\n DEVICE=+acpi:PNP0A03:00\n");
+    CHECK(r.text == "acpi PNP0A03:00: _OSC: OS supports");
+    const auto v = r.view();
+    REQUIRE(v.dictionary.size() == 2);
+    CHECK(v.dictionary.find("SUBSYSTEM") == "acpi");
+    CHECK(v.dictionary.find("DEVICE") == "+acpi:PNP0A03:00");
+    CHECK_FALSE(v.dictionary.find("MISSING"));
+    auto it = v.dictionary.begin();
+    CHECK(it->key == "SUBSYSTEM");
+    ++it;
+    CHECK(it->key == "DEVICE");
+    ++it;
+    CHECK(it == v.dictionary.end());
+    CHECK_FALSE(r.malformed);
+}
+
+TEST_CASE("kmsg: dictionary values are unescaped except a newline", "[decoders][kmsg]") {
+    const auto r = decode("6,1,1,-;t\n KEY=a\\x20b\\x0ac\n NOEQUALS\n");
+    const auto v = r.view();
+    REQUIRE(v.dictionary.size() == 2);
+    CHECK(v.dictionary.find("KEY") == "a b\\x0ac");
+    CHECK(v.dictionary.find("NOEQUALS") == "");
+}
+
+TEST_CASE("kmsg: unindented lines after the text are kept in the text and flagged",
+          "[decoders][kmsg]") {
+    const auto r = decode("6,1,1,-;text\nstray line\n SUBSYSTEM=pci\n");
+    CHECK(r.malformed);
+    CHECK(r.text == "text\nstray line");
+    CHECK(r.view().dictionary.find("SUBSYSTEM") == "pci");
+}
+
+TEST_CASE("kmsg: a record clipped without its newline keeps its text", "[decoders][kmsg]") {
+    const auto r = decode("6,9,10,-;clipped text");
+    CHECK(r.text == "clipped text");
+    CHECK_FALSE(r.malformed);
+    const auto d = decode("6,9,10,-;t\n SUBSYSTEM=pc");
+    CHECK(d.view().dictionary.find("SUBSYSTEM") == "pc");
+}
+
+TEST_CASE("kmsg: empty text", "[decoders][kmsg]") {
+    const auto r = decode("6,2,3,-;\n");
+    CHECK(r.text.empty());
+    CHECK_FALSE(r.malformed);
+    CHECK(r.seq == 2U);
+    CHECK(decode("6,2,3,-;").text.empty());
+}
+
+TEST_CASE("kmsg: bytes that are not a record pass through whole, flagged", "[decoders][kmsg]") {
+    for (const std::string bad : {"", "no header at all\n", ";text\n", "6,1;text\n",
+                                  "x,1,1,-;text\n", "6,1,1\n;late semicolon\n", "-1,1,1,-;neg\n",
+                                  "6,,1,-;empty seq\n", "6,1,,-;empty ts\n", "6 ,1,1,-;space\n"}) {
+        const auto r = decode(bad);
+        INFO("input: " << bad);
+        CHECK(r.malformed);
+        CHECK(r.text == bad);
+        CHECK_FALSE(r.seq);
+    }
+}
+
+TEST_CASE("kmsg: every record of the real capture decodes", "[decoders][kmsg][corpus]") {
+    const auto all = klog_test::read_file(klog_test::data_path("corpus/kmsg.records"));
+    std::string scratch;
+    std::size_t records = 0;
+    std::size_t with_dict = 0;
+    std::uint64_t expected_seq = 0;
+    std::string_view rest = all;
+    while (!rest.empty()) {
+        const auto nul = rest.find('\0');
+        const auto rec = parse_kmsg_record(rest.substr(0, nul), scratch);
+        CHECK_FALSE(rec.malformed);
+        REQUIRE(rec.seq);
+        CHECK(*rec.seq == expected_seq);
+        ++expected_seq;
+        ++records;
+        if (!rec.dictionary.empty()) {
+            ++with_dict;
+            CHECK(rec.dictionary.find("SUBSYSTEM"));
+            CHECK(rec.dictionary.find("DEVICE"));
+            CHECK(rec.text.find('\n') == std::string_view::npos);
+        }
+        if (nul == std::string_view::npos) break;
+        rest.remove_prefix(nul + 1);
+    }
+    CHECK(records == 379);
+    CHECK(with_dict > 0);
+}
