@@ -41,6 +41,7 @@ VM_SYSINIT=""         # shell lines run in the guest before inittab daemons and 
 VM_NEEDS_KLOGD=0      # 1: fail early when no klogd binary was given / it does not exist
 VM_IMAGE_MODULES=""   # modules of the image (names, e.g. "crc7") to ship decompressed in /vm/modules
 VM_FILES=()           # extra "HOST_PATH:GUEST_PATH" files for the initramfs
+VM_FILES_HINT=""      # said when one of them is missing
 VM_TIMEOUT=150        # host-side hard timeout for qemu, seconds
 VM_SMP=${VM_SMP:-1}
 VM_MEM=512
@@ -159,6 +160,7 @@ for m in $VM_IMAGE_MODULES; do
     esac
 done
 for f in "${VM_FILES[@]}"; do
+    [ -f "${f%%:*}" ] || vm_die "scenario $scenario: file ${f%%:*} (VM_FILES) does not exist${VM_FILES_HINT:+ ($VM_FILES_HINT)}"
     mkdir -p "$root$(dirname "${f#*:}")"
     cp "${f%%:*}" "$root${f#*:}"
 done
@@ -210,7 +212,7 @@ print_guest_log() {
         echo "---- qemu ($run_dir/qemu.log) ----" >&2
         tail -n 20 "$run_dir/qemu.log" >&2
     fi
-    echo "---- end of guest logs; results in $VM_RESULTS ----" >&2
+    echo "---- end of guest logs; results in $VM_RESULTS: $(cd "$VM_RESULTS" && ls | tr '\n' ' ') ----" >&2
 }
 
 # ---- results ----------------------------------------------------------------------

@@ -14,6 +14,8 @@
 #                               Returns CMD's exit status.
 #   result_file NAME PATH       send the file PATH as result NAME
 #   result_text NAME TEXT...    send TEXT (plus a newline) as result NAME
+#   collect PATH                send PATH as result _file.<basename> after the
+#                               scenario, also when it failed (daemon outputs)
 #   log TEXT...                 a line on the guest console (host: console.log)
 #   fail TEXT...                log "FAIL: TEXT" and end the scenario (rc 1)
 #   wait_for SECS CMD [ARGS..]  poll CMD every 0.1 s until it succeeds; 1 on timeout
@@ -50,6 +52,10 @@ result() {
     echo "$_vm_rc" | _vm_block "$_vm_name.rc"
     rm -f "$_vm_out.out" "$_vm_out.err"
     return $_vm_rc
+}
+
+collect() {
+    echo "$1" >> /tmp/.vm-collect
 }
 
 log() {
