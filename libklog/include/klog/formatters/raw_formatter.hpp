@@ -1,0 +1,27 @@
+#pragma once
+
+#include <string>
+
+#include "klog/formatters/formatter.hpp"
+
+namespace klog::formatters {
+
+/// What `syslog(2)`, `/proc/kmsg` and `dmesg -r` show (classic klogd `-f`):
+///
+///     <6>[    4.836489] text\n
+///     <6>[    4.836489][    T1] text\n     (caller: `[%6s]`, CONFIG_PRINTK_CALLER)
+///     <6>text\n                            (no kernel time)
+///
+/// PRI is the full facility * 8 + level (up to 2047 for facility 255), as the kernel prints
+/// it. The text is the record's whole text, userspace `ident[pid]: ` included. Line format:
+/// one line per text line, each with the same prefix, bytes escaped by text_escaper.
+/// Needs nothing from format_options.
+class raw_formatter final : public formatter {
+public:
+    raw_formatter() = default;
+    void format(const record_view& record, const record_time& time,
+                std::string& out) const override;
+    [[nodiscard]] bool line_oriented() const noexcept override { return true; }
+};
+
+}  // namespace klog::formatters

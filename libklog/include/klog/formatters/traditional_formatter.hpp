@@ -1,0 +1,39 @@
+#pragma once
+
+#include <string>
+
+#include "klog/formatters/formatter.hpp"
+
+namespace klog::formatters {
+
+/// The kern.log line, as sysklogd/rsyslog write it:
+///
+///     Nov  4 05:31:02 HOST kernel: [    4.836489] text\n
+///     Nov  4 05:31:02 HOST kernel: [    4.836489][    T1] text\n    (caller)
+///     Nov  4 05:31:02 HOST kernel: text\n                            (no kernel time)
+///     Nov  4 05:31:02 HOST myapp[42]: hello\n                        (userspace record)
+///
+/// The time is `record_time::wall_usec` in the local time zone (TZ), English month names,
+/// day of month space-padded. HOST is `format_options::hostname` with bytes outside printable
+/// ASCII replaced by '_'; when the hostname is empty the field is left out (the form a local
+/// syslogd expects on /dev/log, which adds its own host).
+///
+/// Userspace records (facility != 0) carry the tag of their writer: `ident[pid]:` or
+/// `ident:` from `record_view::origin()`, followed by `origin.message`; they get no
+/// `[secs.usecs]` part, so the line reads like the program's own syslog line. A userspace
+/// record whose text has no recognisable tag gets the tag `kmsg:` and its whole text.
+///
+/// Line format: one line per text line, each with the same prefix, bytes escaped by
+/// text_escaper.
+class traditional_formatter final : public formatter {
+public:
+    explicit traditional_formatter(const format_options& options);
+    void format(const record_view& record, const record_time& time,
+                std::string& out) const override;
+    [[nodiscard]] bool line_oriented() const noexcept override { return true; }
+
+private:
+    std::string host_;
+};
+
+}  // namespace klog::formatters

@@ -1,0 +1,188 @@
+#pragma once
+
+// Internal to libklog's formatters: the one byte scanner behind every escaping rule
+// (text_escaper for line formats, JSON strings, RFC 5424 SD-PARAM values).
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace klog::formatters::detail {
+
+enum class escape_mode {
+    line,      ///< text_escaper: controls but TAB, DEL, invalid UTF-8, C1 -> `\xNN`
+    json,      ///< RFC 8259 string contents; invalid UTF-8 -> the characters `\xNN`
+    sd_param,  ///< RFC 5424 PARAM-VALUE: `"` `\` `]` escaped, the rest as `line` (as `\\xNN`)
+};
+
+/// Length (2..4) of the well-formed UTF-8 sequence (Unicode Table 3-7) starting at `p[0]`, a byte
+/// >= 0x80, or 0 when it does not start one: stray continuation byte, C0/C1/F5..FF lead,
+/// overlong form, surrogate (U+D800..U+DFFF), beyond U+10FFFF, or truncated by `avail`.
+inline std::size_t utf8_sequence_length(const unsigned char* p, std::size_t avail) noexcept {
+    const unsigned c = p[0];
+    const auto cont = [p, avail](std::size_t k, unsigned lo, unsigned hi) noexcept {
+        return k < avail && p[k] >= lo && p[k] <= hi;
+    };
+    if (c < 0xc2) return 0;
+    if (c <= 0xdf) return cont(1, 0x80, 0xbf) ? 2 : 0;
+    if (c <= 0xef) {
+        const unsigned lo = c == 0xe0 ? 0xa0 : 0x80;
+        const unsigned hi = c == 0xed ? 0x9f : 0xbf;
+        return cont(1, lo, hi) && cont(2, 0x80, 0xbf) ? 3 : 0;
+    }
+    if (c <= 0xf4) {
+        const unsigned lo = c == 0xf0 ? 0x90 : 0x80;
+        const unsigned hi = c == 0xf4 ? 0x8f : 0xbf;
+        return cont(1, lo, hi) && cont(2, 0x80, 0xbf) && cont(3, 0x80, 0xbf) ? 4 : 0;
+    }
+    return 0;
+}
+
+inline constexpr char hex_digits[] = "0123456789abcdef";
+
+/// ASCII bytes (< 0x80) that `M` must rewrite.
+template <escape_mode M>
+constexpr bool is_special_ascii(unsigned char c) noexcept {
+    const bool control = (c < 0x20 && c != '\t') || c == 0x7f;
+    switch (M) {
+        case escape_mode::line:
+            return control;
+        case escape_mode::json:
+            return c < 0x20 || c == 0x7f || c == '"' || c == '\\';
+        case escape_mode::sd_param:
+            return control || c == '"' || c == '\\' || c == ']';
+    }
+    return true;
+}
+
+/// True when none of the 8 bytes in `x` needs a look: all in 0x20..0x7e and none of the
+/// mode's punctuation. (TAB is plain but rare; it takes the byte-wise path.)
+template <escape_mode M>
+inline bool all_plain8(std::uint64_t x) noexcept {
+    constexpr std::uint64_t ones = 0x0101010101010101ULL;
+    constexpr std::uint64_t highs = 0x8080808080808080ULL;
+    // Any byte < n (n <= 0x80): a borrow can only start at such a byte, so exact as a boolean.
+    const auto has_less = [](std::uint64_t v, std::uint64_t n) noexcept {
+        return (v - ones * n) & ~v & highs;
+    };
+    const auto has_byte = [&](std::uint64_t b) noexcept { return has_less(x ^ (ones * b), 1); };
+    std::uint64_t bad = (x & highs) | has_less(x, 0x20) | has_byte(0x7f);
+    if constexpr (M == escape_mode::json || M == escape_mode::sd_param) {
+        bad |= has_byte('"') | has_byte('\\');
+    }
+    if constexpr (M == escape_mode::sd_param) bad |= has_byte(']');
+    return bad == 0;
+}
+
+/// `\xNN`, or `\\xNN` where a backslash is itself an escape character of the output syntax.
+template <escape_mode M>
+inline void append_hex_byte(std::string& out, unsigned char c) {
+    const char esc[] = {'\\', '\\', 'x', hex_digits[c >> 4], hex_digits[c & 0xf]};
+    if constexpr (M == escape_mode::line) {
+        out.append(esc + 1, 4);
+    } else {
+        out.append(esc, 5);
+    }
+}
+
+template <escape_mode M>
+inline void append_ascii_escape(std::string& out, unsigned char c) {
+    if constexpr (M == escape_mode::line) {
+        append_hex_byte<M>(out, c);
+    } else if constexpr (M == escape_mode::json) {
+        switch (c) {
+            case '"':
+                out.append("\\\"", 2);
+                return;
+            case '\\':
+                out.append("\\\\", 2);
+                return;
+            case '\n':
+                out.append("\\n", 2);
+                return;
+            case '\t':
+                out.append("\\t", 2);
+                return;
+            default: {
+                const char esc[] = {'\\', 'u', '0', '0', hex_digits[c >> 4], hex_digits[c & 0xf]};
+                out.append(esc, 6);
+                return;
+            }
+        }
+    } else {
+        if (c == '"' || c == '\\' || c == ']') {
+            const char esc[] = {'\\', static_cast<char>(c)};
+            out.append(esc, 2);
+        } else {
+            append_hex_byte<M>(out, c);
+        }
+    }
+}
+
+/// Appends `text` to `out` escaped per `M`. Runs of bytes that need nothing are appended whole.
+template <escape_mode M>
+void escape(std::string& out, std::string_view text) {
+    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+    const std::size_t n = text.size();
+    std::size_t run = 0;  // start of the pending run of bytes kept as they are
+    std::size_t i = 0;
+    const auto flush = [&] { out.append(text.data() + run, i - run); };
+    while (i < n) {
+        while (n - i >= 8) {
+            std::uint64_t x;
+            std::memcpy(&x, p + i, sizeof x);
+            if (!all_plain8<M>(x)) break;
+            i += 8;
+        }
+        if (i >= n) break;
+        const unsigned char c = p[i];
+        if (c < 0x80) {
+            if (is_special_ascii<M>(c)) {
+                flush();
+                append_ascii_escape<M>(out, c);
+                run = i + 1;
+            }
+            ++i;
+            continue;
+        }
+        const std::size_t len = utf8_sequence_length(p + i, n - i);
+        if (len == 0) {
+            // Only the first byte of a bad sequence: what follows is judged on its own, so a
+            // valid character right after a truncated one is kept.
+            flush();
+            append_hex_byte<M>(out, c);
+            run = ++i;
+            continue;
+        }
+        if (len == 2 && c == 0xc2 && p[i + 1] < 0xa0) {  // C1 control U+0080..U+009F
+            flush();
+            if constexpr (M == escape_mode::json) {
+                const unsigned char cp = p[i + 1];
+                const char esc[] = {'\\', 'u', '0', '0', hex_digits[cp >> 4], hex_digits[cp & 0xf]};
+                out.append(esc, 6);
+            } else {
+                append_hex_byte<M>(out, c);
+                append_hex_byte<M>(out, p[i + 1]);
+            }
+            i += 2;
+            run = i;
+            continue;
+        }
+        if constexpr (M == escape_mode::json) {
+            // U+2028 / U+2029 are valid JSON but end a line in JavaScript.
+            if (len == 3 && c == 0xe2 && p[i + 1] == 0x80 && (p[i + 2] & 0xfe) == 0xa8) {
+                flush();
+                out.append(p[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
+                i += 3;
+                run = i;
+                continue;
+            }
+        }
+        i += len;
+    }
+    flush();
+}
+
+}  // namespace klog::formatters::detail

@@ -1,0 +1,204 @@
+#include "format_common.hpp"
+
+#include <charconv>
+#include <ctime>
+
+#include "klog/formatters/text_escaper.hpp"
+
+namespace klog::formatters::detail {
+namespace {
+
+constexpr std::int64_t usec_per_sec = 1'000'000;
+constexpr std::int64_t secs_per_day = 86'400;
+constexpr const char* month_names[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+struct civil_time {
+    std::int64_t year;
+    unsigned month;  // 1..12
+    unsigned day;    // 1..31
+    unsigned hour, minute, second;
+};
+
+std::int64_t floor_div(std::int64_t a, std::int64_t b) noexcept {
+    const std::int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+// Howard Hinnant's civil_from_days: proleptic Gregorian calendar, no time_t, no locale.
+civil_time civil_from_secs(std::int64_t secs) noexcept {
+    const std::int64_t days = floor_div(secs, secs_per_day);
+    const std::int64_t sod = secs - days * secs_per_day;
+    const std::int64_t z = days + 719468;
+    const std::int64_t era = floor_div(z, 146097);
+    const std::int64_t doe = z - era * 146097;
+    const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const std::int64_t mp = (5 * doy + 2) / 153;
+    const std::int64_t d = doy - (153 * mp + 2) / 5 + 1;
+    const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    civil_time t{};
+    t.year = yoe + era * 400 + (m <= 2 ? 1 : 0);
+    t.month = static_cast<unsigned>(m);
+    t.day = static_cast<unsigned>(d);
+    t.hour = static_cast<unsigned>(sod / 3600);
+    t.minute = static_cast<unsigned>(sod / 60 % 60);
+    t.second = static_cast<unsigned>(sod % 60);
+    return t;
+}
+
+void append_padded(std::string& out, std::uint64_t value, int width, char pad) {
+    char buf[24];
+    const auto res = std::to_chars(buf, buf + sizeof buf, value);
+    const auto len = static_cast<int>(res.ptr - buf);
+    if (len < width) out.append(static_cast<std::size_t>(width - len), pad);
+    out.append(buf, res.ptr);
+}
+
+void append_2(std::string& out, unsigned v) {
+    const char two[] = {static_cast<char>('0' + v / 10 % 10), static_cast<char>('0' + v % 10)};
+    out.append(two, 2);
+}
+
+}  // namespace
+
+void append_uint(std::string& out, std::uint64_t value) {
+    char buf[24];
+    const auto res = std::to_chars(buf, buf + sizeof buf, value);
+    out.append(buf, res.ptr);
+}
+
+void append_kernel_prefix(std::string& out, const record_view& record) {
+    if (record.ts_usec) {
+        out += '[';
+        append_padded(out, *record.ts_usec / 1'000'000, 5, ' ');
+        out += '.';
+        append_padded(out, *record.ts_usec % 1'000'000, 6, '0');
+        out += ']';
+    }
+    if (!record.caller.empty()) {
+        out += '[';
+        if (record.caller.size() < 6) out.append(6 - record.caller.size(), ' ');
+        text_escaper::append(out, record.caller);
+        out += ']';
+    }
+    if (record.ts_usec || !record.caller.empty()) out += ' ';
+}
+
+void append_rfc3339_utc(std::string& out, std::int64_t wall_usec) {
+    // 0000-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999Z: four-digit years only.
+    constexpr std::int64_t min_usec = -62'167'219'200LL * usec_per_sec;
+    constexpr std::int64_t max_usec = 253'402'300'800LL * usec_per_sec - 1;
+    if (wall_usec < min_usec) wall_usec = min_usec;
+    if (wall_usec > max_usec) wall_usec = max_usec;
+    const std::int64_t secs = floor_div(wall_usec, usec_per_sec);
+    const auto usec = static_cast<std::uint64_t>(wall_usec - secs * usec_per_sec);
+    const civil_time t = civil_from_secs(secs);
+    append_padded(out, static_cast<std::uint64_t>(t.year), 4, '0');
+    out += '-';
+    append_2(out, t.month);
+    out += '-';
+    append_2(out, t.day);
+    out += 'T';
+    append_2(out, t.hour);
+    out += ':';
+    append_2(out, t.minute);
+    out += ':';
+    append_2(out, t.second);
+    out += '.';
+    append_padded(out, usec, 6, '0');
+    out += 'Z';
+}
+
+void append_syslog_local_time(std::string& out, std::int64_t wall_usec) {
+    const std::int64_t secs = floor_div(wall_usec, usec_per_sec);
+    civil_time t{};
+    std::tm tm{};
+    const auto tt = static_cast<std::time_t>(secs);
+    if (localtime_r(&tt, &tm) != nullptr) {
+        t.month = static_cast<unsigned>(tm.tm_mon + 1);
+        t.day = static_cast<unsigned>(tm.tm_mday);
+        t.hour = static_cast<unsigned>(tm.tm_hour);
+        t.minute = static_cast<unsigned>(tm.tm_min);
+        t.second = static_cast<unsigned>(tm.tm_sec > 59 ? 59 : tm.tm_sec);
+    } else {
+        t = civil_from_secs(secs);  // out of the C library's range: UTC rather than nothing
+    }
+    out.append(month_names[(t.month - 1) % 12], 3);
+    out += ' ';
+    out += t.day < 10 ? ' ' : static_cast<char>('0' + t.day / 10);
+    out += static_cast<char>('0' + t.day % 10);
+    out += ' ';
+    append_2(out, t.hour);
+    out += ':';
+    append_2(out, t.minute);
+    out += ':';
+    append_2(out, t.second);
+}
+
+std::string printable_token(std::string_view s, std::size_t max_len) {
+    std::string token(s.substr(0, max_len));
+    for (char& c : token) {
+        if (c < 33 || c > 126) c = '_';
+    }
+    return token;
+}
+
+unsigned wire_priority(const record_view& record) noexcept {
+    const unsigned facility = record.facility > 23 ? 1U : record.facility;
+    return facility * 8U + (record.level & 7U);
+}
+
+void append_prefixed_lines(std::string& out, std::size_t prefix_pos, std::size_t prefix_len,
+                           std::string_view text) {
+    for (;;) {
+        const auto nl = text.find('\n');
+        text_escaper::append(out, text.substr(0, nl));
+        out += '\n';
+        if (nl == std::string_view::npos) return;
+        text.remove_prefix(nl + 1);
+        out.reserve(out.size() + prefix_len);  // no reallocation below: the source stays valid
+        out.append(out.data() + prefix_pos, prefix_len);
+    }
+}
+
+std::string_view append_syslog_tag(std::string& out, const record_view& record) {
+    if (record.from_kernel()) {
+        out.append("kernel: ", 8);
+        append_kernel_prefix(out, record);
+        return record.text;
+    }
+    const klog::origin origin = record.origin();
+    if (origin.ident.empty()) {
+        out.append("kmsg", 4);
+    } else {
+        text_escaper::append(out, origin.ident);
+    }
+    if (origin.pid) {
+        out += '[';
+        append_uint(out, *origin.pid);
+        out += ']';
+    }
+    out.append(": ", 2);
+    return origin.message;
+}
+
+void append_syslog_lines(std::string& out, const record_view& record, const record_time& time,
+                         std::string_view host, bool with_pri) {
+    const std::size_t start = out.size();
+    if (with_pri) {
+        out += '<';
+        append_uint(out, wire_priority(record));
+        out += '>';
+    }
+    append_syslog_local_time(out, time.wall_usec);
+    out += ' ';
+    if (!host.empty()) {
+        out += host;
+        out += ' ';
+    }
+    const std::string_view message = append_syslog_tag(out, record);
+    append_prefixed_lines(out, start, out.size() - start, message);
+}
+
+}  // namespace klog::formatters::detail

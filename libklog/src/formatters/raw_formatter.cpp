@@ -1,0 +1,17 @@
+#include "klog/formatters/raw_formatter.hpp"
+
+#include "format_common.hpp"
+
+namespace klog::formatters {
+
+void raw_formatter::format(const record_view& record, const record_time& /*time*/,
+                           std::string& out) const {
+    const std::size_t start = out.size();
+    out += '<';
+    detail::append_uint(out, static_cast<unsigned>(record.priority()));
+    out += '>';
+    detail::append_kernel_prefix(out, record);
+    detail::append_prefixed_lines(out, start, out.size() - start, record.text);
+}
+
+}  // namespace klog::formatters

@@ -1,0 +1,103 @@
+#include "klog/formatters/rfc5424_formatter.hpp"
+
+#include "escape_engine.hpp"
+#include "format_common.hpp"
+
+namespace klog::formatters {
+
+namespace {
+
+constexpr std::size_t max_hostname = 255;
+constexpr std::size_t max_app_name = 48;
+
+void append_nil_or(std::string& out, std::string_view token) {
+    if (token.empty()) {
+        out += '-';
+    } else {
+        out += token;
+    }
+}
+
+}  // namespace
+
+rfc5424_formatter::rfc5424_formatter(const format_options& options)
+    : host_(detail::printable_token(options.hostname, max_hostname)) {
+    if (host_.empty()) host_ = "-";
+    if (!options.boot_id.empty()) {
+        boot_param_ = " boot=\"";
+        append_param_value(boot_param_, options.boot_id);
+        boot_param_ += '"';
+    }
+}
+
+void rfc5424_formatter::append_param_value(std::string& out, std::string_view value) {
+    detail::escape<detail::escape_mode::sd_param>(out, value);
+}
+
+void rfc5424_formatter::format(const record_view& record, const record_time& time,
+                               std::string& out) const {
+    out += '<';
+    detail::append_uint(out, detail::wire_priority(record));
+    out.append(">1 ", 3);
+    detail::append_rfc3339_utc(out, time.wall_usec);
+    out += ' ';
+    out += host_;
+    out += ' ';
+
+    std::string_view message = record.text;
+    if (record.from_kernel()) {
+        out.append("kernel - ", 9);
+    } else {
+        const klog::origin origin = record.origin();
+        append_nil_or(out, detail::printable_token(origin.ident, max_app_name));
+        out += ' ';
+        if (origin.pid) {
+            detail::append_uint(out, *origin.pid);
+            out += ' ';
+        } else {
+            out.append("- ", 2);
+        }
+        message = origin.message;
+    }
+    out.append("- ", 2);  // MSGID
+
+    const std::size_t sd_start = out.size();
+    out += '[';
+    out += sd_id;
+    const std::size_t sd_empty = out.size();
+    const auto param = [&out](std::string_view name, std::string_view value) {
+        out += ' ';
+        out += name;
+        out.append("=\"", 2);
+        append_param_value(out, value);
+        out += '"';
+    };
+    const auto number_param = [&out](std::string_view name, std::uint64_t value) {
+        out += ' ';
+        out += name;
+        out.append("=\"", 2);
+        detail::append_uint(out, value);
+        out += '"';
+    };
+    if (record.seq) number_param("seq", *record.seq);
+    if (record.ts_usec) number_param("ts", *record.ts_usec);
+    if (!record.caller.empty()) param("caller", record.caller);
+    out += boot_param_;
+    if (const auto subsystem = record.dictionary.find("SUBSYSTEM")) param("subsystem", *subsystem);
+    if (const auto device = record.dictionary.find("DEVICE")) param("device", *device);
+    if (time.estimated) out.append(" estimated=\"1\"", 14);
+    if (record.facility > 23) number_param("facility", record.facility);
+    if (out.size() == sd_empty) {
+        out.resize(sd_start);
+        out += '-';
+    } else {
+        out += ']';
+    }
+
+    if (!message.empty()) {
+        out += ' ';
+        out += message;
+    }
+}
+
+}  // namespace klog::formatters

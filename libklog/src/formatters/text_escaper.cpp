@@ -1,0 +1,43 @@
+#include "klog/formatters/text_escaper.hpp"
+
+#include "escape_engine.hpp"
+
+namespace klog::formatters {
+
+void text_escaper::append(std::string& out, std::string_view text) {
+    detail::escape<detail::escape_mode::line>(out, text);
+}
+
+std::string text_escaper::escape(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    append(out, text);
+    return out;
+}
+
+bool text_escaper::is_clean(std::string_view text) noexcept {
+    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+    const std::size_t n = text.size();
+    std::size_t i = 0;
+    while (i < n) {
+        while (n - i >= 8) {
+            std::uint64_t x;
+            std::memcpy(&x, p + i, sizeof x);
+            if (!detail::all_plain8<detail::escape_mode::line>(x)) break;
+            i += 8;
+        }
+        if (i >= n) break;
+        const unsigned char c = p[i];
+        if (c < 0x80) {
+            if (detail::is_special_ascii<detail::escape_mode::line>(c)) return false;
+            ++i;
+            continue;
+        }
+        const std::size_t len = detail::utf8_sequence_length(p + i, n - i);
+        if (len == 0 || (len == 2 && c == 0xc2 && p[i + 1] < 0xa0)) return false;
+        i += len;
+    }
+    return true;
+}
+
+}  // namespace klog::formatters
