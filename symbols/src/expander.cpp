@@ -37,8 +37,8 @@ std::uint64_t hex_value(std::string_view digits) noexcept {
     return value;
 }
 
-// `rest` starts right after an address: true when the kernel already printed a symbol there
-// (` foo+0x12/0x50`, ` ? foo+0x12/0x50`).
+// `rest` starts right after an address: true when the kernel (or we) already printed a symbol
+// there (` foo+0x12/0x50`, ` ? foo+0x12/0x50`, ` foo+0x12`).
 bool already_symbolized(std::string_view rest) noexcept {
     std::size_t i = 0;
     while (i < rest.size() && rest[i] == ' ') ++i;
@@ -51,8 +51,9 @@ bool already_symbolized(std::string_view rest) noexcept {
     const std::size_t offset_digits = hex_run(rest.substr(i));
     if (offset_digits == 0) return false;
     i += offset_digits;
-    if (rest.substr(i, 3) != "/0x") return false;
-    return hex_run(rest.substr(i + 3)) > 0;
+    if (rest.substr(i, 3) == "/0x") return hex_run(rest.substr(i + 3)) > 0;
+    // `foo+0x12` alone: what we print when the size is unknown.
+    return i == rest.size() || rest[i] == ' ';
 }
 
 // A raw hex address token at the start of `s`: `0x` + 1..16 digits or 8..16 bare digits, ended

@@ -11,7 +11,8 @@ kallsyms kallsyms::parse(std::string_view text, std::string_view source,
                          const module_list* modules) {
     kallsyms k;
     k.source_ = std::string(source);
-    k.kernel_.reserve(text.size() / 40 + 16, text.size() / 2 + 16);
+    // One entry per line at most: no regrowth (a copy into fresh pages) while loading.
+    k.kernel_.reserve(symbol_file::count_lines(text), text.size() / 2);
     std::optional<std::uint64_t> stext;
     bool any_symbol = false;
     bool any_address = false;

@@ -109,7 +109,8 @@ void symbol_table::finalize(std::optional<std::uint64_t> end) {
         i = j;
     }
     entries_.resize(out);
-    entries_.shrink_to_fit();
+    // Shrinking copies the whole array into fresh pages: only worth it when much is unused.
+    if (entries_.capacity() > entries_.size() + entries_.size() / 4 + 64) entries_.shrink_to_fit();
 
     // Sizes: to the next symbol of the same module, else to the known end of the module/table.
     for (std::size_t i = 0; i < entries_.size(); ++i) {
@@ -132,15 +133,49 @@ void symbol_table::finalize(std::optional<std::uint64_t> end) {
 
     addresses_.resize(entries_.size());
     for (std::size_t i = 0; i < entries_.size(); ++i) addresses_[i] = entries_[i].address;
+    build_index();
     finalized_ = true;
+}
+
+void symbol_table::build_index() {
+    buckets_.clear();
+    shift_ = 0;
+    if (addresses_.empty()) return;
+    if (addresses_.size() >= std::numeric_limits<std::uint32_t>::max()) {
+        throw std::length_error("symbol_table: too many symbols");
+    }
+    // About four symbols per bucket on average: the bucket array stays a quarter of the
+    // address array, and a lookup touches one bucket and a cache line or two of addresses.
+    const std::uint64_t span = addresses_.back() - addresses_.front();
+    const std::uint64_t wanted = std::max<std::uint64_t>(1, addresses_.size() / 4);
+    while (shift_ < 63 && (span >> shift_) >= wanted) ++shift_;
+    const std::uint64_t count = (span >> shift_) + 1;
+    buckets_.resize(static_cast<std::size_t>(count) + 1);
+    std::size_t i = 0;
+    for (std::uint64_t b = 0; b < count; ++b) {
+        const std::uint64_t start = addresses_.front() + (b << shift_);
+        while (i < addresses_.size() && addresses_[i] < start) ++i;
+        buckets_[static_cast<std::size_t>(b)] = static_cast<std::uint32_t>(i);
+    }
+    buckets_.back() = static_cast<std::uint32_t>(addresses_.size());
+}
+
+std::size_t symbol_table::candidate(std::uint64_t address) const noexcept {
+    // Caller guarantees addresses_.front() <= address.
+    const std::uint64_t b = (address - addresses_.front()) >> shift_;
+    if (b + 1 >= buckets_.size()) return addresses_.size() - 1;  // at or past the last symbol
+    const auto first = addresses_.begin() + buckets_[static_cast<std::size_t>(b)];
+    const auto last = addresses_.begin() + buckets_[static_cast<std::size_t>(b) + 1];
+    // Symbols of this bucket are <= address up to upper_bound; if none is, the answer is the
+    // last symbol of an earlier bucket, i.e. the one just before `first`.
+    return static_cast<std::size_t>(std::upper_bound(first, last, address) - addresses_.begin()) -
+           1;
 }
 
 std::optional<symbol_match> symbol_table::lookup(std::uint64_t address) const noexcept {
     if (!finalized_) return std::nullopt;
-    const auto it = std::upper_bound(addresses_.begin(), addresses_.end(), address);
-    if (it == addresses_.begin()) return std::nullopt;  // below the first symbol
-    const auto index = static_cast<std::size_t>(it - addresses_.begin()) - 1;
-    const entry& e = entries_[index];
+    if (addresses_.empty() || address < addresses_.front()) return std::nullopt;  // below
+    const entry& e = entries_[candidate(address)];
     const std::uint64_t offset = address - e.address;
     if (e.size == 0 ? offset != 0 : offset >= e.size) return std::nullopt;
     symbol_match m;

@@ -7,8 +7,8 @@ namespace klog::symbols {
 system_map system_map::parse(std::string_view text, std::string_view source) {
     system_map map;
     map.source_ = std::string(source);
-    // ~40 bytes per line, ~half of it the name.
-    map.table_.reserve(text.size() / 40 + 16, text.size() / 2 + 16);
+    // One entry per line at most: no regrowth (a copy into fresh pages) while loading.
+    map.table_.reserve(symbol_file::count_lines(text), text.size() / 2);
     std::optional<std::uint64_t> stext;
     map.malformed_ = symbol_file::parse(
         text, source,

@@ -31,6 +31,9 @@ public:
     static std::string read_all(std::istream& in);
     static std::string read_file(const std::filesystem::path& path);
 
+    // Number of lines (a final line without '\n' counts).
+    static std::size_t count_lines(std::string_view text) noexcept;
+
     // Parses one line (without its '\n'; a trailing '\r' is tolerated).
     static status parse_line(std::string_view text, line& out) noexcept;
 

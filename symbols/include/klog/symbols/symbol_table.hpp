@@ -91,8 +91,15 @@ private:
     static bool better(const entry& a, std::string_view a_name, const entry& b,
                        std::string_view b_name) noexcept;
 
+    void build_index();
+    std::size_t candidate(std::uint64_t address) const noexcept;  // index of last <= address
+
     std::vector<entry> entries_;
-    std::vector<std::uint64_t> addresses_;  // entries_[i].address, dense for the binary search
+    std::vector<std::uint64_t> addresses_;  // entries_[i].address, dense for the search
+    // Bucket index over addresses_: bucket b covers [low + (b << shift_), low + (b+1 << shift_))
+    // and its symbols are addresses_[buckets_[b], buckets_[b + 1]); lookups search only there.
+    std::vector<std::uint32_t> buckets_;
+    unsigned shift_ = 0;
     std::string names_;
     std::vector<module_info> modules_;
     std::optional<std::uint64_t> end_;
