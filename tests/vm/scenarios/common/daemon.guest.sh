@@ -3,6 +3,7 @@
 KLOGD_PIDFILE=/run/klogd.pid
 KLOGD_LOG=/var/log/kern.log
 collect "$KLOGD_LOG"          # sent as result _file.kern.log even when the scenario fails
+collect /var/lib/klogd/state  # the cursor (--state-file), for diagnosis: _file.state
 
 # daemon_pid: wait for the daemon's pid file; prints the pid.
 daemon_pid() {
