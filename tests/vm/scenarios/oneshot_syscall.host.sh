@@ -1,3 +1,6 @@
-# klogd -o -f - --format=raw --source=syscall vs the guest's dmesg -r (common/oneshot.host.sh).
+# klogd -o -f - --format=raw --source=syscall, and with -s, vs the guest's dmesg -r (common/oneshot.host.sh).
 source "$VM_SRC_DIR/scenarios/common/oneshot.host.sh"
-check() { oneshot_check syscall; }
+check() {
+    oneshot_check syscall
+    oneshot_check syscall klogd_s "klogd -o -s"
+}

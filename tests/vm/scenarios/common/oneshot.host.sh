@@ -12,35 +12,35 @@
 # dmesg_before and be a prefix of dmesg_after.
 VM_NEEDS_KLOGD=1
 
-oneshot_check() {
-    local src=$1
+oneshot_check() {   # SOURCE [RESULT (default klogd) [LABEL for messages]]
+    local src=$1 klogd=${2:-klogd} label=${3:-"klogd -o --source=$1"}
     expect_rc dmesg_before 0 || return 1
     expect_rc dmesg_after 0 || return 1
-    expect_result klogd.rc klogd || return 1
+    expect_result "$klogd.rc" "$klogd" || return 1
     local rc
-    rc=$(cat klogd.rc)
+    rc=$(cat "$klogd.rc")
     if [ "$rc" = 143 ]; then
-        fail "klogd -o --source=$src did not exit within 60 s (killed by timeout)"
+        fail "$label did not exit within 60 s (killed by timeout)"
         return 1
     fi
-    expect_rc klogd 0 || return 1
-    if [ -s klogd.err ]; then
-        note "klogd -o --source=$src wrote to stderr:"
-        sed 's/^/    /' klogd.err | head -n 20
+    expect_rc "$klogd" 0 || return 1
+    if [ -s "$klogd.err" ]; then
+        note "$label wrote to stderr:"
+        sed 's/^/    /' "$klogd.err" | head -n 20
     fi
     local f
     for f in dmesg_before dmesg_after; do
         perl -pe 's/([\x00-\x08\x0b-\x1f\x7f])/sprintf("\\x%02x", ord($1))/ge' "$f" > "$f.escaped"
     done
     local n_klogd n_before
-    n_klogd=$(wc -l < klogd)
+    n_klogd=$(wc -l < "$klogd")
     n_before=$(wc -l < dmesg_before.escaped)
     head -n "$n_klogd" dmesg_after.escaped > dmesg_after.head
-    expect_same dmesg_after.head klogd "klogd -o --source=$src vs guest dmesg -r (control bytes escaped)" || return 1
+    expect_same dmesg_after.head "$klogd" "$label vs guest dmesg -r (control bytes escaped)" || return 1
     [ "$n_klogd" -ge "$n_before" ] ||
-        { fail "klogd -o --source=$src printed $n_klogd lines, dmesg -r before it $n_before"; return 1; }
-    expect_grep klogd "^<5>\[ +0\.000000\] Linux version $VM_KERNEL_ABI " "klogd output (first record)"
-    expect_grep klogd "^<14>\[ *[0-9]+\.[0-9]{6}\] klogd-vm-test: oneshot $src plain$" "klogd output (user.info record)"
-    expect_grep klogd '^<30>\[ *[0-9]+\.[0-9]{6}\] klogd-vm-test: daemon facility$' "klogd output (daemon.info record)"
-    note "klogd -o --source=$src: $n_klogd lines identical to dmesg -r"
+        { fail "$label printed $n_klogd lines, dmesg -r before it $n_before"; return 1; }
+    expect_grep "$klogd" "^<5>\[ +0\.000000\] Linux version $VM_KERNEL_ABI " "klogd output (first record)"
+    expect_grep "$klogd" "^<14>\[ *[0-9]+\.[0-9]{6}\] klogd-vm-test: oneshot $src plain$" "klogd output (user.info record)"
+    expect_grep "$klogd" '^<30>\[ *[0-9]+\.[0-9]{6}\] klogd-vm-test: daemon facility$' "klogd output (daemon.info record)"
+    note "$label: $n_klogd lines identical to dmesg -r"
 }
