@@ -20,8 +20,8 @@ bool is_hex(char c) noexcept {
 }
 
 bool is_symbol_char(char c) noexcept {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           c == '_' || c == '.' || c == '$';
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+           c == '.' || c == '$';
 }
 
 // Number of hex digits at the start of `s`.

@@ -19,8 +19,7 @@ std::optional<std::uint64_t> take_hex(std::string_view& s) noexcept {
 
 }  // namespace
 
-std::optional<std::uint64_t> kaslr_offset(const kallsyms& running,
-                                          const system_map& map) noexcept {
+std::optional<std::uint64_t> kaslr_offset(const kallsyms& running, const system_map& map) noexcept {
     const auto runtime = running.text_address();
     const auto link = map.text_address();
     if (!runtime || !link) return std::nullopt;

@@ -47,8 +47,8 @@ map_selection::check map_selection::compare(const system_map& map, const kallsym
     check result;
     const auto offset = kaslr_offset(running, map);
     if (!offset) {
-        result.reason = !map.text_address() ? "it has no _text symbol"
-                                            : "kallsyms has no _text symbol";
+        result.reason =
+            !map.text_address() ? "it has no _text symbol" : "kallsyms has no _text symbol";
         return result;
     }
     // Evenly spread global text symbols of the map.
@@ -74,8 +74,7 @@ map_selection::check map_selection::compare(const system_map& map, const kallsym
     if (result.sampled == 0) {
         result.reason = "it has no global text symbols";
     } else if (result.mismatched != 0) {
-        result.reason = std::to_string(result.mismatched) + " of " +
-                        std::to_string(result.found) +
+        result.reason = std::to_string(result.mismatched) + " of " + std::to_string(result.found) +
                         " sampled symbols are elsewhere than in kallsyms (KASLR offset " +
                         hex(*offset) + ")";
     } else if (result.found * 2 < result.sampled) {
@@ -134,15 +133,16 @@ map_selection map_selection::select(const request& req, const kallsyms* running)
                 reject(p, "does not match the running kernel (" + c.reason + ")");
                 continue;
             }
-            sel.message = "using System.map " + p.string() + ", agrees with " +
-                          running->source() + " (" + std::to_string(c.found) + " of " +
-                          std::to_string(c.sampled) + " sampled symbols)";
+            sel.message = "using System.map " + p.string() + ", agrees with " + running->source() +
+                          " (" + std::to_string(c.found) + " of " + std::to_string(c.sampled) +
+                          " sampled symbols)";
         } else {
             const std::string name = p.filename().string();
             if (release.empty() || name.find(release) == std::string::npos) {
-                reject(p, "cannot be checked (kallsyms shows no addresses) and its name does "
-                          "not carry the running release " +
-                              (release.empty() ? std::string("(unknown)") : release));
+                reject(p,
+                       "cannot be checked (kallsyms shows no addresses) and its name does "
+                       "not carry the running release " +
+                           (release.empty() ? std::string("(unknown)") : release));
                 continue;
             }
             sel.message = "using System.map " + p.string() + ", named for the running release " +

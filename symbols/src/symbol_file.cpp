@@ -41,7 +41,7 @@ std::string printable(std::string_view text) {
 }
 
 class fd_guard {
-public:
+  public:
     explicit fd_guard(int fd) noexcept : fd_(fd) {}
     fd_guard(const fd_guard&) = delete;
     fd_guard& operator=(const fd_guard&) = delete;
@@ -50,7 +50,7 @@ public:
     }
     int get() const noexcept { return fd_; }
 
-private:
+  private:
     int fd_;
 };
 
@@ -86,8 +86,7 @@ std::string symbol_file::read_file(const std::filesystem::path& path) {
         const ssize_t n = ::read(fd.get(), data.data() + used, data.size() - used);
         if (n < 0) {
             if (errno == EINTR) continue;
-            throw std::system_error(errno, std::system_category(),
-                                    "cannot read " + path.string());
+            throw std::system_error(errno, std::system_category(), "cannot read " + path.string());
         }
         if (n == 0) break;
         used += static_cast<std::size_t>(n);
@@ -179,8 +178,7 @@ std::size_t symbol_file::parse(std::string_view text, std::string_view source,
                 break;
             case status::malformed:
                 if (++malformed <= max_reported_lines) {
-                    diagnostics.push_back(std::string(source) + ":" +
-                                          std::to_string(line_number) +
+                    diagnostics.push_back(std::string(source) + ":" + std::to_string(line_number) +
                                           ": malformed symbol line: \"" + printable(current) +
                                           "\"");
                 }

@@ -68,8 +68,8 @@ std::vector<std::string> symbol_loader::load_all(symbol_resolver& resolver) {
         try {
             selection = map_selection::select(req, state.symbols ? &*state.symbols : nullptr);
             say(out, selection->message);
-            for (const std::string& d : selection->map ? selection->map->diagnostics()
-                                                       : std::vector<std::string>{}) {
+            for (const std::string& d :
+                 selection->map ? selection->map->diagnostics() : std::vector<std::string>{}) {
                 say(out, d);
             }
         } catch (const std::system_error& e) {

@@ -120,8 +120,7 @@ void symbol_table::finalize(std::optional<std::uint64_t> end) {
             e.size = entries_[i + 1].address - e.address;
             continue;
         }
-        const std::optional<std::uint64_t> limit =
-            e.module == core ? end_ : modules_[e.module].end;
+        const std::optional<std::uint64_t> limit = e.module == core ? end_ : modules_[e.module].end;
         if (limit && *limit > e.address) {
             std::uint64_t stop = *limit;
             if (has_next) stop = std::min(stop, entries_[i + 1].address);

@@ -41,8 +41,8 @@ double median_ms(int runs, F&& f) {
 
 void row(const char* what, double value, const char* unit, double target, const char* relation,
          double ratio) {
-    std::printf("  %-44s %12.2f %-9s target %s %-10.4g ratio %6.2f\n", what, value, unit,
-                relation, target, ratio);
+    std::printf("  %-44s %12.2f %-9s target %s %-10.4g ratio %6.2f\n", what, value, unit, relation,
+                target, ratio);
 }
 
 }  // namespace
@@ -60,12 +60,12 @@ int main(int argc, char** argv) try {
 
     std::printf("klog::symbols benchmark (one core; loads: median of %d runs)\n", runs);
     std::size_t symbols = 0;
-    const double kallsyms_ms = median_ms(runs, [&] {
-        symbols = kallsyms::load(kallsyms_path, &modules).kernel().size();
-    });
-    row(("load kallsyms (" + std::to_string(symbols) + " core symbols)").c_str(), kallsyms_ms,
-        "ms", 30.0, "<", 30.0 / kallsyms_ms);
-    const double map_ms = median_ms(runs, [&] { symbols = system_map::load(map_path).table().size(); });
+    const double kallsyms_ms =
+        median_ms(runs, [&] { symbols = kallsyms::load(kallsyms_path, &modules).kernel().size(); });
+    row(("load kallsyms (" + std::to_string(symbols) + " core symbols)").c_str(), kallsyms_ms, "ms",
+        30.0, "<", 30.0 / kallsyms_ms);
+    const double map_ms =
+        median_ms(runs, [&] { symbols = system_map::load(map_path).table().size(); });
     row(("load System.map (" + std::to_string(symbols) + " symbols)").c_str(), map_ms, "ms", 30.0,
         "<", 30.0 / map_ms);
 

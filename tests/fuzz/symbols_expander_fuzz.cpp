@@ -28,8 +28,8 @@ const klog::symbols::symbol_resolver& fixed_resolver() {
         const auto modules = klog::symbols::module_list::parse(
             "crc7 16384 0 - Live 0xffffffffc0232000\n", "modules");
         const auto k = klog::symbols::kallsyms::parse(
-            "ffffffffc0232000 T crc7_be\t[crc7]\nffffffffc0233024 r _note_10\t[crc7]\n",
-            "kallsyms", &modules);
+            "ffffffffc0232000 T crc7_be\t[crc7]\nffffffffc0233024 r _note_10\t[crc7]\n", "kallsyms",
+            &modules);
         r.set_modules(k.modules(), modules);
         return r;
     }();

@@ -1,7 +1,6 @@
 // The Debian 6.1.0-56-amd64 captures (tests/data/symbols, copied from shared/corpora): the
 // kmsg line with raw addresses of a module symbol (crc7_be) and a core symbol (_printk).
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "klog/symbols/expander.hpp"

@@ -1,8 +1,8 @@
-#include <catch2/catch.hpp>
+#include "klog/symbols/expander.hpp"
 
+#include <catch2/catch.hpp>
 #include <string>
 
-#include "klog/symbols/expander.hpp"
 #include "klog/symbols/kallsyms.hpp"
 #include "klog/symbols/symbol_resolver.hpp"
 
@@ -52,12 +52,10 @@ TEST_CASE("expander: [<addr>] gets the symbol after it, address kept", "[symbols
           "a [<ffffffffac634600>] helper+0x0/0x100 b [<ffffffffc0232040>] "
           "crc7_table+0x0/0x3fc0 [crc7] c");
     // Upper-case hex digits are addresses too; output stays as the kernel would print it.
-    CHECK(expanded(f.resolver, "[<FFFFFFFFAC634501>]") ==
-          "[<FFFFFFFFAC634501>] do_oops+0x1/0x100");
+    CHECK(expanded(f.resolver, "[<FFFFFFFFAC634501>]") == "[<FFFFFFFFAC634501>] do_oops+0x1/0x100");
 }
 
-TEST_CASE("expander: exact hit on the last symbol with unknown size prints no size",
-          "[symbols]") {
+TEST_CASE("expander: exact hit on the last symbol with unknown size prints no size", "[symbols]") {
     fixture f;
     CHECK(expanded(f.resolver, "[<ffffffffac634700>]") == "[<ffffffffac634700>] _etext+0x0");
     CHECK(expanded(f.resolver, "[<ffffffffac634701>]") == "[<ffffffffac634701>]");
@@ -68,8 +66,8 @@ TEST_CASE("expander: what no table covers, and empty [<>], stay as they are", "[
     std::string out;
     const expander e(f.resolver);
     for (const char* line : {"[<>]", "[<0000000000001000>]", "[<ffffffffac634512", "[<xyz>]",
-                             "[<ffffffffac6345120000000>]", "[<ffffffffac634512>", "<ffffffffac634512>]",
-                             "plain text, nothing to see", ""}) {
+                             "[<ffffffffac6345120000000>]", "[<ffffffffac634512>",
+                             "<ffffffffac634512>]", "plain text, nothing to see", ""}) {
         INFO(line);
         const auto r = e.expand(line, out);
         CHECK_FALSE(r.expanded);
@@ -160,9 +158,9 @@ TEST_CASE("expander: module area from the modules seen when the architecture is 
     mods.add(0xbf000100U, 'T', "a_last", a);
     mods.add(0xbf100000U, 'T', "b_func", b);
     mods.finalize();
-    r.set_modules(std::move(mods),
-                  module_list::parse("a 512 0 - Live 0xbf000000\nb 4096 0 - Live 0xbf100000\n",
-                                     "m"));
+    r.set_modules(
+        std::move(mods),
+        module_list::parse("a 512 0 - Live 0xbf000000\nb 4096 0 - Live 0xbf100000\n", "m"));
     CHECK_FALSE(r.module_area());
     CHECK(r.unknown_module_address(0xbf080000U));  // between a and b
     CHECK_FALSE(r.unknown_module_address(0xbf000180U));

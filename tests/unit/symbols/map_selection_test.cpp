@@ -1,13 +1,13 @@
-#include <catch2/catch.hpp>
+#include "klog/symbols/map_selection.hpp"
 
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
 #include "klog/symbols/kaslr.hpp"
-#include "klog/symbols/map_selection.hpp"
 
 using namespace klog::symbols;
 namespace fs = std::filesystem;
@@ -18,9 +18,8 @@ namespace {
 struct temp_dir {
     fs::path path;
     temp_dir() {
-        path = fs::temp_directory_path() /
-               ("klog-symbols-test-" + std::to_string(::getpid()) + "-" +
-                std::to_string(counter()++));
+        path = fs::temp_directory_path() / ("klog-symbols-test-" + std::to_string(::getpid()) +
+                                            "-" + std::to_string(counter()++));
         fs::create_directories(path);
     }
     ~temp_dir() {
@@ -72,8 +71,8 @@ TEST_CASE("map_selection: the first map that agrees with kallsyms wins", "[symbo
     const auto running = kallsyms::parse(kernel_text(0xffffffffac400000ULL), "kallsyms");
     map_selection::request req;
     req.release = release;
-    req.candidates = {dir.path / "missing", dir.write("other-build", kernel_text(
-                                                           0xffffffff81000000ULL, 0x40)),
+    req.candidates = {dir.path / "missing",
+                      dir.write("other-build", kernel_text(0xffffffff81000000ULL, 0x40)),
                       dir.write("same-build", kernel_text(0xffffffff81000000ULL)),
                       dir.write("later", kernel_text(0xffffffff81000000ULL))};
     const auto sel = map_selection::select(req, &running);

@@ -1,11 +1,11 @@
-#include <catch2/catch.hpp>
+#include "klog/symbols/symbol_file.hpp"
 
+#include <catch2/catch.hpp>
 #include <sstream>
 #include <string>
 
 #include "klog/symbols/kallsyms.hpp"
 #include "klog/symbols/module_list.hpp"
-#include "klog/symbols/symbol_file.hpp"
 #include "klog/symbols/system_map.hpp"
 
 using namespace klog::symbols;
@@ -30,11 +30,11 @@ TEST_CASE("symbol_file: one line of nm / kallsyms text", "[symbols]") {
     CHECK(symbol_file::parse_line("", l) == symbol_file::status::blank);
     CHECK(symbol_file::parse_line("  \r", l) == symbol_file::status::blank);
 
-    for (const char* bad : {"ffffffff81a07e3d", "ffffffff81a07e3d T", "zzzz T name",
-                            "ffffffff81a07e3d TT name", "ffffffff81a07e3d 1 name",
-                            "1ffffffff81a07e3d0 T too_long_address", "ffffffff81a07e3dT name",
-                            "ffffffffc0232000 T crc7_be [crc7", "ffffffffc0232000 T a b",
-                            "ffffffffc0232000 T crc7_be [crc7] extra", "-1 T negative"}) {
+    for (const char* bad :
+         {"ffffffff81a07e3d", "ffffffff81a07e3d T", "zzzz T name", "ffffffff81a07e3d TT name",
+          "ffffffff81a07e3d 1 name", "1ffffffff81a07e3d0 T too_long_address",
+          "ffffffff81a07e3dT name", "ffffffffc0232000 T crc7_be [crc7", "ffffffffc0232000 T a b",
+          "ffffffffc0232000 T crc7_be [crc7] extra", "-1 T negative"}) {
         INFO(bad);
         CHECK(symbol_file::parse_line(bad, l) == symbol_file::status::malformed);
     }
@@ -77,8 +77,7 @@ TEST_CASE("system_map: a flood of malformed lines is capped and counted", "[symb
     CHECK(map.table().size() == 1);
 }
 
-TEST_CASE("system_map: load of a missing file throws system_error naming the path",
-          "[symbols]") {
+TEST_CASE("system_map: load of a missing file throws system_error naming the path", "[symbols]") {
     try {
         system_map::load("/nonexistent/System.map-none");
         FAIL("no exception");
@@ -149,10 +148,10 @@ TEST_CASE("kallsyms: a huge generated file (1M lines) loads", "[symbols]") {
     text.reserve(1000000 * 40);
     char line[96];
     for (std::uint64_t i = 0; i < 1000000; ++i) {
-        const int n = std::snprintf(line, sizeof line, "%016llx %c generated_symbol_%llu\n",
-                                    static_cast<unsigned long long>(0xffffffff81000000ULL +
-                                                                    i * 0x40),
-                                    i % 3 == 0 ? 'T' : 't', static_cast<unsigned long long>(i));
+        const int n =
+            std::snprintf(line, sizeof line, "%016llx %c generated_symbol_%llu\n",
+                          static_cast<unsigned long long>(0xffffffff81000000ULL + i * 0x40),
+                          i % 3 == 0 ? 'T' : 't', static_cast<unsigned long long>(i));
         text.append(line, static_cast<std::size_t>(n));
     }
     text += "ffffffffc0000000 T mod_func\t[big]\n";

@@ -1,13 +1,13 @@
-#include <catch2/catch.hpp>
+#include "klog/symbols/symbol_loader.hpp"
 
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
 #include "klog/symbols/expander.hpp"
-#include "klog/symbols/symbol_loader.hpp"
 
 using namespace klog::symbols;
 namespace fs = std::filesystem;
@@ -17,9 +17,9 @@ namespace {
 const fs::path data_dir = fs::path(KLOG_TEST_DATA_DIR) / "symbols";
 
 struct scratch {
-    fs::path path = fs::temp_directory_path() /
-                    ("klog-loader-test-" + std::to_string(::getpid()) + "-" +
-                     std::to_string(reinterpret_cast<std::uintptr_t>(this)));
+    fs::path path =
+        fs::temp_directory_path() / ("klog-loader-test-" + std::to_string(::getpid()) + "-" +
+                                     std::to_string(reinterpret_cast<std::uintptr_t>(this)));
     scratch() { fs::create_directories(path); }
     ~scratch() {
         std::error_code ec;
@@ -64,9 +64,10 @@ TEST_CASE("symbol_loader: -k map with the offset from kallsyms; modules reload a
     scratch dir;
     symbol_loader::config cfg;
     cfg.system_map = data_dir / "System.map-6.1.0-56-amd64";
-    cfg.kallsyms = dir.write("kallsyms", "ffffffffac400000 T _text\n"
-                                         "fffffffface07e3d T _printk\n"
-                                         "fffffffface07ec0 t devkmsg_release.cold\n");
+    cfg.kallsyms = dir.write("kallsyms",
+                             "ffffffffac400000 T _text\n"
+                             "fffffffface07e3d T _printk\n"
+                             "fffffffface07ec0 t devkmsg_release.cold\n");
     cfg.modules = dir.write("modules", "");
     symbol_loader loader(cfg);
     symbol_resolver r;
@@ -79,22 +80,22 @@ TEST_CASE("symbol_loader: -k map with the offset from kallsyms; modules reload a
     CHECK(expander(r).expand("[<ffffffffc0232000>]", out).unknown_module_address);
 
     // A module appears: SIGUSR1 reloads modules only.
-    dir.write("kallsyms", "ffffffffac400000 T _text\n"
-                          "fffffffface07e3d T _printk\n"
-                          "ffffffffc0232000 T crc7_be\t[crc7]\n");
+    dir.write("kallsyms",
+              "ffffffffac400000 T _text\n"
+              "fffffffface07e3d T _printk\n"
+              "ffffffffc0232000 T crc7_be\t[crc7]\n");
     dir.write("modules", "crc7 16384 0 - Live 0xffffffffc0232000\n");
     CHECK(loader.load_modules(r).empty());
-    CHECK(expand(r, "[<ffffffffc0232000>]") ==
-          "[<ffffffffc0232000>] crc7_be+0x0/0x4000 [crc7]");
+    CHECK(expand(r, "[<ffffffffc0232000>]") == "[<ffffffffc0232000>] crc7_be+0x0/0x4000 [crc7]");
     CHECK(expand(r, "[<fffffffface07e3d>]") == "[<fffffffface07e3d>] _printk+0x0/0x83");
 }
 
-TEST_CASE("symbol_loader: kptr_restrict said once; map named for the release used",
-          "[symbols]") {
+TEST_CASE("symbol_loader: kptr_restrict said once; map named for the release used", "[symbols]") {
     scratch dir;
     symbol_loader::config cfg;
-    cfg.kallsyms = dir.write("kallsyms", "0000000000000000 T _text\n"
-                                         "0000000000000000 T crc7_be\t[crc7]\n");
+    cfg.kallsyms = dir.write("kallsyms",
+                             "0000000000000000 T _text\n"
+                             "0000000000000000 T crc7_be\t[crc7]\n");
     cfg.modules = dir.write("modules", "crc7 16384 0 - Live 0x0000000000000000\n");
     cfg.release = "6.1.0-56-amd64";
     const auto map = dir.path / "System.map-6.1.0-56-amd64";

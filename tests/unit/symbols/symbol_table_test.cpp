@@ -1,8 +1,7 @@
-#include <catch2/catch.hpp>
-
-#include <string>
-
 #include "klog/symbols/symbol_table.hpp"
+
+#include <catch2/catch.hpp>
+#include <string>
 
 using klog::symbols::symbol_table;
 
@@ -107,8 +106,7 @@ TEST_CASE("symbol_table: duplicate addresses keep one name, whatever the input o
     CHECK(t.lookup(0x1000)->name == "_stext");
 }
 
-TEST_CASE("symbol_table: absolute, undefined and debugging symbols are not kept",
-          "[symbols]") {
+TEST_CASE("symbol_table: absolute, undefined and debugging symbols are not kept", "[symbols]") {
     symbol_table t;
     CHECK_FALSE(t.add(0x0, 'A', "__per_cpu_start"));
     CHECK_FALSE(t.add(0x6000, 'a', "cpu_tss_rw"));

@@ -29,14 +29,14 @@ struct expand_result {
 // Hot path: `out` is the caller's reused buffer; a line with nothing to expand costs no
 // allocation and leaves `out` empty (use the input line). At most max_expansions per line.
 class expander {
-public:
+  public:
     static constexpr std::size_t max_expansions = 64;
 
     explicit expander(const symbol_resolver& resolver) noexcept : resolver_(&resolver) {}
 
     expand_result expand(std::string_view line, std::string& out) const;
 
-private:
+  private:
     const symbol_resolver* resolver_;
 };
 

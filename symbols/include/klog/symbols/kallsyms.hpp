@@ -21,7 +21,7 @@ namespace klog::symbols {
 // When every address reads as zero (kernel.kptr_restrict, or no CAP_SYSLOG), addresses_hidden()
 // is true and both tables are empty: kallsyms is unavailable, not a table of symbols at 0.
 class kallsyms {
-public:
+  public:
     static kallsyms parse(std::string_view text, std::string_view source,
                           const module_list* modules = nullptr);
     static kallsyms parse(std::istream& in, std::string_view source,
@@ -42,7 +42,7 @@ public:
     const std::vector<std::string>& diagnostics() const noexcept { return diagnostics_; }
     std::size_t malformed_lines() const noexcept { return malformed_; }
 
-private:
+  private:
     symbol_table kernel_;
     symbol_table modules_;
     std::optional<std::uint64_t> text_;

@@ -27,8 +27,8 @@ namespace klog::symbols {
 struct map_selection {
     struct request {
         std::optional<std::filesystem::path> explicit_path;  // -k FILE
-        std::vector<std::filesystem::path> candidates;        // empty: classic_paths(release)
-        std::string release;                                   // empty: running_release()
+        std::vector<std::filesystem::path> candidates;       // empty: classic_paths(release)
+        std::string release;                                 // empty: running_release()
     };
     struct check {
         bool agrees = false;

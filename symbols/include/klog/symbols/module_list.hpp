@@ -14,7 +14,7 @@ namespace klog::symbols {
 // which bound the last symbol of the module and tell which addresses belong to a module at all.
 // A base of 0 (kptr_restrict) leaves the base unknown.
 class module_list {
-public:
+  public:
     struct module {
         std::string name;
         std::uint64_t size = 0;
@@ -36,7 +36,7 @@ public:
     bool empty() const noexcept { return modules_.empty(); }
     const std::vector<std::string>& diagnostics() const noexcept { return diagnostics_; }
 
-private:
+  private:
     std::vector<module> modules_;
     std::vector<std::string> diagnostics_;
 };

@@ -14,7 +14,7 @@ namespace klog::symbols {
 //   `ffffffff81a07e3d T _printk` and, in kallsyms, `ffffffffc0232000 T crc7_be\t[crc7]`.
 // Reading is whole-buffer (one read, then string_view/from_chars), never per character.
 class symbol_file {
-public:
+  public:
     struct line {
         std::uint64_t address = 0;
         char type = 0;

@@ -22,14 +22,14 @@ namespace klog::symbols {
 // missing files, the map decision are said once, not on every reload). Never throws for a
 // missing or unreadable file: that becomes a message.
 class symbol_loader {
-public:
+  public:
     struct config {
         std::optional<std::filesystem::path> system_map;  // -k FILE
         std::filesystem::path kallsyms = "/proc/kallsyms";
         std::filesystem::path modules = "/proc/modules";
         std::vector<std::filesystem::path> map_candidates;  // empty: the classic list
-        std::string release;                                 // empty: uname -r
-        std::optional<std::uint64_t> kernel_offset;  // forced (a replayed `Kernel Offset:`)
+        std::string release;                                // empty: uname -r
+        std::optional<std::uint64_t> kernel_offset;         // forced (a replayed `Kernel Offset:`)
         bool use_kallsyms = true;  // false when decoding another kernel's saved log
     };
 
@@ -40,7 +40,7 @@ public:
 
     const config& settings() const noexcept { return config_; }
 
-private:
+  private:
     void say(std::vector<std::string>& out, std::string message);
 
     config config_;

@@ -15,7 +15,7 @@ namespace klog::symbols {
 // System.map plus the KASLR offset) and the module table (kallsyms `[mod]` lines). Both parts are
 // replaced independently: SIGUSR1 reloads modules only, SIGUSR2 everything.
 class symbol_resolver {
-public:
+  public:
     // Core kernel symbols. `offset` is added to the table's addresses to get runtime addresses
     // (runtime `_text` − map `_text`; 0 for kallsyms). Arithmetic wraps modulo 2^64.
     void set_kernel(symbol_table table, std::uint64_t offset = 0);
@@ -46,14 +46,14 @@ public:
     const symbol_table& modules() const noexcept { return modules_; }
     std::uint64_t kernel_offset() const noexcept { return offset_; }
 
-private:
+  private:
     void update_module_bounds() noexcept;
 
     symbol_table kernel_;
     std::uint64_t offset_ = 0;
     symbol_table modules_;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> module_ranges_;  // from /proc/modules
-    std::uint64_t modules_low_ = 0;   // lowest / highest module address known, [low, high)
+    std::uint64_t modules_low_ = 0;  // lowest / highest module address known, [low, high)
     std::uint64_t modules_high_ = 0;
     std::optional<std::pair<std::uint64_t, std::uint64_t>> area_;
     bool area_explicit_ = false;

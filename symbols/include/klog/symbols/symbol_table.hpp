@@ -30,7 +30,7 @@ namespace klog::symbols {
 //    matches; with an unknown size only the exact address matches (never a read past the end).
 //  - Addresses, offsets and sizes are 64-bit everywhere.
 class symbol_table {
-public:
+  public:
     static constexpr std::uint32_t core = 0xffffffffU;  // module index of core kernel symbols
 
     // Which nm/kallsyms type letters name something lookups may answer with.
@@ -46,8 +46,7 @@ public:
     std::optional<std::uint32_t> module_index(std::string_view name) const noexcept;
 
     // Adds one symbol; returns false (and keeps nothing) for types is_kept_type() refuses.
-    bool add(std::uint64_t address, char type, std::string_view name,
-             std::uint32_t module = core);
+    bool add(std::uint64_t address, char type, std::string_view name, std::uint32_t module = core);
 
     // Sorts, merges duplicate addresses and computes sizes. `end` bounds the last core symbol.
     void finalize(std::optional<std::uint64_t> end = {});
@@ -74,7 +73,7 @@ public:
     std::uint64_t lowest_address() const noexcept;
     std::uint64_t highest_end() const noexcept;
 
-private:
+  private:
     struct entry {
         std::uint64_t address;
         std::uint64_t size;  // 0 = unknown

@@ -16,7 +16,7 @@ namespace klog::symbols {
 // A System.map (`nm` output of vmlinux: link-time addresses, no module column). Malformed lines
 // are reported as `SOURCE:LINE: ...` in diagnostics() and skipped; everything else still loads.
 class system_map {
-public:
+  public:
     static system_map parse(std::string_view text, std::string_view source);
     static system_map parse(std::istream& in, std::string_view source);
     // Throws std::system_error naming the path when it cannot be opened or read.
@@ -32,7 +32,7 @@ public:
     const std::vector<std::string>& diagnostics() const noexcept { return diagnostics_; }
     std::size_t malformed_lines() const noexcept { return malformed_; }
 
-private:
+  private:
     symbol_table table_;
     std::optional<std::uint64_t> text_;
     std::string source_;
