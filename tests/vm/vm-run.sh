@@ -15,7 +15,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/vm-common.sh"
 
 usage() { vm_die "usage: vm-run.sh --cache DIR [--klogd PATH] [--keep] SCENARIO"; }
-cache= klogd= scenario=
+cache='' klogd='' scenario=''
 while [ $# -gt 0 ]; do
     case $1 in
         --cache) cache=$2; shift 2 ;;
@@ -151,13 +151,22 @@ if [ -n "$klogd_abs" ]; then
 fi
 
 [ ! -f "$VM_TEST_KO" ] || cp "$VM_TEST_KO" "$root/vm/modules/"
+# Image modules: extracted from the package once, decompressed (busybox insmod does
+# not read .ko.xz), cached in $VM_CACHE/image-modules.
 for m in $VM_IMAGE_MODULES; do
-    ko=$(find "$VM_IMAGE_MODDIR/kernel" -name "$m.ko*" | head -n1)
-    [ -n "$ko" ] || vm_die "module $m not in $VM_IMAGE_MODDIR"
-    case $ko in
-        *.xz) xz -dc "$ko" > "$root/vm/modules/$m.ko" ;;
-        *) cp "$ko" "$root/vm/modules/$m.ko" ;;
-    esac
+    cached=$VM_CACHE/image-modules/$m.ko
+    if [ ! -f "$cached" ]; then
+        member=$(grep -E "/$m\.ko(\.xz)?\$" "$VM_IMAGE_DIR/modules.list" | head -n1 || true)
+        [ -n "$member" ] || vm_die "module $m is not in $VM_KERNEL_PKG ($VM_IMAGE_DIR/modules.list)"
+        mkdir -p "$VM_CACHE/image-modules"
+        dpkg-deb --fsys-tarfile "$(cat "$VM_IMAGE_DIR/image.deb.path")" | tar -x -O "$member" > "$cached.tmp"
+        case $member in
+            *.xz) xz -dc < "$cached.tmp" > "$cached.ko.tmp" && mv "$cached.ko.tmp" "$cached" ;;
+            *) mv "$cached.tmp" "$cached" ;;
+        esac
+        rm -f "$cached.tmp"
+    fi
+    cp "$cached" "$root/vm/modules/$m.ko"
 done
 for f in "${VM_FILES[@]}"; do
     [ -f "${f%%:*}" ] || vm_die "scenario $scenario: file ${f%%:*} (VM_FILES) does not exist${VM_FILES_HINT:+ ($VM_FILES_HINT)}"

@@ -3,7 +3,7 @@
 #
 # One-time preparation for the vm tests (a ctest FIXTURES_SETUP case):
 #   1. apt-get download the Debian kernel image package (once; cached in CACHE_DIR),
-#      extract vmlinuz and the modules;
+#      extract vmlinuz and the list of its modules;
 #   2. make sure linux-headers-<abi>-amd64 is installed (apt-get install when root);
 #   3. build tests/vm/module (klogd_test_mod.ko) against those headers in CACHE_DIR/module.
 # Needs only Debian packages: qemu-system-x86 busybox-static cpio xz-utils, and for
@@ -44,12 +44,17 @@ if [ -z "$deb" ]; then
     deb=$(ls "$VM_CACHE"/${VM_KERNEL_PKG}_*.deb 2>/dev/null | head -n1 || true)
     [ -n "$deb" ] || vm_die "could not download $VM_KERNEL_PKG with apt-get download"
 fi
-if [ ! -f "$VM_IMAGE_DIR/.extracted" ] || [ "$deb" -nt "$VM_IMAGE_DIR/.extracted" ]; then
+if [ ! -f "$VM_IMAGE_DIR/.extracted-v2" ] || [ "$deb" -nt "$VM_IMAGE_DIR/.extracted-v2" ]; then
     echo "vm-setup: extracting $(basename "$deb")"
     rm -rf "$VM_IMAGE_DIR"
     mkdir -p "$VM_IMAGE_DIR"
-    dpkg-deb -x "$deb" "$VM_IMAGE_DIR"
-    touch "$VM_IMAGE_DIR/.extracted"
+    # Only the kernel and the module index (the modules themselves are ~400 MB);
+    # vm-run.sh extracts the modules a scenario names (VM_IMAGE_MODULES) on demand.
+    dpkg-deb --fsys-tarfile "$deb" |
+        tar -x -C "$VM_IMAGE_DIR" --wildcards './boot/*' './lib/modules/*/modules.*'
+    dpkg-deb --fsys-tarfile "$deb" | tar -t | grep '\.ko\(\.xz\)\?$' > "$VM_IMAGE_DIR/modules.list"
+    echo "$deb" > "$VM_IMAGE_DIR/image.deb.path"
+    touch "$VM_IMAGE_DIR/.extracted-v2"
 fi
 [ -f "$VM_VMLINUZ" ] || vm_die "$VM_VMLINUZ missing after extracting $deb"
 

@@ -8,7 +8,7 @@ VM_TIMEOUT=240
 FLOOD_N=3000
 check() {
     expect_result "$KERNLOG" || return 1
-    local got first n missed
+    local first n missed
     seq_numbers "$KERNLOG" klogd-vm-flood > flood.got
     n=$(wc -l < flood.got)
     first=$(head -n 1 flood.got)
