@@ -1,9 +1,11 @@
 // klogd: read the kernel log and deliver every record. Startup errors are caught here once.
+#include <csignal>
 #include <iostream>
 #include <system_error>
 
 #include "klogd/application.hpp"
 #include "klogd/config.hpp"
+#include "klogd/daemon.hpp"
 #include "klogd/options.hpp"
 #include "klogd/version.hpp"
 
@@ -23,15 +25,19 @@ int main(int argc, char* argv[]) {
             std::cout << "klogd: configuration ok\n";
             return 0;
         }
+        if (opts.signal_reload_modules || opts.signal_reload_all) {
+            const int signo = opts.signal_reload_all ? SIGUSR2 : SIGUSR1;
+            const auto pid = klogd::daemon::signal_running(cfg.pidfile, signo);
+            std::cout << "klogd: asked klogd (pid " << pid << ") to reload "
+                      << (opts.signal_reload_all ? "all symbols" : "module symbols") << '\n';
+            return 0;
+        }
         klogd::application app(std::move(cfg));
         app.open();
-        return opts.one_shot ? app.run_once() : app.run_live();
+        return app.run();
     } catch (const klogd::usage_error& e) {
         std::cerr << "klogd: " << e.what() << "\nTry 'klogd --help' for more information.\n";
         return 2;
-    } catch (const std::system_error& e) {
-        std::cerr << "klogd: " << e.what() << '\n';
-        return 1;
     } catch (const std::exception& e) {
         std::cerr << "klogd: " << e.what() << '\n';
         return 1;

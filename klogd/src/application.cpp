@@ -3,16 +3,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sys/klog.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <system_error>
 
 #include "klog/sinks/file_sink.hpp"
+#include "klog/sinks/syslog_sink.hpp"
 #include "klog/sources/kmsg_source.hpp"
 #include "klog/sources/proc_kmsg_source.hpp"
 #include "klog/sources/replay_source.hpp"
 #include "klog/sources/syscall_source.hpp"
+#include "klogd/daemon.hpp"
 
 namespace klogd {
 
@@ -34,6 +41,37 @@ std::string read_first_line(const char* path) {
     return s;
 }
 
+/// A stand-in for /dev/kmsg: a listening SOCK_SEQPACKET socket (one message = one record).
+int connect_seqpacket(const std::string& path) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path) {
+        throw std::system_error(ENAMETOOLONG, std::generic_category(), path);
+    }
+    std::memcpy(addr.sun_path, path.c_str(), path.size());
+    const int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), path);
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+        const int err = errno;
+        ::close(fd);
+        throw std::system_error(err, std::generic_category(), path);
+    }
+    return fd;
+}
+
+const char* signal_name(int signo) {
+    switch (signo) {
+        case SIGTERM: return "SIGTERM";
+        case SIGINT: return "SIGINT";
+        case SIGHUP: return "SIGHUP";
+        case SIGTSTP: return "SIGTSTP";
+        case SIGCONT: return "SIGCONT";
+        case SIGUSR1: return "SIGUSR1";
+        case SIGUSR2: return "SIGUSR2";
+        default: return "signal";
+    }
+}
+
 std::string host_name() {
     char name[256] = {};
     if (::gethostname(name, sizeof name - 1) != 0) return "localhost";
@@ -45,8 +83,7 @@ std::string host_name() {
 
 }  // namespace
 
-application::application(config cfg)
-    : cfg_(std::move(cfg)), stop_signals_(io_), hup_signal_(io_) {}
+application::application(config cfg) : cfg_(std::move(cfg)), signals_(io_) {}
 
 application::~application() = default;
 
@@ -54,8 +91,22 @@ void application::diag(const std::string& message) const {
     if (cfg_.debug) std::cerr << "klogd: " << message << '\n';
 }
 
+std::unique_ptr<klog::sources::source> application::open_kmsg(const std::string& path,
+                                                                bool explicit_path) {
+    using klog::sources::kmsg_source;
+    struct stat st {};
+    if (explicit_path && ::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
+        diag("reading kmsg records from socket " + path);
+        return std::make_unique<kmsg_source>(io_, connect_seqpacket(path), path);
+    }
+    auto s = std::make_unique<kmsg_source>(io_, kmsg_source::open_device(path, !explicit_path), path);
+    diag("reading " + path);
+    return s;
+}
+
 std::unique_ptr<klog::sources::source> application::open_source() {
     using namespace klog::sources;
+    syscall_one_shot_ = false;
     switch (cfg_.source) {
         case source_kind::replay: {
             const int fd = replay_source::open_file(cfg_.replay_path);
@@ -63,11 +114,12 @@ std::unique_ptr<klog::sources::source> application::open_source() {
             return std::make_unique<replay_source>(io_, fd, cfg_.replay_path);
         }
         case source_kind::kmsg:
-            diag("reading /dev/kmsg");
-            return std::make_unique<kmsg_source>(io_, kmsg_source::open_device("/dev/kmsg"));
-        case source_kind::proc:
-            diag("reading /proc/kmsg (destructive: other readers no longer see what klogd reads)");
-            return std::make_unique<proc_kmsg_source>(io_, proc_kmsg_source::open_file("/proc/kmsg"));
+            return open_kmsg(cfg_.source_path.value_or("/dev/kmsg"), cfg_.source_path.has_value());
+        case source_kind::proc: {
+            const auto path = cfg_.source_path.value_or("/proc/kmsg");
+            diag("reading " + path + " (destructive: other readers no longer see what klogd reads)");
+            return std::make_unique<proc_kmsg_source>(io_, proc_kmsg_source::open_file(path), path);
+        }
         case source_kind::syscall:
             diag("reading through syslog(2)");
             syscall_one_shot_ = cfg_.one_shot;
@@ -79,14 +131,12 @@ std::unique_ptr<klog::sources::source> application::open_source() {
     // destructive /proc/kmsg: it falls back to syslog(2) READ_ALL, which leaves the log as it is.
     if (is_char_device("/dev/kmsg")) {
         try {
-            auto s = std::make_unique<kmsg_source>(io_, kmsg_source::open_device("/dev/kmsg"));
-            diag("reading /dev/kmsg");
-            return s;
+            return open_kmsg("/dev/kmsg", false);
         } catch (const std::system_error& e) {
             std::cerr << "klogd: " << e.what() << "; falling back\n";
         }
     } else {
-        diag("/dev/kmsg is not a character device; falling back");
+        std::cerr << "klogd: /dev/kmsg is not a character device; falling back\n";
     }
     if (!cfg_.one_shot) {
         try {
@@ -118,7 +168,7 @@ std::vector<klog::output> application::open_outputs() {
             specs.push_back({output_spec::kind::file, "-"});
         } else {
             throw std::system_error(ENOENT, std::generic_category(),
-                                    cfg_.syslog_socket + " (no local syslog daemon; use -f FILE)");
+                                    cfg_.syslog_socket + " (no local syslog daemon; use -f FILE or -n)");
         }
     }
     std::vector<klog::output> outputs;
@@ -130,8 +180,9 @@ std::vector<klog::output> application::open_outputs() {
                 out.sink = std::make_unique<klog::sinks::file_sink>(spec.path);
                 break;
             case output_spec::kind::syslog:
-                throw std::system_error(ENOSYS, std::generic_category(),
-                                        "local syslog output is not available yet; use -f");
+                out.format = klog::sinks::syslog_sink::make_formatter();
+                out.sink = std::make_unique<klog::sinks::syslog_sink>(spec.path);
+                break;
         }
         diag("writing to " + out.sink->name());
         outputs.push_back(std::move(out));
@@ -141,43 +192,29 @@ std::vector<klog::output> application::open_outputs() {
 
 void application::open() {
     pipeline_ = std::make_unique<klog::pipeline>(open_outputs());
-    pipeline_->set_diagnostics([this](const std::string& m) { std::cerr << "klogd: " << m << '\n'; });
+    pipeline_->set_diagnostics([](const std::string& m) { std::cerr << "klogd: " << m << '\n'; });
     if (cfg_.min_level) pipeline_->set_min_level(*cfg_.min_level);
     source_ = open_source();
     pipeline_->clock().set_replay(cfg_.source == source_kind::replay);
 }
 
-void application::drain() {
-    for (;;) {
-        std::error_code ec;
-        pipeline_->clock().refresh();
-        const auto status = source_->read_available(*pipeline_, ec);
-        if (ec) {
-            std::cerr << "klogd: " << source_->name() << ": " << ec.message() << '\n';
-            exit_status_ = 1;
-            stop();
-            return;
-        }
-        if (status == klog::sources::read_status::more) continue;
-        pipeline_->flush();
-        if (status == klog::sources::read_status::end) {
-            stop();
-            return;
-        }
-        return;  // drained
+void application::set_console_level() {
+    if (!cfg_.console_level) return;
+    if (::klogctl(klog::sources::klogctl_action::console_level, nullptr, *cfg_.console_level) != 0) {
+        throw std::system_error(errno, std::generic_category(),
+                                "-c " + std::to_string(*cfg_.console_level) + ": syslog(2) console level");
     }
+    diag("console log level set to " + std::to_string(*cfg_.console_level));
 }
 
-int application::run_once() {
-    pipeline_->set_estimated_times(true);
-    if (syscall_one_shot_) {
-        auto& s = dynamic_cast<klog::sources::syscall_source&>(*source_);
-        pipeline_->clock().refresh();
-        s.read_all(*pipeline_);
-        pipeline_->flush();
-        return exit_status_;
-    }
-    // Read until drained (EAGAIN) or the end of a replayed file, never waiting.
+int application::run() {
+    std::signal(SIGPIPE, SIG_IGN);  // a vanished reader is an error code, not a death
+    set_console_level();
+    return cfg_.one_shot ? run_once() : run_daemon();
+}
+
+void application::drain() {
+    if (!source_) return;
     for (;;) {
         std::error_code ec;
         pipeline_->clock().refresh();
@@ -185,55 +222,154 @@ int application::run_once() {
         if (ec) {
             std::cerr << "klogd: " << source_->name() << ": " << ec.message() << '\n';
             pipeline_->flush();
-            return 1;
+            stop(1);
+            return;
         }
-        if (status != klog::sources::read_status::more) break;
+        if (status == klog::sources::read_status::more) continue;
+        pipeline_->flush();
+        if (status == klog::sources::read_status::end) {
+            diag(source_->name() + ": end of input");
+            stop(0);
+        }
+        return;
+    }
+}
+
+int application::run_once() {
+    pipeline_->set_estimated_times(true);
+    if (syscall_one_shot_) {
+        pipeline_->clock().refresh();
+        dynamic_cast<klog::sources::syscall_source&>(*source_).read_all(*pipeline_);
+    } else {
+        // Read until drained (EAGAIN) or the end of a replayed file, never waiting.
+        for (;;) {
+            std::error_code ec;
+            pipeline_->clock().refresh();
+            const auto status = source_->read_available(*pipeline_, ec);
+            if (ec) {
+                std::cerr << "klogd: " << source_->name() << ": " << ec.message() << '\n';
+                exit_status_ = 1;
+                break;
+            }
+            if (status != klog::sources::read_status::more) break;
+        }
     }
     pipeline_->flush();
+    report_counters();
     return exit_status_;
 }
 
 void application::wait_for_records() {
+    if (!source_ || stopping_) return;
     source_->async_wait([this](std::error_code ec) {
-        if (ec) return;  // closed or cancelled: stopping
+        if (ec || stopping_ || suspended_) return;  // closed, cancelled or stopping
         drain();
-        if (source_) wait_for_records();
+        wait_for_records();
     });
 }
 
-void application::stop() {
+void application::suspend() {
+    if (suspended_ || !source_) return;
+    diag("SIGTSTP: closing " + source_->name() + " until SIGCONT");
+    source_->close();
+    source_.reset();
+    suspended_ = true;
+}
+
+void application::resume() {
+    if (!suspended_) return;
+    try {
+        source_ = open_source();
+    } catch (const std::system_error& e) {
+        std::cerr << "klogd: SIGCONT: " << e.what() << "; still suspended\n";
+        return;
+    }
+    suspended_ = false;
+    diag("SIGCONT: reading " + source_->name() + " again");
+    drain();  // records already delivered are skipped by their sequence numbers
+    wait_for_records();
+}
+
+void application::stop(int status) {
+    if (stopping_) return;
+    stopping_ = true;
+    if (status != 0) exit_status_ = status;
     if (source_) source_->close();
-    stop_signals_.cancel();
-    hup_signal_.cancel();
+    signals_.cancel();
     io_.stop();
 }
 
-int application::run_live() {
-    stop_signals_.add(SIGTERM);
-    stop_signals_.add(SIGINT);
-    stop_signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
+void application::watch_signals() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
         if (ec) return;
-        diag(std::string("stopping on ") + (signo == SIGTERM ? "SIGTERM" : "SIGINT"));
-        stop();
+        switch (signo) {
+            case SIGTERM:
+            case SIGINT:
+                diag(std::string("stopping on ") + signal_name(signo));
+                stop(0);
+                return;
+            case SIGHUP:
+                diag("SIGHUP: reopening outputs");
+                pipeline_->flush();
+                pipeline_->reopen();
+                break;
+            case SIGTSTP:
+                suspend();
+                break;
+            case SIGCONT:
+                resume();
+                break;
+            case SIGUSR1:
+            case SIGUSR2:
+                std::cerr << "klogd: " << signal_name(signo)
+                          << ": symbol reload is not wired in this build\n";
+                break;
+            default:
+                break;
+        }
+        watch_signals();
     });
-    hup_signal_.add(SIGHUP);
-    std::function<void(const boost::system::error_code&, int)> on_hup =
-        [this, &on_hup](const boost::system::error_code& ec, int) {
-            if (ec) return;
-            diag("SIGHUP: reopening outputs");
-            pipeline_->reopen();
-            hup_signal_.async_wait(on_hup);
-        };
-    hup_signal_.async_wait(on_hup);
+}
+
+int application::run_daemon() {
+    for (const int signo : {SIGTERM, SIGINT, SIGHUP, SIGTSTP, SIGCONT, SIGUSR1, SIGUSR2}) {
+        signals_.add(signo);
+    }
+    // Before detaching, so that "already running" reaches the terminal.
+    pidfile_.emplace(cfg_.pidfile);
+    if (!cfg_.foreground) {
+        io_.notify_fork(boost::asio::io_context::fork_prepare);
+        daemon::detach(cfg_.debug);
+        io_.notify_fork(boost::asio::io_context::fork_child);
+    }
+    pidfile_->write(::getpid());
+    if (cfg_.user) daemon::drop_privileges(*cfg_.user);
+    watch_signals();
 
     // Backlog first (times estimated), then live.
     pipeline_->set_estimated_times(true);
     drain();
     pipeline_->set_estimated_times(false);
-    if (!io_.stopped()) wait_for_records();
+    wait_for_records();
+    daemon::ready();
+    daemon::notify("READY=1");
+    diag("running (pid " + std::to_string(::getpid()) + ")");
+
     io_.run();
+
+    daemon::notify("STOPPING=1");
     pipeline_->flush();
+    report_counters();
+    pidfile_->remove();
     return exit_status_;
+}
+
+void application::report_counters() const {
+    const auto& c = pipeline_->counters();
+    if (!cfg_.debug && c.missed == 0 && c.malformed == 0) return;
+    std::cerr << "klogd: " << c.records << " records delivered, " << c.missed << " missed, "
+              << c.malformed << " malformed, " << c.duplicates << " already delivered, "
+              << c.filtered << " below --min-level\n";
 }
 
 }  // namespace klogd

@@ -104,6 +104,10 @@ config make_config(const options& opts) {
         c.source = source_kind::proc;
     } else if (opts.source == "syscall") {
         c.source = source_kind::syscall;
+    } else if (opts.source.starts_with("kmsg:") || opts.source.starts_with("proc:")) {
+        c.source = opts.source.starts_with("kmsg:") ? source_kind::kmsg : source_kind::proc;
+        c.source_path = opts.source.substr(5);
+        if (c.source_path->empty()) fail("--source " + opts.source, "empty path");
     } else if (opts.source.empty()) {
         fail("--source", "empty value");
     } else {

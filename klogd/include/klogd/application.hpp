@@ -3,16 +3,19 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "klog/pipeline.hpp"
 #include "klog/sources/source.hpp"
 #include "klogd/config.hpp"
+#include "klogd/pidfile.hpp"
 
 namespace klogd {
 
-/// Wires a validated config into sources, pipeline and outputs, and runs them: once (`-o`) or
-/// until TERM/INT. Everything runs on one io_context on the calling thread.
+/// Wires a validated config into a source, the pipeline and its outputs, and runs them: once
+/// (`-o`) or as the daemon. Everything runs on one io_context on the calling thread; signals
+/// arrive through a signal_set and act at once, not after the next kernel message.
 class application {
 public:
     explicit application(config cfg);
@@ -20,33 +23,40 @@ public:
     application(const application&) = delete;
     application& operator=(const application&) = delete;
 
-    /// Opens the source and the outputs (throws std::system_error naming the path on failure),
+    /// Opens the outputs and the source (throws std::system_error naming the path on failure),
     /// so that errors reach the terminal before anything is started.
     void open();
 
-    /// One-shot (`-o`): delivers what the kernel holds now, then returns the exit status.
-    int run_once();
-
-    /// Live: reads until TERM/INT; returns the exit status.
-    int run_live();
+    /// Runs as configured (after open()); returns the exit status.
+    int run();
 
     [[nodiscard]] const klog::pipeline& pipeline() const noexcept { return *pipeline_; }
 
 private:
+    int run_once();
+    int run_daemon();
     std::unique_ptr<klog::sources::source> open_source();
+    std::unique_ptr<klog::sources::source> open_kmsg(const std::string& path, bool explicit_path);
     std::vector<klog::output> open_outputs();
+    void set_console_level();
+    void watch_signals();
     void wait_for_records();
     void drain();
-    void stop();
+    void suspend();
+    void resume();
+    void stop(int status);
     void diag(const std::string& message) const;
+    void report_counters() const;
 
     config cfg_;
     boost::asio::io_context io_;
-    boost::asio::signal_set stop_signals_;
-    boost::asio::signal_set hup_signal_;
+    boost::asio::signal_set signals_;
     std::unique_ptr<klog::sources::source> source_;
     std::unique_ptr<klog::pipeline> pipeline_;
+    std::optional<klogd::pidfile> pidfile_;
     bool syscall_one_shot_ = false;
+    bool suspended_ = false;
+    bool stopping_ = false;
     int exit_status_ = 0;
 };
 

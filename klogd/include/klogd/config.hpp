@@ -24,6 +24,9 @@ struct output_spec {
 struct config {
     source_kind source = source_kind::automatic;
     std::string replay_path;  ///< source_kind::replay
+    /// kmsg/proc read from another path (`--source=kmsg:PATH`, `proc:PATH`): a stand-in such as
+    /// a SOCK_SEQPACKET socket (one message = one record) for tests and containers.
+    std::optional<std::string> source_path;
     std::vector<output_spec> outputs;
     klog::formatters::format_kind format = klog::formatters::format_kind::traditional;
     std::optional<int> console_level;

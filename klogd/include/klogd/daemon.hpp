@@ -1,0 +1,41 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace klogd {
+
+/// Process-level life of the daemon: detaching from the terminal, dropping privileges,
+/// telling a service manager where it stands, and signalling a running klogd.
+class daemon {
+public:
+    /// Forks. The parent does not return: it waits until the child calls `ready()` (exit 0) or
+    /// dies first (exit 1, having let the child's error reach the terminal). The child returns
+    /// after setsid(), chdir("/") and pointing standard input and output (and standard error
+    /// unless `keep_stderr`, for -d) at /dev/null. `before_fork` / `after_fork_child` let the
+    /// caller prepare its io_context (notify_fork).
+    static void detach(bool keep_stderr);
+
+    /// In the detached child: tells the waiting parent that startup succeeded.
+    static void ready() noexcept;
+
+    /// Switches to `user` (its uid, gid and supplementary groups). Throws std::system_error
+    /// naming the user.
+    static void drop_privileges(const std::string& user);
+
+    /// Sends `state` ("READY=1", "STOPPING=1") to $NOTIFY_SOCKET when the service manager set
+    /// it; does nothing otherwise. Never throws.
+    static void notify(std::string_view state) noexcept;
+
+    /// Sends `signo` to the klogd holding `pidfile_path`. Throws std::system_error (ESRCH,
+    /// "no klogd running") when none holds it: nobody else is ever signalled.
+    static pid_t signal_running(const std::string& pidfile_path, int signo);
+
+private:
+    static int ready_fd_;
+};
+
+}  // namespace klogd

@@ -1,0 +1,281 @@
+// The real klogd binary as a daemon: records from a SOCK_SEQPACKET stand-in for /dev/kmsg,
+// every signal acting while no kernel message arrives, pid file rules, -i without a daemon.
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "daemon_harness.hpp"
+#include "test_support.hpp"
+
+using namespace std::chrono_literals;
+using klog_test::background_klogd;
+using klog_test::eventually;
+using klog_test::file_lines;
+using klog_test::kmsg_record;
+using klog_test::kmsg_standin;
+
+namespace {
+
+/// The file's bytes, or "" while it does not exist (a pid file being written).
+std::string read_if_any(const std::string& path) {
+    return ::access(path.c_str(), F_OK) == 0 ? klog_test::read_file(path) : std::string{};
+}
+
+struct daemon_fixture {
+    klog_test::temp_dir dir;
+    kmsg_standin kmsg{dir.file("kmsg.sock")};
+    std::string out = dir.file("out.log");
+    std::string err = dir.file("stderr.log");
+    std::string pid = dir.file("klogd.pid");
+
+    std::vector<std::string> args(const std::vector<std::string>& extra = {}) const {
+        std::vector<std::string> a{"-n", "-d", "--source=kmsg:" + kmsg.path(), "-f", out,
+                                   "--format=raw", "--pidfile=" + pid};
+        a.insert(a.end(), extra.begin(), extra.end());
+        return a;
+    }
+    /// klogd connected and wrote its pid file (its signal handlers are in place by then).
+    bool ready(const background_klogd& k) {
+        return kmsg.accept(10s) &&
+               eventually([&] { return read_if_any(pid) == std::to_string(k.pid()) + "\n"; });
+    }
+    std::string diagnostics() const { return klog_test::read_file(err); }
+    bool has_lines(std::size_t n) const {
+        return eventually([&] { return file_lines(out).size() >= n; });
+    }
+};
+
+}  // namespace
+
+TEST_CASE("klogd -n delivers records from a stand-in kmsg in order; TERM ends it cleanly",
+          "[integration][daemon]") {
+    daemon_fixture f;
+    background_klogd klogd(f.args(), f.err);
+    REQUIRE(f.ready(klogd));
+    for (int i = 0; i < 100; ++i) f.kmsg.send(kmsg_record(6, i, 1000000U + i, "record " + std::to_string(i)));
+    REQUIRE(f.has_lines(100));
+    const auto lines = file_lines(f.out);
+    REQUIRE(lines.size() == 100);
+    for (int i = 0; i < 100; ++i) {
+        CHECK(lines[i] == "<6>[    1.0000" + std::string(i < 10 ? "0" : "") + std::to_string(i) +
+                              "] record " + std::to_string(i));
+    }
+    REQUIRE(eventually([&] { return ::access(f.pid.c_str(), F_OK) == 0; }));
+    CHECK(std::stoi(read_if_any(f.pid)) == klogd.pid());
+
+    klogd.signal(SIGTERM);  // no kernel message follows: it must act at once
+    CHECK(klogd.wait_exit(5s) == 0);
+    CHECK(::access(f.pid.c_str(), F_OK) != 0);
+    INFO(f.diagnostics());
+    CHECK(f.diagnostics().find("stopping on SIGTERM") != std::string::npos);
+}
+
+TEST_CASE("SIGINT stops klogd like SIGTERM", "[integration][daemon]") {
+    daemon_fixture f;
+    background_klogd klogd(f.args(), f.err);
+    REQUIRE(f.ready(klogd));
+    klogd.signal(SIGINT);
+    CHECK(klogd.wait_exit(5s) == 0);
+    CHECK(::access(f.pid.c_str(), F_OK) != 0);
+}
+
+TEST_CASE("a gap in sequence numbers becomes one 'missed' record", "[integration][daemon]") {
+    daemon_fixture f;
+    background_klogd klogd(f.args(), f.err);
+    REQUIRE(f.ready(klogd));
+    f.kmsg.send(kmsg_record(6, 10, 1, "before"));
+    f.kmsg.send(kmsg_record(6, 15, 2, "after"));
+    REQUIRE(f.has_lines(3));
+    const auto lines = file_lines(f.out);
+    CHECK(lines[0] == "<6>[    0.000001] before");
+    CHECK(lines[1] == "<4>klogd: missed 4 kernel messages (seq 11..14)");
+    CHECK(lines[2] == "<6>[    0.000002] after");
+}
+
+TEST_CASE("SIGHUP reopens the output file (logrotate create)", "[integration][daemon]") {
+    daemon_fixture f;
+    background_klogd klogd(f.args(), f.err);
+    REQUIRE(f.ready(klogd));
+    f.kmsg.send(kmsg_record(6, 0, 1, "first"));
+    REQUIRE(f.has_lines(1));
+    REQUIRE(::rename(f.out.c_str(), (f.out + ".1").c_str()) == 0);
+    klogd.signal(SIGHUP);
+    REQUIRE(eventually([&] { return ::access(f.out.c_str(), F_OK) == 0; }));
+    f.kmsg.send(kmsg_record(6, 1, 2, "second"));
+    REQUIRE(f.has_lines(1));
+    CHECK(file_lines(f.out + ".1") == std::vector<std::string>{"<6>[    0.000001] first"});
+    CHECK(file_lines(f.out) == std::vector<std::string>{"<6>[    0.000002] second"});
+    CHECK(klogd.running());
+}
+
+TEST_CASE("SIGTSTP closes the source, SIGCONT reopens it and continues after the last record",
+          "[integration][daemon]") {
+    daemon_fixture f;
+    background_klogd klogd(f.args(), f.err);
+    REQUIRE(f.ready(klogd));
+    for (int i = 0; i < 3; ++i) f.kmsg.send(kmsg_record(6, i, 1, "r" + std::to_string(i)));
+    REQUIRE(f.has_lines(3));
+
+    klogd.signal(SIGTSTP);
+    REQUIRE(f.kmsg.wait_closed(5s));  // the kernel interface is released at once
+    CHECK(klogd.running());
+
+    klogd.signal(SIGCONT);
+    REQUIRE(f.kmsg.accept(5s));
+    // Like /dev/kmsg, the reopened source starts again at the oldest record it holds.
+    for (int i = 0; i < 5; ++i) f.kmsg.send(kmsg_record(6, i, 1, "r" + std::to_string(i)));
+    REQUIRE(f.has_lines(5));
+    const auto lines = file_lines(f.out);
+    REQUIRE(lines.size() == 5);
+    for (int i = 0; i < 5; ++i) CHECK(lines[i] == "<6>[    0.000001] r" + std::to_string(i));
+    const auto diag = f.diagnostics();
+    CHECK(diag.find("SIGTSTP") != std::string::npos);
+    CHECK(diag.find("SIGCONT") != std::string::npos);
+}
+
+TEST_CASE("a second daemon is refused and the first keeps its pid file", "[integration][daemon]") {
+    daemon_fixture f;
+    background_klogd first(f.args(), f.err);
+    REQUIRE(f.ready(first));
+    REQUIRE(eventually([&] { return ::access(f.pid.c_str(), F_OK) == 0 && read_if_any(f.pid).size() > 1; }));
+    const auto before = read_if_any(f.pid);
+
+    const auto second = klog_test::run_klogd(f.args({}), "", 10000);
+    CHECK(second.exit_code == 1);
+    CHECK(second.err.find("already running (pid " + std::to_string(first.pid())) != std::string::npos);
+    CHECK(read_if_any(f.pid) == before);
+    CHECK(first.running());
+    first.signal(SIGTERM);
+    CHECK(first.wait_exit(5s) == 0);
+}
+
+TEST_CASE("a stale pid file is taken over", "[integration][daemon]") {
+    daemon_fixture f;
+    klog_test::write_file(f.pid, "999999\n");
+    background_klogd klogd(f.args(), f.err);
+    REQUIRE(f.ready(klogd));
+    REQUIRE(eventually([&] { return read_if_any(f.pid) == std::to_string(klogd.pid()) + "\n"; }));
+}
+
+TEST_CASE("klogd -i with no daemon running fails clearly and signals nobody",
+          "[integration][daemon]") {
+    klog_test::temp_dir dir;
+    // A stale pid file naming this very test process: signalling it would kill the test.
+    const auto pid = dir.file("klogd.pid");
+    klog_test::write_file(pid, std::to_string(::getpid()) + "\n");
+    for (const char* sw : {"-i", "-I"}) {
+        const auto r = klog_test::run_klogd({sw, "--pidfile=" + pid});
+        CHECK(r.exit_code == 1);
+        CHECK(r.err.find("no klogd running") != std::string::npos);
+    }
+    const auto missing = klog_test::run_klogd({"-i", "--pidfile=" + dir.file("none.pid")});
+    CHECK(missing.exit_code == 1);
+    CHECK(missing.err.find("no klogd running") != std::string::npos);
+}
+
+TEST_CASE("klogd -i and -I signal the running daemon", "[integration][daemon]") {
+    daemon_fixture f;
+    background_klogd klogd(f.args({"-x"}), f.err);
+    REQUIRE(f.ready(klogd));
+    REQUIRE(eventually([&] { return read_if_any(f.pid).size() > 1; }));
+    const auto r = klog_test::run_klogd({"-i", "--pidfile=" + f.pid});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("pid " + std::to_string(klogd.pid())) != std::string::npos);
+    REQUIRE(eventually([&] { return f.diagnostics().find("SIGUSR1") != std::string::npos; }));
+    const auto all = klog_test::run_klogd({"-I", "--pidfile=" + f.pid});
+    CHECK(all.exit_code == 0);
+    REQUIRE(eventually([&] { return f.diagnostics().find("SIGUSR2") != std::string::npos; }));
+    CHECK(klogd.running());
+}
+
+TEST_CASE("without -n klogd detaches, writes the child's pid and errors reach the terminal",
+          "[integration][daemon]") {
+    daemon_fixture f;
+    // No -n; no -d either: with -d the daemon keeps standard error (the test's pipe) open.
+    auto args = f.args();
+    args.erase(args.begin(), args.begin() + 2);
+    const auto started = klog_test::run_klogd(args, "", 10000);
+    REQUIRE(started.exit_code == 0);  // the parent returns once the daemon is reading
+    REQUIRE(f.kmsg.accept(10s));
+    REQUIRE(eventually([&] { return read_if_any(f.pid).size() > 1; }));
+    const pid_t child = std::stoi(read_if_any(f.pid));
+    CHECK(::kill(child, 0) == 0);
+    f.kmsg.send(kmsg_record(6, 0, 1, "detached"));
+    REQUIRE(f.has_lines(1));
+    REQUIRE(::kill(child, SIGTERM) == 0);
+    CHECK(eventually([&] { return ::access(f.pid.c_str(), F_OK) != 0; }, 5s));
+
+    // A source that cannot be opened is reported on the terminal, exit 1, no pid file left.
+    const std::vector<std::string> bad{"--source=kmsg:" + f.dir.file("missing.sock"), "-f", f.out,
+                                       "--pidfile=" + f.pid};
+    const auto failed = klog_test::run_klogd(bad, "", 10000);
+    CHECK(failed.exit_code == 1);
+    CHECK(failed.err.find("missing.sock") != std::string::npos);
+}
+
+TEST_CASE("READY=1 and STOPPING=1 go to $NOTIFY_SOCKET", "[integration][daemon]") {
+    daemon_fixture f;
+    const auto sock_path = f.dir.file("notify.sock");
+    const int sock = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    REQUIRE(sock >= 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, sock_path.c_str(), sock_path.size());
+    REQUIRE(::bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    background_klogd klogd(f.args(), f.err, {"NOTIFY_SOCKET=" + sock_path});
+    REQUIRE(f.ready(klogd));
+    timeval tv{10, 0};
+    ::setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[64] = {};
+    REQUIRE(::recv(sock, buf, sizeof buf - 1, 0) > 0);
+    CHECK(std::string(buf) == "READY=1");
+    klogd.signal(SIGTERM);
+    std::memset(buf, 0, sizeof buf);
+    REQUIRE(::recv(sock, buf, sizeof buf - 1, 0) > 0);
+    CHECK(std::string(buf) == "STOPPING=1");
+    CHECK(klogd.wait_exit(5s) == 0);
+    ::close(sock);
+}
+
+TEST_CASE("klogd --user drops privileges after opening", "[integration][daemon]") {
+    daemon_fixture f;
+    ::chmod(f.dir.path().c_str(), 0755);
+    background_klogd klogd(f.args({"--user=nobody"}), f.err);
+    REQUIRE(f.ready(klogd));
+    f.kmsg.send(kmsg_record(6, 0, 1, "as nobody"));
+    REQUIRE(f.has_lines(1));
+    const auto status = klog_test::read_file("/proc/" + std::to_string(klogd.pid()) + "/status");
+    const auto uid_line = status.substr(status.find("Uid:"), status.find('\n', status.find("Uid:")) - status.find("Uid:"));
+    CHECK(uid_line.find("\t0\t") == std::string::npos);
+    CHECK(uid_line.find("65534") != std::string::npos);
+}
+
+TEST_CASE("proc:PATH reads /proc/kmsg-style text with lines split across reads",
+          "[integration][daemon]") {
+    klog_test::temp_dir dir;
+    const auto fifo = dir.file("kmsg.fifo");
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const auto out = dir.file("out.log");
+    background_klogd klogd({"-n", "--source=proc:" + fifo, "-f", out, "--format=raw",
+                            "--pidfile=" + dir.file("p.pid")},
+                           dir.file("err.log"));
+    std::ofstream w(fifo, std::ios::binary);  // opens once klogd has it open for reading
+    REQUIRE(w.good());
+    w << "<6>[    1.000000] first li" << std::flush;
+    std::this_thread::sleep_for(100ms);
+    w << "ne\n<12>[    2.000000] user\x01 line\n" << std::flush;
+    REQUIRE(eventually([&] { return file_lines(out).size() >= 2; }));
+    CHECK(file_lines(out) == std::vector<std::string>{"<6>[    1.000000] first line",
+                                                      "<12>[    2.000000] user\\x01 line"});
+    klogd.signal(SIGTERM);
+    CHECK(klogd.wait_exit(5s) == 0);
+}
