@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <system_error>
 
@@ -19,6 +20,7 @@
 #include "klog/sources/proc_kmsg_source.hpp"
 #include "klog/sources/replay_source.hpp"
 #include "klog/sources/syscall_source.hpp"
+#include "klog/symbols/kaslr.hpp"
 #include "klogd/daemon.hpp"
 
 namespace klogd {
@@ -196,6 +198,50 @@ void application::open() {
     if (cfg_.min_level) pipeline_->set_min_level(*cfg_.min_level);
     source_ = open_source();
     pipeline_->clock().set_replay(cfg_.source == source_kind::replay);
+    open_symbols();
+}
+
+void application::open_symbols() {
+    if (cfg_.no_symbols) {
+        diag("-x: no address resolution");
+        return;
+    }
+    klog::symbols::symbol_loader::config sc;
+    sc.system_map = cfg_.system_map;
+    sc.kallsyms = cfg_.kallsyms.value_or("/proc/kallsyms");
+    sc.modules = cfg_.modules.value_or("/proc/modules");
+    if (cfg_.source == source_kind::replay) {
+        // A saved log may come from another kernel: only the tables named for it are used.
+        if (!cfg_.system_map && !cfg_.kallsyms) {
+            diag("replay without -k or --kallsyms: kernel addresses stay raw");
+            return;
+        }
+        sc.use_kallsyms = cfg_.kallsyms.has_value();
+        if (!cfg_.modules) sc.modules.clear();
+        // The offset the crashed kernel printed (`Kernel Offset: 0x...`) places its map.
+        if (cfg_.replay_path != "-") {
+            std::ifstream in(cfg_.replay_path, std::ios::binary);
+            for (std::string line; std::getline(in, line);) {
+                const auto at = line.find("Kernel Offset: ");
+                if (at == std::string::npos) continue;
+                if (const auto off = klog::symbols::parse_kernel_offset(line.substr(at))) {
+                    sc.kernel_offset = off->offset;
+                    diag("kernel offset taken from the log: " + line.substr(at));
+                    break;
+                }
+            }
+        }
+    }
+    // In the daemon, where tables came from is said once in the log itself, as klogd always
+    // did; a one-shot dump keeps its output to the kernel's records (-d shows it).
+    const bool to_log = !cfg_.one_shot;
+    symbols_ = std::make_unique<symbol_stage>(
+        std::move(sc), cfg_.oops_reload, cfg_.print_both, [this, to_log](const std::string& line) {
+            diag(line);
+            if (to_log) pipeline_->notice("klogd: " + line, 6);
+        });
+    symbols_->reload_all();
+    pipeline_->set_rewriter(symbols_.get());
 }
 
 void application::set_console_level() {
@@ -321,8 +367,18 @@ void application::watch_signals() {
                 break;
             case SIGUSR1:
             case SIGUSR2:
-                std::cerr << "klogd: " << signal_name(signo)
-                          << ": symbol reload is not wired in this build\n";
+                if (!symbols_) {
+                    diag(std::string(signal_name(signo)) + ": no address resolution (-x)");
+                    break;
+                }
+                diag(std::string(signal_name(signo)) +
+                     (signo == SIGUSR1 ? ": reloading module symbols" : ": reloading all symbols"));
+                if (signo == SIGUSR1) {
+                    symbols_->reload_modules();
+                } else {
+                    symbols_->reload_all();
+                }
+                pipeline_->flush();
                 break;
             default:
                 break;

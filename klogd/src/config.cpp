@@ -131,6 +131,9 @@ config make_config(const options& opts) {
         check_readable("-k", *opts.system_map);
         c.system_map = opts.system_map;
     }
+    for (const auto& [option, path] : {std::pair{"--kallsyms", opts.kallsyms}, std::pair{"--modules", opts.modules}}) {
+        if (path) check_readable(option, *path);
+    }
     if (opts.signal_reload_modules && opts.signal_reload_all) fail("-i", "cannot be combined with -I");
     return c;
 }

@@ -48,10 +48,10 @@ po::options_description describe(options& o) {
          "drop privileges to USER after opening what needs root")
         ("min-level", po::value<std::string>()->value_name("LEVEL"),
          "deliver only records of LEVEL (0-7 or emerg..debug) or more severe")
-        ("kallsyms", po::value<std::string>(&o.kallsyms)->value_name("PATH"),
-         "kernel symbol table (default /proc/kallsyms)")
-        ("modules", po::value<std::string>(&o.modules)->value_name("PATH"),
-         "module list (default /proc/modules)")
+        ("kallsyms", po::value<std::string>()->value_name("PATH"),
+         "kernel symbol table (default /proc/kallsyms; a replay uses none unless given)")
+        ("modules", po::value<std::string>()->value_name("PATH"),
+         "module list (default /proc/modules; a replay uses none unless given)")
         ("check-config", po::bool_switch(&o.check_config),
          "check the command line and the files it names, then exit")
         ("help,h", po::bool_switch(&o.help), "print this help and exit");
@@ -87,6 +87,8 @@ options parse_options(int argc, const char* const argv[]) {
     o.format = take(vm, "format");
     o.user = take(vm, "user");
     o.min_level = take(vm, "min-level");
+    o.kallsyms = take(vm, "kallsyms");
+    o.modules = take(vm, "modules");
     return o;
 }
 

@@ -29,6 +29,13 @@ void pipeline::on_record(const record_view& record) {
         return;
     }
     ++counters_.records;
+    if (rewriter_ != nullptr && rewriter_->rewrite(record, rewritten_)) {
+        if (rewriter_->keep_original()) deliver(record);
+        record_view changed = record;
+        changed.text = rewritten_;
+        deliver(changed);
+        return;
+    }
     deliver(record);
 }
 

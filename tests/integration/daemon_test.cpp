@@ -1,5 +1,6 @@
 // The real klogd binary as a daemon: records from a SOCK_SEQPACKET stand-in for /dev/kmsg,
 // every signal acting while no kernel message arrives, pid file rules, -i without a daemon.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -39,7 +40,7 @@ struct daemon_fixture {
 
     std::vector<std::string> args(const std::vector<std::string>& extra = {}) const {
         std::vector<std::string> a{"-n", "-d", "--source=kmsg:" + kmsg.path(), "-f", out,
-                                   "--format=raw", "--pidfile=" + pid};
+                                   "--format=raw", "--pidfile=" + pid, "-x"};
         a.insert(a.end(), extra.begin(), extra.end());
         return a;
     }
@@ -184,7 +185,7 @@ TEST_CASE("klogd -i with no daemon running fails clearly and signals nobody",
 
 TEST_CASE("klogd -i and -I signal the running daemon", "[integration][daemon]") {
     daemon_fixture f;
-    background_klogd klogd(f.args({"-x"}), f.err);
+    background_klogd klogd(f.args(), f.err);
     REQUIRE(f.ready(klogd));
     REQUIRE(eventually([&] { return read_if_any(f.pid).size() > 1; }));
     const auto r = klog_test::run_klogd({"-i", "--pidfile=" + f.pid});
@@ -264,18 +265,23 @@ TEST_CASE("proc:PATH reads /proc/kmsg-style text with lines split across reads",
     klog_test::temp_dir dir;
     const auto fifo = dir.file("kmsg.fifo");
     REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    // Hold the FIFO open for writing first: with no writer at all a FIFO reads as ended.
+    const int writer = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+    REQUIRE(writer >= 0);
     const auto out = dir.file("out.log");
-    background_klogd klogd({"-n", "--source=proc:" + fifo, "-f", out, "--format=raw",
+    background_klogd klogd({"-n", "-x", "--source=proc:" + fifo, "-f", out, "--format=raw",
                             "--pidfile=" + dir.file("p.pid")},
                            dir.file("err.log"));
-    std::ofstream w(fifo, std::ios::binary);  // opens once klogd has it open for reading
-    REQUIRE(w.good());
-    w << "<6>[    1.000000] first li" << std::flush;
+    auto put = [&](const std::string& bytes) {
+        REQUIRE(::write(writer, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+    };
+    put("<6>[    1.000000] first li");
     std::this_thread::sleep_for(100ms);
-    w << "ne\n<12>[    2.000000] user\x01 line\n" << std::flush;
+    put("ne\n<12>[    2.000000] user\x01 line\n");
     REQUIRE(eventually([&] { return file_lines(out).size() >= 2; }));
     CHECK(file_lines(out) == std::vector<std::string>{"<6>[    1.000000] first line",
                                                       "<12>[    2.000000] user\\x01 line"});
     klogd.signal(SIGTERM);
     CHECK(klogd.wait_exit(5s) == 0);
+    ::close(writer);
 }

@@ -10,6 +10,7 @@
 #include "klog/sources/source.hpp"
 #include "klogd/config.hpp"
 #include "klogd/pidfile.hpp"
+#include "klogd/symbol_stage.hpp"
 
 namespace klogd {
 
@@ -39,6 +40,7 @@ private:
     std::unique_ptr<klog::sources::source> open_kmsg(const std::string& path, bool explicit_path);
     std::vector<klog::output> open_outputs();
     void set_console_level();
+    void open_symbols();
     void watch_signals();
     void wait_for_records();
     void drain();
@@ -53,6 +55,7 @@ private:
     boost::asio::signal_set signals_;
     std::unique_ptr<klog::sources::source> source_;
     std::unique_ptr<klog::pipeline> pipeline_;
+    std::unique_ptr<symbol_stage> symbols_;
     std::optional<klogd::pidfile> pidfile_;
     bool syscall_one_shot_ = false;
     bool suspended_ = false;

@@ -38,8 +38,8 @@ struct config {
     bool no_symbols = false;
     bool print_both = false;
     std::optional<std::string> system_map;
-    std::string kallsyms;
-    std::string modules;
+    std::optional<std::string> kallsyms;  ///< explicit --kallsyms
+    std::optional<std::string> modules;   ///< explicit --modules
     std::string pidfile;
     std::string state_file;
     std::optional<std::string> user;

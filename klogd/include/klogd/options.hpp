@@ -36,8 +36,8 @@ struct options {
     std::string state_file = "/var/lib/klogd/state";
     std::optional<std::string> user;
     std::optional<std::string> min_level;
-    std::string kallsyms = "/proc/kallsyms";
-    std::string modules = "/proc/modules";
+    std::optional<std::string> kallsyms;  ///< default /proc/kallsyms (not for replays)
+    std::optional<std::string> modules;   ///< default /proc/modules (not for replays)
     bool check_config = false;
     bool help = false;
 };

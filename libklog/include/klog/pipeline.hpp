@@ -8,6 +8,7 @@
 
 #include "klog/output.hpp"
 #include "klog/record_clock.hpp"
+#include "klog/record_rewriter.hpp"
 #include "klog/sequence_tracker.hpp"
 #include "klog/sources/record_handler.hpp"
 
@@ -25,8 +26,8 @@ struct pipeline_counters {
 };
 
 /// The path every record takes after its source: sequence check (gaps become a record of our
-/// own, duplicates are skipped), wall-clock time, then each output's formatter and sink. One
-/// failing output never stops the others.
+/// own, duplicates are skipped), level filter, rewriting (symbols), wall-clock time, then each
+/// output's formatter and sink. One failing output never stops the others.
 class pipeline final : public sources::record_handler {
 public:
     /// Where the pipeline reports its own trouble (a sink that failed to reopen): `-d` output.
@@ -42,6 +43,9 @@ public:
     /// SIGHUP: every sink reopens; one that fails is reported and keeps its old file.
     void reopen();
     void set_diagnostics(diagnostics_fn fn) { diagnostics_ = std::move(fn); }
+
+    /// Rewrites record texts before formatting (symbol expansion); not owned, may be null.
+    void set_rewriter(record_rewriter* rewriter) noexcept { rewriter_ = rewriter; }
 
     /// Deliver only records of `level` or more severe (`--min-level`); klogd's own notices
     /// always pass.
@@ -68,7 +72,9 @@ private:
     pipeline_counters counters_;
     bool estimated_ = false;
     std::uint8_t min_level_ = 7;
+    record_rewriter* rewriter_ = nullptr;
     std::string buffer_;
+    std::string rewritten_;
     std::string notice_text_;
     diagnostics_fn diagnostics_;
 };

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "klog/record_rewriter.hpp"
+#include "klog/symbols/expander.hpp"
+#include "klog/symbols/symbol_loader.hpp"
+#include "klog/symbols/symbol_resolver.hpp"
+
+namespace klogd {
+
+/// Address resolution in the daemon: owns the symbol tables, expands kernel records, and
+/// reloads tables when told to (USR1/USR2, -i/-I), when a message contains "Oops" (-p), and
+/// (rate-limited) when an address falls in the module area but in no known module.
+class symbol_stage final : public klog::record_rewriter {
+public:
+    /// Where the loader's one-time statements go (which map, kptr_restrict, ...).
+    using report_fn = std::function<void(const std::string&)>;
+    static constexpr std::chrono::seconds module_reload_interval{10};
+
+    symbol_stage(klog::symbols::symbol_loader::config cfg, bool oops_reload, bool print_both,
+                 report_fn report);
+
+    /// Loads everything (start-up, USR2).
+    void reload_all();
+    /// Reloads module symbols only (USR1).
+    void reload_modules();
+
+    bool rewrite(const klog::record_view& record, std::string& out) override;
+    [[nodiscard]] bool keep_original() const noexcept override { return print_both_; }
+
+    [[nodiscard]] const klog::symbols::symbol_resolver& resolver() const noexcept { return resolver_; }
+
+private:
+    void report(const std::vector<std::string>& lines) const;
+
+    klog::symbols::symbol_loader loader_;
+    klog::symbols::symbol_resolver resolver_;
+    klog::symbols::expander expander_;
+    bool oops_reload_;
+    bool print_both_;
+    report_fn report_;
+    std::chrono::steady_clock::time_point last_module_reload_{};
+};
+
+}  // namespace klogd

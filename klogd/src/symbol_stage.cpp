@@ -1,0 +1,44 @@
+#include "klogd/symbol_stage.hpp"
+
+namespace klogd {
+
+symbol_stage::symbol_stage(klog::symbols::symbol_loader::config cfg, bool oops_reload,
+                           bool print_both, report_fn report)
+    : loader_(std::move(cfg)),
+      expander_(resolver_),
+      oops_reload_(oops_reload),
+      print_both_(print_both),
+      report_(std::move(report)) {}
+
+void symbol_stage::report(const std::vector<std::string>& lines) const {
+    if (!report_) return;
+    for (const auto& line : lines) report_(line);
+}
+
+void symbol_stage::reload_all() {
+    report(loader_.load_all(resolver_));
+    last_module_reload_ = std::chrono::steady_clock::now();
+}
+
+void symbol_stage::reload_modules() {
+    report(loader_.load_modules(resolver_));
+    last_module_reload_ = std::chrono::steady_clock::now();
+}
+
+bool symbol_stage::rewrite(const klog::record_view& record, std::string& out) {
+    // Only the kernel's own records: a userspace writer of /dev/kmsg gets no symbols.
+    if (!record.from_kernel()) return false;
+    if (oops_reload_ && record.text.find("Oops") != std::string_view::npos) reload_modules();
+    out.clear();
+    auto result = expander_.expand(record.text, out);
+    if (result.unknown_module_address &&
+        std::chrono::steady_clock::now() - last_module_reload_ >= module_reload_interval) {
+        // A module loaded since we last looked: reload once, then try again.
+        reload_modules();
+        out.clear();
+        result = expander_.expand(record.text, out);
+    }
+    return result.expanded;
+}
+
+}  // namespace klogd
