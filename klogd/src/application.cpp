@@ -32,17 +32,6 @@ bool is_char_device(const char* path) {
     return ::stat(path, &st) == 0 && S_ISCHR(st.st_mode);
 }
 
-std::string read_first_line(const char* path) {
-    std::FILE* f = std::fopen(path, "re");
-    if (f == nullptr) return {};
-    char line[256] = {};
-    std::string s;
-    if (std::fgets(line, sizeof line, f) != nullptr) s = line;
-    std::fclose(f);
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-    return s;
-}
-
 /// A stand-in for /dev/kmsg: a listening SOCK_SEQPACKET socket (one message = one record).
 int connect_seqpacket(const std::string& path) {
     sockaddr_un addr{};
@@ -96,6 +85,7 @@ void application::diag(const std::string& message) const {
 std::unique_ptr<klog::sources::source> application::open_kmsg(const std::string& path,
                                                                 bool explicit_path) {
     using klog::sources::kmsg_source;
+    has_sequence_numbers_ = true;
     struct stat st {};
     if (explicit_path && ::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
         diag("reading kmsg records from socket " + path);
@@ -109,6 +99,7 @@ std::unique_ptr<klog::sources::source> application::open_kmsg(const std::string&
 std::unique_ptr<klog::sources::source> application::open_source() {
     using namespace klog::sources;
     syscall_one_shot_ = false;
+    has_sequence_numbers_ = false;
     switch (cfg_.source) {
         case source_kind::replay: {
             const int fd = replay_source::open_file(cfg_.replay_path);
@@ -157,7 +148,8 @@ std::unique_ptr<klog::sources::source> application::open_source() {
 std::vector<klog::output> application::open_outputs() {
     klog::formatters::format_options fopts;
     fopts.hostname = host_name();
-    fopts.boot_id = read_first_line("/proc/sys/kernel/random/boot_id");
+    boot_id_ = klog::cursor_file::current_boot_id();
+    fopts.boot_id = boot_id_;
 
     auto specs = cfg_.outputs;
     if (specs.empty()) {
@@ -273,6 +265,7 @@ void application::drain() {
         }
         if (status == klog::sources::read_status::more) continue;
         pipeline_->flush();
+        save_cursor();
         if (status == klog::sources::read_status::end) {
             diag(source_->name() + ": end of input");
             stop(0);
@@ -312,6 +305,39 @@ void application::wait_for_records() {
         drain();
         wait_for_records();
     });
+}
+
+void application::start_cursor() {
+    if (!has_sequence_numbers_ || cfg_.state_file.empty()) return;
+    cursor_.emplace(cfg_.state_file);
+    std::string error;
+    const auto saved = cursor_->load(error);
+    if (!error.empty()) std::cerr << "klogd: " << error << '\n';
+    if (!saved) {
+        diag("no saved cursor in " + cfg_.state_file + ": reading the whole ring");
+    } else if (saved->boot_id != boot_id_) {
+        diag("cursor in " + cfg_.state_file + " is from another boot: reading the whole ring");
+    } else {
+        // Same boot: skip what was delivered; what the ring lost meanwhile is reported as
+        // missed when the first record after the cursor is not the next one.
+        pipeline_->resume_after(saved->seq);
+        diag("resuming after seq " + std::to_string(saved->seq));
+    }
+}
+
+void application::save_cursor() {
+    if (!cursor_) return;
+    const auto last = pipeline_->last_seq();
+    if (!last) return;
+    try {
+        cursor_->save({boot_id_, *last});
+    } catch (const std::system_error& e) {
+        if (!cursor_error_said_) {
+            std::cerr << "klogd: cannot save the cursor: " << e.what()
+                      << " (after a restart, records may be delivered again)\n";
+            cursor_error_said_ = true;
+        }
+    }
 }
 
 void application::suspend() {
@@ -402,6 +428,7 @@ int application::run_daemon() {
     if (cfg_.user) daemon::drop_privileges(*cfg_.user);
     watch_signals();
 
+    start_cursor();
     // Backlog first (times estimated), then live.
     pipeline_->set_estimated_times(true);
     drain();
@@ -415,6 +442,7 @@ int application::run_daemon() {
 
     daemon::notify("STOPPING=1");
     pipeline_->flush();
+    save_cursor();
     report_counters();
     pidfile_->remove();
     return exit_status_;

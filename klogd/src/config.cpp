@@ -81,7 +81,7 @@ config make_config(const options& opts) {
     c.kallsyms = opts.kallsyms;
     c.modules = opts.modules;
     c.pidfile = opts.pidfile;
-    c.state_file = opts.state_file;
+    c.state_file = opts.state_file.value_or("/var/lib/klogd/state");
     c.user = opts.user;
 
     if (opts.console_level) {
@@ -108,6 +108,7 @@ config make_config(const options& opts) {
         c.source = opts.source.starts_with("kmsg:") ? source_kind::kmsg : source_kind::proc;
         c.source_path = opts.source.substr(5);
         if (c.source_path->empty()) fail("--source " + opts.source, "empty path");
+        if (!opts.state_file) c.state_file.clear();
     } else if (opts.source.empty()) {
         fail("--source", "empty value");
     } else {
@@ -116,6 +117,7 @@ config make_config(const options& opts) {
         if (opts.source != "-") check_readable("--source", opts.source);
     }
 
+    if (opts.state_file) check_output_path("--state-file", *opts.state_file);
     if (opts.file) {
         check_output_path("-f", *opts.file);
         c.outputs.push_back({output_spec::kind::file, *opts.file});

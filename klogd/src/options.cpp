@@ -42,7 +42,7 @@ po::options_description describe(options& o) {
          "traditional|raw|json|rfc3164|rfc5424 for files and standard output")
         ("pidfile", po::value<std::string>(&o.pidfile)->value_name("PATH"),
          "pid file of the daemon (default /run/klogd.pid)")
-        ("state-file", po::value<std::string>(&o.state_file)->value_name("PATH"),
+        ("state-file", po::value<std::string>()->value_name("PATH"),
          "where the /dev/kmsg cursor is kept (default /var/lib/klogd/state)")
         ("user", po::value<std::string>()->value_name("USER"),
          "drop privileges to USER after opening what needs root")
@@ -88,6 +88,7 @@ options parse_options(int argc, const char* const argv[]) {
     o.user = take(vm, "user");
     o.min_level = take(vm, "min-level");
     o.kallsyms = take(vm, "kallsyms");
+    o.state_file = take(vm, "state-file");
     o.modules = take(vm, "modules");
     return o;
 }

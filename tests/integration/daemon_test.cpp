@@ -285,3 +285,71 @@ TEST_CASE("proc:PATH reads /proc/kmsg-style text with lines split across reads",
     CHECK(klogd.wait_exit(5s) == 0);
     ::close(writer);
 }
+
+TEST_CASE("cursor: SIGKILL and restart in the same boot repeats and loses nothing",
+          "[integration][daemon][cursor]") {
+    daemon_fixture f;
+    const auto state = f.dir.file("state");
+    const auto args = f.args({"--state-file=" + state});
+    // The stand-in behaves like /dev/kmsg: a new reader starts at the oldest record it holds.
+    std::vector<std::string> ring;
+    for (int i = 0; i < 100; ++i) ring.push_back(kmsg_record(6, i, 1000 + i, "r" + std::to_string(i)));
+    {
+        background_klogd first(args, f.err);
+        REQUIRE(f.ready(first));
+        for (int i = 0; i < 50; ++i) f.kmsg.send(ring[i]);
+        REQUIRE(f.has_lines(50));
+        REQUIRE(eventually([&] { return read_if_any(state).find("\nseq=49\n") != std::string::npos; }));
+        first.signal(SIGKILL);
+        CHECK(first.wait_exit(5s) == 128 + SIGKILL);
+    }
+    ::unlink(f.pid.c_str());
+    {
+        background_klogd second(args, f.err);
+        REQUIRE(f.ready(second));
+        for (const auto& r : ring) f.kmsg.send(r);
+        REQUIRE(f.has_lines(100));
+        second.signal(SIGTERM);
+        CHECK(second.wait_exit(5s) == 0);
+    }
+    const auto lines = file_lines(f.out);
+    REQUIRE(lines.size() == 100);
+    for (int i = 0; i < 100; ++i) CHECK(lines[i].ends_with("] r" + std::to_string(i)));
+    CHECK(read_if_any(state).find("\nseq=99\n") != std::string::npos);
+}
+
+TEST_CASE("cursor: records the ring lost while klogd was down are reported",
+          "[integration][daemon][cursor]") {
+    daemon_fixture f;
+    const auto state = f.dir.file("state");
+    const auto boot = read_if_any("/proc/sys/kernel/random/boot_id");
+    klog_test::write_file(state, "boot_id=" + boot.substr(0, boot.find('\n')) + "\nseq=49\n");
+    background_klogd klogd(f.args({"--state-file=" + state}), f.err);
+    REQUIRE(f.ready(klogd));
+    for (int i = 60; i < 62; ++i) f.kmsg.send(kmsg_record(6, i, 1, "r" + std::to_string(i)));
+    REQUIRE(f.has_lines(3));
+    const auto lines = file_lines(f.out);
+    CHECK(lines[0] == "<4>klogd: missed 10 kernel messages (seq 50..59)");
+    CHECK(lines[1] == "<6>[    0.000001] r60");
+    CHECK(lines[2] == "<6>[    0.000001] r61");
+}
+
+TEST_CASE("cursor: a cursor from another boot means the whole ring is read",
+          "[integration][daemon][cursor]") {
+    daemon_fixture f;
+    const auto state = f.dir.file("state");
+    klog_test::write_file(state, "boot_id=00000000-0000-0000-0000-000000000000\nseq=49\n");
+    background_klogd klogd(f.args({"--state-file=" + state}), f.err);
+    REQUIRE(f.ready(klogd));
+    for (int i = 0; i < 3; ++i) f.kmsg.send(kmsg_record(6, i, 1, "r" + std::to_string(i)));
+    REQUIRE(f.has_lines(3));
+    CHECK(file_lines(f.out)[0] == "<6>[    0.000001] r0");
+    CHECK(f.diagnostics().find("from another boot") != std::string::npos);
+    // A state file that does not parse is said and ignored, never fatal.
+    klogd.signal(SIGTERM);
+    REQUIRE(klogd.wait_exit(5s) == 0);
+    klog_test::write_file(state, "garbage");
+    background_klogd again(f.args({"--state-file=" + state}), f.err);
+    REQUIRE(f.ready(again));
+    CHECK(eventually([&] { return f.diagnostics().find("not a klogd state file") != std::string::npos; }));
+}

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "klog/cursor_file.hpp"
 #include "klog/pipeline.hpp"
 #include "klog/sources/source.hpp"
 #include "klogd/config.hpp"
@@ -44,6 +45,8 @@ private:
     void watch_signals();
     void wait_for_records();
     void drain();
+    void start_cursor();
+    void save_cursor();
     void suspend();
     void resume();
     void stop(int status);
@@ -57,6 +60,10 @@ private:
     std::unique_ptr<klog::pipeline> pipeline_;
     std::unique_ptr<symbol_stage> symbols_;
     std::optional<klogd::pidfile> pidfile_;
+    std::optional<klog::cursor_file> cursor_;  ///< /dev/kmsg only, daemon only
+    std::string boot_id_;
+    bool cursor_error_said_ = false;
+    bool has_sequence_numbers_ = false;  ///< the source is /dev/kmsg (or its stand-in)
     bool syscall_one_shot_ = false;
     bool suspended_ = false;
     bool stopping_ = false;

@@ -41,6 +41,8 @@ struct config {
     std::optional<std::string> kallsyms;  ///< explicit --kallsyms
     std::optional<std::string> modules;   ///< explicit --modules
     std::string pidfile;
+    /// The /dev/kmsg cursor; empty: none (a stand-in source without an explicit --state-file,
+    /// whose sequence numbers are not the kernel's).
     std::string state_file;
     std::optional<std::string> user;
     std::string syslog_socket = "/dev/log";

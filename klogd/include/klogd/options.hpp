@@ -33,7 +33,7 @@ struct options {
     std::vector<std::string> outputs;
     std::optional<std::string> format;
     std::string pidfile = "/run/klogd.pid";
-    std::string state_file = "/var/lib/klogd/state";
+    std::optional<std::string> state_file;  ///< default /var/lib/klogd/state
     std::optional<std::string> user;
     std::optional<std::string> min_level;
     std::optional<std::string> kallsyms;  ///< default /proc/kallsyms (not for replays)
