@@ -27,6 +27,7 @@ bool symbol_table::is_kept_type(char type) noexcept {
         case 'A':  // absolute: not an address (per-cpu offsets, linker constants)
         case 'a':
         case 'U':  // undefined
+        case 'u':  // undefined, as a module still in its init shows them (with the core address)
         case 'N':  // debugging
         case 'n':
         case '?':

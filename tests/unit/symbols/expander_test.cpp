@@ -199,3 +199,25 @@ TEST_CASE("resolver: modules reload independently of the kernel table", "[symbol
     CHECK_FALSE(f.resolver.lookup(0xffffffffac634500ULL));
     CHECK(f.resolver.lookup(0xffffffffc0300000ULL)->name == "new_func");
 }
+
+TEST_CASE("kallsyms: a module stuck in its init lists undefined symbols ('u') at core "
+          "addresses; they never resolve as the module's",
+          "[symbols]") {
+    // Seen in the qemu guest after a module's init oopsed: the module stays COMING and
+    // /proc/kallsyms shows its whole symtab, undefined symbols included, lowercase.
+    const auto k = kallsyms::parse(
+        "ffffffff8d400000 T _text\n"
+        "ffffffff8d407e3d T _printk\n"
+        "ffffffff8d407ec0 T vprintk\n"
+        "ffffffffc05c6000 t klogd_test_target\t[klogd_test_mod]\n"
+        "ffffffff8d407e3d u _printk\t[klogd_test_mod]\n",
+        "kallsyms");
+    symbol_resolver resolver;
+    resolver.set_kernel(k.kernel());
+    resolver.set_modules(k.modules());
+    const auto core = resolver.lookup(0xffffffff8d407e3dULL);
+    REQUIRE(core);
+    CHECK(core->name == "_printk");
+    CHECK(core->module.empty());
+    CHECK(resolver.lookup(0xffffffffc05c6000ULL)->module == "klogd_test_mod");
+}
