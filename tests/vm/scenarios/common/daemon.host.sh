@@ -6,7 +6,10 @@
 # result _file.kern.log (also when the guest part fails).
 VM_NEEDS_KLOGD=1
 KLOGD_DAEMON_ARGS="-n -f /var/log/kern.log --format=raw --pidfile=/run/klogd.pid --state-file=/var/lib/klogd/state${KLOGD_EXTRA_ARGS:+ $KLOGD_EXTRA_ARGS}"
-VM_INITTAB="::respawn:/sbin/klogd $KLOGD_DAEMON_ARGS"
+# The line klogd ships (klogd/init/inittab), with the test's outputs added.
+KLOGD_SHIPPED_INITTAB=$(grep -m1 '^::respawn:/sbin/klogd -n' "$VM_SRC_DIR/../../klogd/init/inittab") ||
+    { echo "klogd/init/inittab has no '::respawn:/sbin/klogd -n' line" >&2; exit 1; }
+VM_INITTAB="$KLOGD_SHIPPED_INITTAB ${KLOGD_DAEMON_ARGS#-n }"
 # (echo, not busybox sysctl -w: the kernel wants exactly "on\n" and returns EINVAL
 # for busybox's "on" without the newline.)
 VM_SYSINIT="echo on > /proc/sys/kernel/printk_devkmsg
