@@ -12,7 +12,7 @@ CTEST_ARGS ?=
 # Debian packages: build, tests (qemu guest, real syslog daemons, man page lint), benchmarks.
 DEPS := cmake g++ make pkg-config libboost-dev libboost-program-options-dev catch2 libssl-dev \
         mandoc qemu-system-x86 busybox-static cpio xz-utils kmod rsyslog rsyslog-openssl \
-        logrotate openssl util-linux procps linux-headers-6.1.0-56-amd64
+        logrotate openssl util-linux procps systemd linux-headers-6.1.0-56-amd64
 
 .PHONY: all deps build build-asan run test bench clean
 all: build

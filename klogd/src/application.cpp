@@ -74,7 +74,7 @@ std::string host_name() {
 
 }  // namespace
 
-application::application(config cfg) : cfg_(std::move(cfg)), signals_(io_) {}
+application::application(config cfg) : cfg_(std::move(cfg)), signals_(io_), retry_timer_(io_) {}
 
 application::~application() = default;
 
@@ -264,8 +264,7 @@ void application::drain() {
             return;
         }
         if (status == klog::sources::read_status::more) continue;
-        pipeline_->flush();
-        save_cursor();
+        flush_outputs();
         if (status == klog::sources::read_status::end) {
             diag(source_->name() + ": end of input");
             stop(0);
@@ -325,8 +324,23 @@ void application::start_cursor() {
     }
 }
 
+void application::flush_outputs() {
+    pipeline_->flush();
+    save_cursor();
+    if (!pipeline_->has_pending() || retry_armed_ || stopping_) return;
+    // An output could not write (full disk, peer away): try again in a second even if the
+    // kernel stays quiet.
+    retry_armed_ = true;
+    retry_timer_.expires_after(std::chrono::seconds(1));
+    retry_timer_.async_wait([this](const boost::system::error_code& ec) {
+        retry_armed_ = false;
+        if (!ec) flush_outputs();
+    });
+}
+
 void application::save_cursor() {
-    if (!cursor_) return;
+    // Only what every output has written out counts as delivered.
+    if (!cursor_ || pipeline_->has_pending()) return;
     const auto last = pipeline_->last_seq();
     if (!last) return;
     try {
@@ -368,6 +382,7 @@ void application::stop(int status) {
     if (status != 0) exit_status_ = status;
     if (source_) source_->close();
     signals_.cancel();
+    retry_timer_.cancel();
     io_.stop();
 }
 
@@ -384,6 +399,7 @@ void application::watch_signals() {
                 diag("SIGHUP: reopening outputs");
                 pipeline_->flush();
                 pipeline_->reopen();
+                flush_outputs();
                 break;
             case SIGTSTP:
                 suspend();
@@ -404,7 +420,7 @@ void application::watch_signals() {
                 } else {
                     symbols_->reload_all();
                 }
-                pipeline_->flush();
+                flush_outputs();
                 break;
             default:
                 break;

@@ -68,7 +68,25 @@ void pipeline::deliver(const record_view& record) {
 }
 
 void pipeline::flush() {
-    for (auto& out : outputs_) out.sink->flush();
+    output_errors_.resize(outputs_.size());
+    for (std::size_t i = 0; i < outputs_.size(); ++i) {
+        auto& sink = *outputs_[i].sink;
+        sink.flush();
+        const auto ec = sink.last_error();
+        if (ec == output_errors_[i]) continue;
+        if (diagnostics_) {
+            diagnostics_(ec ? sink.name() + ": " + ec.message() + " (kept in memory, retrying)"
+                            : sink.name() + ": writing again");
+        }
+        output_errors_[i] = ec;
+    }
+}
+
+bool pipeline::has_pending() const noexcept {
+    for (const auto& out : outputs_) {
+        if (out.sink->has_pending()) return true;
+    }
+    return false;
 }
 
 void pipeline::reopen() {

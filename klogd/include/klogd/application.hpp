@@ -2,6 +2,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,6 +48,7 @@ private:
     void drain();
     void start_cursor();
     void save_cursor();
+    void flush_outputs();
     void suspend();
     void resume();
     void stop(int status);
@@ -56,6 +58,8 @@ private:
     config cfg_;
     boost::asio::io_context io_;
     boost::asio::signal_set signals_;
+    boost::asio::steady_timer retry_timer_;
+    bool retry_armed_ = false;
     std::unique_ptr<klog::sources::source> source_;
     std::unique_ptr<klog::pipeline> pipeline_;
     std::unique_ptr<symbol_stage> symbols_;

@@ -38,8 +38,11 @@ public:
     void on_record(const record_view& record) override;
     void on_event(sources::source_event event) override;
 
-    /// Writes out everything the sinks hold (end of a batch, shutdown).
+    /// Writes out everything the sinks hold (end of a batch, shutdown). An output that starts
+    /// or stops failing is reported once through the diagnostics.
     void flush();
+    /// Some output holds bytes it could not write yet (retry later; do not advance a cursor).
+    [[nodiscard]] bool has_pending() const noexcept;
     /// SIGHUP: every sink reopens; one that fails is reported and keeps its old file.
     void reopen();
     void set_diagnostics(diagnostics_fn fn) { diagnostics_ = std::move(fn); }
@@ -77,6 +80,7 @@ private:
     std::string rewritten_;
     std::string notice_text_;
     diagnostics_fn diagnostics_;
+    std::vector<std::error_code> output_errors_;  ///< last error reported, per output
 };
 
 }  // namespace klog

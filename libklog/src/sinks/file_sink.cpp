@@ -40,6 +40,7 @@ void file_sink::write(std::string_view bytes, const record_view& record) {
         auto cut = pending_.find('\n', excess);
         cut = cut == std::string::npos ? pending_.size() : cut + 1;
         dropped_bytes_ += cut;
+        for (std::size_t i = 0; i < cut; ++i) dropped_lines_ += pending_[i] == '\n' ? 1 : 0;
         pending_.erase(0, cut);
     }
     pending_.append(bytes);
@@ -51,18 +52,26 @@ void file_sink::write(std::string_view bytes, const record_view& record) {
 }
 
 bool file_sink::write_pending() noexcept {
+    if (dropped_lines_ > 0 && !pending_.empty()) {
+        const std::string note = "klogd: " + std::to_string(dropped_lines_) + " lines dropped while " +
+                                 name_ + " could not be written (" + last_error_.message() + ")\n";
+        pending_.insert(0, note);
+        dropped_lines_ = 0;
+    }
     std::size_t done = 0;
     while (done < pending_.size()) {
         const ssize_t n = ::write(fd_, pending_.data() + done, pending_.size() - done);
         if (n < 0) {
             if (errno == EINTR) continue;
             ++write_errors_;
+            last_error_ = std::error_code(errno, std::generic_category());
             pending_.erase(0, done);
             return false;
         }
         done += static_cast<std::size_t>(n);
     }
     pending_.clear();
+    last_error_.clear();
     return true;
 }
 

@@ -13,8 +13,9 @@ namespace klog::sinks {
 /// truncated, never through a symlink. Writes are batched in memory and written on `flush()`
 /// (end of each batch of records) or when the batch grows large; records of level crit or worse
 /// are written and fsync'ed at once. A failed write keeps the bytes and is retried on the next
-/// flush (counted in `write_errors`); only past `max_pending` bytes are the oldest records
-/// dropped, and counted.
+/// flush (counted in `write_errors`; the daemon retries on a timer, e.g. until a full disk has
+/// room again); only past `max_pending` bytes are the oldest lines dropped — counted, and said
+/// in the file itself by a line of klogd's own once writing works again.
 class file_sink final : public sink {
 public:
     static constexpr std::size_t flush_threshold = 64 * 1024;
@@ -32,6 +33,8 @@ public:
     /// Reopens the path (after logrotate moved it). Standard output is kept.
     void reopen() override;
 
+    [[nodiscard]] bool has_pending() const noexcept override { return !pending_.empty(); }
+    [[nodiscard]] std::error_code last_error() const noexcept override { return last_error_; }
     [[nodiscard]] std::uint64_t write_errors() const noexcept { return write_errors_; }
     [[nodiscard]] std::uint64_t dropped_bytes() const noexcept { return dropped_bytes_; }
 
@@ -46,6 +49,8 @@ private:
     std::string pending_;
     std::uint64_t write_errors_ = 0;
     std::uint64_t dropped_bytes_ = 0;
+    std::uint64_t dropped_lines_ = 0;  ///< since the last successful write: said in the file
+    std::error_code last_error_;
 };
 
 }  // namespace klog::sinks

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <system_error>
 #include <string_view>
 
 #include "klog/record_view.hpp"
@@ -20,6 +21,11 @@ public:
     virtual void flush() = 0;
     /// SIGHUP: reopen files, reconnect (logrotate).
     virtual void reopen() {}
+    /// Bytes taken but not yet written out (a full disk, a peer away): the daemon retries on
+    /// a timer and does not advance the cursor past them.
+    [[nodiscard]] virtual bool has_pending() const noexcept { return false; }
+    /// The error that is keeping bytes pending, if any.
+    [[nodiscard]] virtual std::error_code last_error() const noexcept { return {}; }
 };
 
 }  // namespace klog::sinks

@@ -1,0 +1,91 @@
+// The file output on a filesystem that fills up: klogd keeps running, says so, keeps the
+// records, and writes them all (once, in order, no NUL bytes) when space returns.
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <string>
+
+#include "daemon_harness.hpp"
+#include "test_support.hpp"
+
+using namespace std::chrono_literals;
+using klog_test::eventually;
+using klog_test::kmsg_record;
+
+namespace {
+std::string read_if_any(const std::string& path) {
+    return ::access(path.c_str(), F_OK) == 0 ? klog_test::read_file(path) : std::string{};
+}
+
+/// A tmpfs of `size` mounted on a fresh directory, unmounted at the end.
+class small_tmpfs {
+public:
+    explicit small_tmpfs(const std::string& dir, const char* size) : dir_(dir) {
+        const std::string opts = std::string("size=") + size + ",mode=0755";
+        mounted_ = ::mount("tmpfs", dir_.c_str(), "tmpfs", 0, opts.c_str()) == 0;
+    }
+    ~small_tmpfs() {
+        if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
+    }
+    small_tmpfs(const small_tmpfs&) = delete;
+    small_tmpfs& operator=(const small_tmpfs&) = delete;
+    [[nodiscard]] bool mounted() const noexcept { return mounted_; }
+
+private:
+    std::string dir_;
+    bool mounted_ = false;
+};
+}  // namespace
+
+TEST_CASE("a full filesystem is survived and every record written once space returns",
+          "[integration][file]") {
+    klog_test::temp_dir dir;
+    const auto mnt = dir.file("mnt");
+    REQUIRE(::mkdir(mnt.c_str(), 0755) == 0);
+    small_tmpfs fs(mnt, "64k");
+    REQUIRE(fs.mounted());  // the tests run as root (see README)
+    // Fill the filesystem to the last block.
+    const auto filler = mnt + "/filler";
+    {
+        const std::string block(4096, 'x');
+        FILE* f = std::fopen(filler.c_str(), "w");
+        REQUIRE(f != nullptr);
+        while (std::fwrite(block.data(), 1, block.size(), f) == block.size() && std::fflush(f) == 0) {
+        }
+        std::fclose(f);
+    }
+    klog_test::kmsg_standin kmsg(dir.file("kmsg.sock"));
+    const auto out = mnt + "/kern.log";
+    const auto err = dir.file("err.log");
+    klog_test::background_klogd klogd({"-n", "-x", "--format=raw", "-f", out,
+                                       "--source=kmsg:" + kmsg.path(), "--pidfile=" + dir.file("pid"),
+                                       "--state-file=" + dir.file("state")},
+                                      err);
+    REQUIRE(kmsg.accept(10s));
+    for (int i = 0; i < 200; ++i) kmsg.send(kmsg_record(6, i, i, "line " + std::to_string(i)));
+    REQUIRE(eventually([&] {
+        return klog_test::read_file(err).find("No space left on device (kept in memory, retrying)") !=
+               std::string::npos;
+    }));
+    CHECK(klogd.running());
+    // The cursor does not pass records that are not on disk.
+    CHECK(read_if_any(dir.file("state")).find("seq=199") == std::string::npos);
+
+    REQUIRE(::unlink(filler.c_str()) == 0);  // space returns; no new kernel message needed
+    REQUIRE(eventually([&] { return klog_test::file_lines(out).size() >= 200; }));
+    const auto text = klog_test::read_file(out);
+    CHECK(text.find('\0') == std::string::npos);
+    const auto lines = klog_test::file_lines(out);
+    REQUIRE(lines.size() == 200);
+    for (int i = 0; i < 200; ++i) CHECK(lines[i].ends_with("] line " + std::to_string(i)));
+    REQUIRE(eventually([&] { return klog_test::read_file(err).find("writing again") != std::string::npos; }));
+    REQUIRE(eventually([&] {
+        return read_if_any(dir.file("state")).find("seq=199") != std::string::npos;
+    }));
+    klogd.signal(SIGTERM);
+    CHECK(klogd.wait_exit(5s) == 0);
+}
