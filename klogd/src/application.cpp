@@ -15,6 +15,8 @@
 #include <system_error>
 
 #include "klog/sinks/file_sink.hpp"
+#include "klog/sinks/stream_sink.hpp"
+#include "klog/sinks/udp_sink.hpp"
 #include "klog/sinks/syslog_sink.hpp"
 #include "klog/sources/kmsg_source.hpp"
 #include "klog/sources/proc_kmsg_source.hpp"
@@ -177,6 +179,35 @@ std::vector<klog::output> application::open_outputs() {
                 out.format = klog::sinks::syslog_sink::make_formatter();
                 out.sink = std::make_unique<klog::sinks::syslog_sink>(spec.path);
                 break;
+            case output_spec::kind::udp: {
+                // Network outputs always carry RFC 5424 records (--format is for files).
+                using klog::formatters::format_kind;
+                out.format = klog::formatters::make_formatter(format_kind::rfc5424, fopts);
+                klog::sinks::udp_sink::settings us;
+                us.endpoint = spec.endpoint;
+                out.sink = std::make_unique<klog::sinks::udp_sink>(
+                    io_, std::move(us), klog::formatters::make_formatter(format_kind::rfc5424, fopts),
+                    [this](const std::string& m) { diag(m); });
+                break;
+            }
+            case output_spec::kind::tcp:
+            case output_spec::kind::tls: {
+                using klog::formatters::format_kind;
+                out.format = klog::formatters::make_formatter(format_kind::rfc5424, fopts);
+                klog::sinks::stream_sink::settings ss;
+                ss.tls = spec.type == output_spec::kind::tls;
+                ss.endpoint = spec.endpoint;
+                ss.framing = spec.framing;
+                ss.tls_ca = spec.tls_ca;
+                ss.tls_cert = spec.tls_cert;
+                ss.tls_key = spec.tls_key;
+                ss.spool_dir = spec.spool_dir;
+                ss.spool_max = spec.spool_max;
+                out.sink = std::make_unique<klog::sinks::stream_sink>(
+                    io_, std::move(ss), klog::formatters::make_formatter(format_kind::rfc5424, fopts),
+                    [this](const std::string& m) { diag(m); });
+                break;
+            }
         }
         diag("writing to " + out.sink->name());
         outputs.push_back(std::move(out));
@@ -465,6 +496,16 @@ int application::run_daemon() {
 }
 
 void application::report_counters() const {
+    // Network outputs: sent, queued, spooled, dropped, resent (with -d, or when one lost or
+    // still holds records).
+    for (const auto& out : pipeline_->outputs()) {
+        const auto* net = dynamic_cast<const klog::sinks::network_sink*>(out.sink.get());
+        if (net == nullptr) continue;
+        const auto n = net->counters();
+        if (cfg_.debug || n.dropped != 0 || n.spool_bytes != 0 || n.queued != 0) {
+            std::cerr << "klogd: " << net->counters_line() << '\n';
+        }
+    }
     const auto& c = pipeline_->counters();
     if (!cfg_.debug && c.missed == 0 && c.malformed == 0) return;
     std::cerr << "klogd: " << c.records << " records delivered, " << c.missed << " missed, "

@@ -37,7 +37,8 @@ po::options_description describe(options& o) {
         ("source", po::value<std::string>(&o.source)->value_name("SRC"),
          "auto|kmsg|proc|syscall, or a saved log PATH (- = standard input) to replay")
         ("output", po::value<std::vector<std::string>>(&o.outputs)->value_name("SPEC"),
-         "syslog or file:PATH (repeatable: every record goes to every output)")
+         "syslog[:SOCKET], file:PATH, udp://HOST[:PORT], tcp://HOST[:PORT], tls://HOST[:PORT] "
+         "(repeatable: every record goes to every output)")
         ("format", po::value<std::string>()->value_name("FMT"),
          "traditional|raw|json|rfc3164|rfc5424 for files and standard output")
         ("pidfile", po::value<std::string>(&o.pidfile)->value_name("PATH"),
@@ -52,6 +53,19 @@ po::options_description describe(options& o) {
          "kernel symbol table (default /proc/kallsyms; a replay uses none unless given)")
         ("modules", po::value<std::string>()->value_name("PATH"),
          "module list (default /proc/modules; a replay uses none unless given)")
+        ("framing", po::value<std::string>()->value_name("octet|lf"),
+         "tcp:// and tls:// framing: octet counting (default) or LF (newlines in a record "
+         "become \\x0a)")
+        ("tls-ca", po::value<std::string>()->value_name("FILE"),
+         "CA certificates (PEM) that sign tls:// collectors (default: the system's)")
+        ("tls-cert", po::value<std::string>()->value_name("FILE"),
+         "client certificate (PEM) for tls:// collectors that ask for one")
+        ("tls-key", po::value<std::string>()->value_name("FILE"), "key of --tls-cert (PEM)")
+        ("spool-dir", po::value<std::string>()->value_name("DIR"),
+         "keep records for unreachable tcp:// and tls:// collectors in DIR (one subdirectory "
+         "per output) and send them when the collector is back")
+        ("spool-max", po::value<std::string>()->value_name("SIZE"),
+         "size cap of each output's spool, bytes with K, M or G suffix (default 64M)")
         ("check-config", po::bool_switch(&o.check_config),
          "check the command line and the files it names, then exit")
         ("help,h", po::bool_switch(&o.help), "print this help and exit");
@@ -90,6 +104,12 @@ options parse_options(int argc, const char* const argv[]) {
     o.kallsyms = take(vm, "kallsyms");
     o.state_file = take(vm, "state-file");
     o.modules = take(vm, "modules");
+    o.framing = take(vm, "framing");
+    o.tls_ca = take(vm, "tls-ca");
+    o.tls_cert = take(vm, "tls-cert");
+    o.tls_key = take(vm, "tls-key");
+    o.spool_dir = take(vm, "spool-dir");
+    o.spool_max = take(vm, "spool-max");
     return o;
 }
 

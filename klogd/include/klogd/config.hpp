@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "klog/formatters/format_kind.hpp"
+#include "klog/sinks/framing.hpp"
+#include "klog/sinks/network_endpoint.hpp"
 #include "klogd/options.hpp"
 
 namespace klogd {
@@ -15,9 +17,17 @@ enum class source_kind { automatic, kmsg, proc, syscall, replay };
 
 /// One destination of `--output=` / `-f`.
 struct output_spec {
-    enum class kind { syslog, file };
+    enum class kind { syslog, file, udp, tcp, tls };
     kind type = kind::syslog;
     std::string path;  ///< file: the path, "-" for standard output; syslog: the socket
+    // Network outputs (udp, tcp, tls): always RFC 5424 records.
+    klog::sinks::network_endpoint endpoint{};  ///< host and port (default 514, tls 6514)
+    klog::sinks::framing framing = klog::sinks::framing::octet_counting;  ///< tcp, tls
+    std::optional<std::string> tls_ca{};     ///< --tls-ca (else the system's CA certificates)
+    std::optional<std::string> tls_cert{};   ///< --tls-cert (client certificate, optional)
+    std::optional<std::string> tls_key{};    ///< --tls-key
+    std::optional<std::string> spool_dir{};  ///< tcp, tls: this output's own spool directory
+    std::uint64_t spool_max = 64ULL << 20;  ///< --spool-max, bytes
 };
 
 /// The validated configuration: every value checked, every file named checked.

@@ -38,6 +38,13 @@ struct options {
     std::optional<std::string> min_level;
     std::optional<std::string> kallsyms;  ///< default /proc/kallsyms (not for replays)
     std::optional<std::string> modules;   ///< default /proc/modules (not for replays)
+    // Network outputs (udp://, tcp://, tls://).
+    std::optional<std::string> framing;    ///< --framing=octet|lf (tcp, tls)
+    std::optional<std::string> tls_ca;     ///< --tls-ca=FILE
+    std::optional<std::string> tls_cert;   ///< --tls-cert=FILE
+    std::optional<std::string> tls_key;    ///< --tls-key=FILE
+    std::optional<std::string> spool_dir;  ///< --spool-dir=DIR
+    std::optional<std::string> spool_max;  ///< --spool-max=SIZE (K, M, G suffixes)
     bool check_config = false;
     bool help = false;
 };
