@@ -39,8 +39,9 @@ build: deps $(BUILD)/CMakeCache.txt
 build-asan: deps $(BUILD_ASAN)/CMakeCache.txt
 	cmake --build $(BUILD_ASAN) -j $(JOBS)
 
+# The whole kernel log, then every new record; no pid file or cursor of the system's is used.
 run: build
-	$(BUILD)/klogd/klogd -n -f -
+	$(BUILD)/klogd/klogd -n -f - --pidfile=$(BUILD)/klogd.pid --state-file=
 
 test: build build-asan
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
