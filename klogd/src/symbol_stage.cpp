@@ -3,12 +3,14 @@
 namespace klogd {
 
 symbol_stage::symbol_stage(klog::symbols::symbol_loader::config cfg, bool oops_reload,
-                           bool print_both, report_fn report)
+                           bool print_both, report_fn report,
+                           std::chrono::steady_clock::duration module_reload_interval)
     : loader_(std::move(cfg)),
       expander_(resolver_),
       oops_reload_(oops_reload),
       print_both_(print_both),
-      report_(std::move(report)) {}
+      report_(std::move(report)),
+      module_reload_interval_(module_reload_interval) {}
 
 void symbol_stage::report(const std::vector<std::string>& lines) const {
     if (!report_) return;
@@ -32,7 +34,7 @@ bool symbol_stage::rewrite(const klog::record_view& record, std::string& out) {
     out.clear();
     auto result = expander_.expand(record.text, out);
     if (result.unknown_module_address &&
-        std::chrono::steady_clock::now() - last_module_reload_ >= module_reload_interval) {
+        std::chrono::steady_clock::now() - last_module_reload_ >= module_reload_interval_) {
         // A module loaded since we last looked: reload once, then try again.
         reload_modules();
         out.clear();

@@ -19,10 +19,12 @@ class symbol_stage final : public klog::record_rewriter {
 public:
     /// Where the loader's one-time statements go (which map, kptr_restrict, ...).
     using report_fn = std::function<void(const std::string&)>;
-    static constexpr std::chrono::seconds module_reload_interval{10};
+    static constexpr std::chrono::seconds default_module_reload_interval{10};
 
     symbol_stage(klog::symbols::symbol_loader::config cfg, bool oops_reload, bool print_both,
-                 report_fn report);
+                 report_fn report,
+                 std::chrono::steady_clock::duration module_reload_interval =
+                     default_module_reload_interval);
 
     /// Loads everything (start-up, USR2).
     void reload_all();
@@ -43,6 +45,7 @@ private:
     bool oops_reload_;
     bool print_both_;
     report_fn report_;
+    std::chrono::steady_clock::duration module_reload_interval_;
     std::chrono::steady_clock::time_point last_module_reload_{};
 };
 

@@ -30,8 +30,11 @@ int kmsg_source::open_device(const std::string& path, bool require_char_device) 
     return fd;
 }
 
-kmsg_source::kmsg_source(boost::asio::io_context& io, int fd, std::string name)
-    : name_(std::move(name)), descriptor_(io, fd), buffer_(buffer_size) {
+kmsg_source::kmsg_source(boost::asio::io_context& io, int fd, std::string name, read_fn read)
+    : name_(std::move(name)),
+      read_(read ? std::move(read) : read_fn(&::read)),
+      descriptor_(io, fd),
+      buffer_(buffer_size) {
     scratch_.reserve(2 * buffer_size + 1);
 }
 
@@ -43,7 +46,7 @@ read_status kmsg_source::read_available(record_handler& handler, std::error_code
     }
     const int fd = descriptor_.native_handle();
     for (int n = 0; n < batch_records; ++n) {
-        const ssize_t got = ::read(fd, buffer_.data(), buffer_.size());
+        const ssize_t got = read_(fd, buffer_.data(), buffer_.size());
         if (got > 0) {
             const std::string_view bytes(buffer_.data(), static_cast<std::size_t>(got));
             handler.on_record(decoders::parse_kmsg_record(bytes, scratch_));

@@ -2,6 +2,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,8 +27,12 @@ public:
     /// cannot be opened, or (with `require_char_device`) when it is not a character device.
     static int open_device(const std::string& path, bool require_char_device = true);
 
+    /// read(2) behind one seam, so tests can play the kernel's error returns.
+    using read_fn = std::function<ssize_t(int fd, void* buffer, std::size_t size)>;
+
     /// Takes ownership of `fd` (an open /dev/kmsg, or a SOCK_SEQPACKET socket in tests).
-    kmsg_source(boost::asio::io_context& io, int fd, std::string name = "/dev/kmsg");
+    kmsg_source(boost::asio::io_context& io, int fd, std::string name = "/dev/kmsg",
+                read_fn read = {});
 
     [[nodiscard]] const std::string& name() const noexcept override { return name_; }
     read_status read_available(record_handler& handler, std::error_code& ec) override;
@@ -36,6 +41,7 @@ public:
 
 private:
     std::string name_;
+    read_fn read_;
     boost::asio::posix::stream_descriptor descriptor_;
     std::vector<char> buffer_;
     std::string scratch_;

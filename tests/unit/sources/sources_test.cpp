@@ -1,0 +1,217 @@
+// Sources against a kernel played by the test: every error return of /dev/kmsg read(2), and
+// the syslog(2) backend's sizing and polling.
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <string>
+
+#include "klog/sources/kmsg_source.hpp"
+#include "klog/sources/replay_source.hpp"
+#include "klog/sources/syscall_source.hpp"
+#include "test_support.hpp"
+
+using klog::sources::read_status;
+using klog::sources::source_event;
+
+namespace {
+
+/// One scripted read(2) result: a record, or an errno.
+struct step {
+    std::string record;
+    int error = 0;
+};
+
+klog::sources::kmsg_source::read_fn scripted(std::deque<step>& script) {
+    return [&script](int, void* buffer, std::size_t size) -> ssize_t {
+        if (script.empty()) {
+            errno = EAGAIN;
+            return -1;
+        }
+        const step s = script.front();
+        script.pop_front();
+        if (s.error != 0) {
+            errno = s.error;
+            return -1;
+        }
+        const std::size_t n = std::min(size, s.record.size());
+        std::memcpy(buffer, s.record.data(), n);
+        return static_cast<ssize_t>(n);
+    };
+}
+
+int dummy_fd() {
+    int fds[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) == 0);
+    ::close(fds[1]);
+    return fds[0];
+}
+
+}  // namespace
+
+TEST_CASE("kmsg_source: EAGAIN drains, EINTR is retried, EPIPE and EINVAL are reported",
+          "[sources][kmsg]") {
+    boost::asio::io_context io;
+    std::deque<step> script = {{"6,1,1,-;one\n"},  {"", EINTR},          {"6,2,2,-;two\n"},
+                               {"", EPIPE},        {"6,9,9,-;after overrun\n"}, {"", EINVAL},
+                               {"6,11,11,-;after too large\n"}};
+    klog::sources::kmsg_source src(io, dummy_fd(), "test", scripted(script));
+    klog_test::collecting_handler h;
+    std::error_code ec;
+    CHECK(src.read_available(h, ec) == read_status::drained);
+    CHECK_FALSE(ec);
+    REQUIRE(h.records.size() == 4);
+    CHECK(h.records[0].text == "one");
+    CHECK(h.records[1].text == "two");
+    CHECK(h.records[2].seq == 9U);
+    CHECK(h.records[3].seq == 11U);
+    CHECK(h.events == std::vector<source_event>{source_event::overrun, source_event::record_lost});
+}
+
+TEST_CASE("kmsg_source: EPERM and other errors end reading with the error", "[sources][kmsg]") {
+    boost::asio::io_context io;
+    std::deque<step> script = {{"6,1,1,-;one\n"}, {"", EPERM}};
+    klog::sources::kmsg_source src(io, dummy_fd(), "test", scripted(script));
+    klog_test::collecting_handler h;
+    std::error_code ec;
+    CHECK(src.read_available(h, ec) == read_status::end);
+    CHECK(ec == std::errc::operation_not_permitted);
+    CHECK(h.records.size() == 1);
+}
+
+TEST_CASE("kmsg_source: a batch yields after batch_records; a closed peer ends",
+          "[sources][kmsg]") {
+    boost::asio::io_context io;
+    std::deque<step> script;
+    for (int i = 0; i < klog::sources::kmsg_source::batch_records + 5; ++i) {
+        script.push_back({"6," + std::to_string(i) + ",0,-;r\n"});
+    }
+    klog::sources::kmsg_source src(io, dummy_fd(), "test", scripted(script));
+    klog_test::collecting_handler h;
+    std::error_code ec;
+    CHECK(src.read_available(h, ec) == read_status::more);
+    CHECK(h.records.size() == static_cast<std::size_t>(klog::sources::kmsg_source::batch_records));
+    CHECK(src.read_available(h, ec) == read_status::drained);
+    CHECK(h.records.size() == static_cast<std::size_t>(klog::sources::kmsg_source::batch_records + 5));
+
+    // The real read(2) on a socketpair whose writer is gone: end of input.
+    klog::sources::kmsg_source closed(io, dummy_fd(), "closed");
+    CHECK(closed.read_available(h, ec) == read_status::end);
+}
+
+TEST_CASE("kmsg_source: /dev/kmsg must be a character device", "[sources][kmsg]") {
+    klog_test::temp_dir dir;
+    klog_test::write_file(dir.file("kmsg"), "6,1,1,-;x\n");
+    REQUIRE_THROWS_WITH(klog::sources::kmsg_source::open_device(dir.file("kmsg")),
+                        Catch::Contains("is not a character device"));
+    REQUIRE_THROWS_WITH(klog::sources::kmsg_source::open_device(dir.file("missing")),
+                        Catch::Contains(dir.file("missing")));
+    const int fd = klog::sources::kmsg_source::open_device(dir.file("kmsg"), false);
+    CHECK(fd >= 0);
+    ::close(fd);
+}
+
+namespace {
+
+/// A kernel log buffer behind syslog(2): READ_ALL returns at most `length` bytes of the
+/// buffer's tail; READ consumes; SIZE_UNREAD/SIZE_BUFFER report.
+struct fake_kernel {
+    std::string all;
+    std::string unread;
+    int size_buffer = 16;
+    std::vector<int> read_all_lengths;
+    int calls = 0;
+
+    klog::sources::klogctl_fn fn() {
+        return [this](int action, char* buf, int len) -> int {
+            ++calls;
+            namespace act = klog::sources::klogctl_action;
+            switch (action) {
+                case act::size_buffer:
+                    return size_buffer;
+                case act::size_unread:
+                    return static_cast<int>(unread.size());
+                case act::read_all: {
+                    read_all_lengths.push_back(len);
+                    const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(len), all.size());
+                    std::memcpy(buf, all.data() + all.size() - n, n);
+                    return static_cast<int>(n);
+                }
+                case act::read: {
+                    const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(len), unread.size());
+                    std::memcpy(buf, unread.data(), n);
+                    unread.erase(0, n);
+                    return static_cast<int>(n);
+                }
+                default:
+                    errno = EINVAL;
+                    return -1;
+            }
+        };
+    }
+};
+
+}  // namespace
+
+TEST_CASE("syscall_source: READ_ALL is sized from SIZE_BUFFER and grown until it fits",
+          "[sources][syscall]") {
+    boost::asio::io_context io;
+    fake_kernel k;
+    for (int i = 0; i < 10; ++i) k.all += "<6>[    1.00000" + std::to_string(i) + "] line " + std::to_string(i) + "\n";
+    k.size_buffer = 64;  // smaller than the log: a full result means "grow and retry"
+    klog::sources::syscall_source src(io, k.fn());
+    klog_test::collecting_handler h;
+    src.read_all(h);
+    REQUIRE(h.records.size() == 10);
+    CHECK(h.records.front().text == "line 0");
+    CHECK(h.records.back().text == "line 9");
+    REQUIRE(k.read_all_lengths.size() >= 2);
+    CHECK(k.read_all_lengths.front() == 64);
+    CHECK(k.read_all_lengths.back() > static_cast<int>(k.all.size()));
+}
+
+TEST_CASE("syscall_source: polls SIZE_UNREAD and reads only what is there, lines across reads",
+          "[sources][syscall]") {
+    boost::asio::io_context io;
+    fake_kernel k;
+    klog::sources::syscall_source src(io, k.fn(), std::chrono::milliseconds(1));
+    klog_test::collecting_handler h;
+    std::error_code ec;
+    CHECK(src.read_available(h, ec) == read_status::drained);
+    k.unread = "<6>[    1.000000] first li";
+    CHECK(src.read_available(h, ec) == read_status::more);
+    CHECK(h.records.empty());
+    k.unread = "ne\n<4>[    2.000000] second\n";
+    CHECK(src.read_available(h, ec) == read_status::more);
+    CHECK(src.read_available(h, ec) == read_status::drained);
+    REQUIRE(h.records.size() == 2);
+    CHECK(h.records[0].text == "first line");
+    CHECK(h.records[1].level == 4);
+
+    // The timer wakes the daemon; a closed source cancels the wait.
+    bool woke = false;
+    src.async_wait([&](std::error_code e) { woke = !e; });
+    io.run_for(std::chrono::seconds(2));
+    CHECK(woke);
+    src.close();
+    CHECK(src.read_available(h, ec) == read_status::end);
+}
+
+TEST_CASE("replay_source: format detection", "[sources][replay]") {
+    using klog::sources::replay_format;
+    using klog::sources::replay_source;
+    CHECK(replay_source::detect(std::string("6,1,0,-;a\n\0" "6,2,0,-;b\n", 20), false) ==
+          replay_format::kmsg_nul);
+    CHECK(replay_source::detect("6,1,0,-;a\n SUBSYSTEM=x\n6,2,0,-;b\n", false) ==
+          replay_format::kmsg_lines);
+    CHECK_FALSE(replay_source::detect("6,1,0,-;a\n SUBSYSTEM=x\n", false));  // undecided yet
+    CHECK(replay_source::detect("6,1,0,-;a\n", true) == replay_format::kmsg_lines);
+    CHECK(replay_source::detect("<6>[    0.000000] x\n", false) == replay_format::dmesg_raw);
+    CHECK(replay_source::detect("[    0.000000] x\n", false) == replay_format::dmesg_plain);
+    CHECK(replay_source::detect("anything else\n", false) == replay_format::dmesg_plain);
+    CHECK_FALSE(replay_source::detect("<6>[  no newline yet", false));
+}
