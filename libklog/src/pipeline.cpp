@@ -23,6 +23,12 @@ void pipeline::on_record(const record_view& record) {
                    std::to_string(verdict.missed->last) + ")");
         }
     }
+#ifdef KLOGD_FAULT_DROP_EVERY_TENTH
+    // A deliberately broken klogd for the test suite's self-check (tests/vm
+    // selfcheck_broken_klogd): it must notice. Only the klogd_broken test binary has this.
+    static std::uint64_t fault_counter = 0;
+    if (++fault_counter % 10 == 0) return;
+#endif
     if (record.malformed) ++counters_.malformed;
     if (record.level > min_level_) {
         ++counters_.filtered;
