@@ -35,12 +35,12 @@ bool is_ip_literal(const std::string& host) {
 }  // namespace
 
 stream_sink::stream_sink(asio::io_context& io, settings s,
-                         std::unique_ptr<formatters::formatter> notice_format, diagnostics_fn diag)
+                         std::unique_ptr<formatters::formatter> notice_format, diagnostics_fn diagnostics)
     : io_(io),
       s_(std::move(s)),
       name_(std::string(s_.tls ? "tls://" : "tcp://") + s_.endpoint.to_string()),
       notice_format_(std::move(notice_format)),
-      diag_(std::move(diag)),
+      diag_(std::move(diagnostics)),
       resolver_(io),
       timer_(io),
       backoff_(s_.backoff_initial, s_.backoff_max) {
@@ -323,11 +323,13 @@ void stream_sink::on_connected() {
 void stream_sink::connection_lost(const std::string& what, bool orderly) {
     std::size_t resend = written_bytes_;
     if (orderly && !s_.tls && socket_) {
-        // The peer closed in order: what its TCP acknowledged it had read. Only the bytes
-        // still unacknowledged are lost with the connection.
+        // The peer closed in order (FIN: its receive buffer was empty), so it read everything
+        // its TCP acknowledged; the unacknowledged bytes are lost with the connection, and the
+        // frame it was reading when it stopped may be cut: that one goes again too (+1 byte
+        // reaches back into it).
         int unacked = 0;
         if (::ioctl(socket_->native_handle(), SIOCOUTQ, &unacked) == 0 && unacked >= 0) {
-            resend = static_cast<std::size_t>(unacked);
+            resend = static_cast<std::size_t>(unacked) + 1;
         }
     }
     std::deque<queued_record> again;

@@ -6,12 +6,12 @@ namespace asio = boost::asio;
 using asio::ip::udp;
 
 udp_sink::udp_sink(asio::io_context& io, settings s,
-                   std::unique_ptr<formatters::formatter> notice_format, diagnostics_fn diag)
+                   std::unique_ptr<formatters::formatter> notice_format, diagnostics_fn diagnostics)
     : io_(io),
       s_(std::move(s)),
       name_("udp://" + s_.endpoint.to_string()),
       notice_format_(std::move(notice_format)),
-      diag_(std::move(diag)),
+      diag_(std::move(diagnostics)),
       resolver_(io),
       timer_(io) {
     resolve();

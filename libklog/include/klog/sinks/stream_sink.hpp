@@ -41,8 +41,8 @@ namespace klog::sinks {
 ///   at once.
 /// - Before each batch the socket is polled (POLLRDHUP): a peer that closed or reset is never
 ///   written to. After a broken connection the records written last are sent again (at least
-///   once): with an orderly close (FIN) exactly those the peer's TCP had not acknowledged
-///   (SIOCOUTQ, plain TCP), otherwise — reset, write error, TLS — the last `resend_window`
+///   once): with an orderly close (FIN) those the peer's TCP had not acknowledged (SIOCOUTQ,
+///   plain TCP) and the one the peer may have read only part of; otherwise — reset, write error, TLS — the last `resend_window`
 ///   bytes of records. A receiver may see those twice (counted in `resent`).
 /// - TLS: certificate checked against `tls_ca` (else the system's CAs) and the host name or IP
 ///   address; optional client certificate and key.

@@ -1,0 +1,122 @@
+#pragma once
+
+// Real syslog receivers for the network tests: a private rsyslogd (Debian package), a private
+// syslog-ng (fetched with apt-get download into the build tree when not installed), and a
+// plain TCP capture process that a test can SIGKILL and restart.
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace klog_test {
+
+/// A port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
+std::uint16_t free_port(bool udp = false);
+
+/// A process started in the background with its output in `log_path`; SIGKILL'd and reaped by
+/// the destructor if still running.
+class child_process {
+public:
+    child_process(const std::vector<std::string>& argv, const std::string& log_path,
+                  const std::vector<std::string>& env = {});
+    ~child_process();
+    child_process(const child_process&) = delete;
+    child_process& operator=(const child_process&) = delete;
+    [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+    /// Sends `signo` and waits at most `timeout` for the exit; returns the status or -1.
+    int stop(int signo, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    [[nodiscard]] bool running();
+
+private:
+    pid_t pid_ = -1;
+    int status_ = -1;
+};
+
+/// A throwaway CA and a server certificate for localhost / 127.0.0.1 / ::1 (openssl command).
+struct test_pki {
+    std::string ca;    ///< CA certificate (PEM)
+    std::string cert;  ///< server certificate signed by the CA
+    std::string key;   ///< server key
+};
+test_pki make_test_pki(const std::string& dir);
+
+/// One message as a receiver stored it: `INPUT|FACILITY|TAG|PROGRAM|MSG<<END>>\n`.
+struct received_message {
+    std::string input;
+    std::string facility;
+    std::string tag;
+    std::string program;
+    std::string msg;  ///< bytes exactly as received (newlines, non-ASCII)
+};
+std::vector<received_message> parse_received(const std::string& path);
+
+/// rsyslogd -n with a private configuration in `dir`: imuxsock on a private socket, imudp,
+/// imtcp and imtcp+TLS (rsyslog-openssl, anonymous clients) on free 127.0.0.1 ports. Every
+/// message lands in `output()`; control characters are not escaped on receive.
+class rsyslog_receiver {
+public:
+    rsyslog_receiver(const std::string& dir, const test_pki& pki);
+    [[nodiscard]] const std::string& socket_path() const noexcept { return socket_; }
+    [[nodiscard]] std::uint16_t udp_port() const noexcept { return udp_port_; }
+    [[nodiscard]] std::uint16_t tcp_port() const noexcept { return tcp_port_; }
+    [[nodiscard]] std::uint16_t tls_port() const noexcept { return tls_port_; }
+    [[nodiscard]] const std::string& output() const noexcept { return output_; }
+    [[nodiscard]] std::string log() const;
+
+private:
+    std::string socket_;
+    std::string output_;
+    std::string log_;
+    std::uint16_t udp_port_ = 0;
+    std::uint16_t tcp_port_ = 0;
+    std::uint16_t tls_port_ = 0;
+    std::unique_ptr<child_process> process_;
+};
+
+/// syslog-ng -F with a private configuration: a syslog() source (RFC 5424 over TCP, octet
+/// counting) on a free 127.0.0.1 port writing `INPUT|FACILITY|PROGRAM|PROGRAM|MSG<<END>>`.
+/// Uses /usr/sbin/syslog-ng if installed, else the Debian packages fetched with
+/// `apt-get download` into the build tree and unpacked with `dpkg -x` (syslog-ng-core
+/// conflicts with rsyslog as an installed package). Fails the test if neither works.
+class syslog_ng_receiver {
+public:
+    explicit syslog_ng_receiver(const std::string& dir);
+    [[nodiscard]] std::uint16_t tcp_port() const noexcept { return tcp_port_; }
+    [[nodiscard]] const std::string& output() const noexcept { return output_; }
+    [[nodiscard]] std::string log() const;
+
+private:
+    std::string output_;
+    std::string log_;
+    std::uint16_t tcp_port_ = 0;
+    std::unique_ptr<child_process> process_;
+};
+
+/// A forked TCP receiver on 127.0.0.1:`port` writing the bytes of each connection, as they are
+/// read, to `dir`/conn-<start>-<n>. kill() is SIGKILL (a crash); start() listens again.
+class tcp_capture {
+public:
+    tcp_capture(std::string dir, std::uint16_t port);
+    ~tcp_capture();
+    tcp_capture(const tcp_capture&) = delete;
+    tcp_capture& operator=(const tcp_capture&) = delete;
+    void start();
+    void kill();
+    /// The octet-counted frames of every connection, oldest connection first; a frame cut
+    /// off at the end of a connection is left out.
+    [[nodiscard]] std::vector<std::string> frames() const;
+
+private:
+    std::string dir_;
+    std::uint16_t port_;
+    pid_t pid_ = -1;
+    int starts_ = 0;
+};
+
+/// Connecting to 127.0.0.1:`port` succeeds (TCP).
+bool tcp_port_open(std::uint16_t port);
+
+}  // namespace klog_test
