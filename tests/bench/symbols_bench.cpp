@@ -1,6 +1,7 @@
 // klog::symbols benchmark: load time of the corpus kallsyms and System.map (median of several
 // runs), lookups per second on one core, and oops-line expansions per second, each beside its
-// target as a ratio (> 1.00 = better than the target). Reported, never asserted.
+// target as a ratio (> 1.00 = better than the target). Reported, never asserted. Prints markdown
+// table rows (| area | what | result | ratio | target |) for tests/bench/run-bench.sh.
 //
 //   symbols_bench KALLSYMS SYSTEM_MAP [PROC_MODULES]
 #include <algorithm>
@@ -39,10 +40,11 @@ double median_ms(int runs, F&& f) {
     return times[times.size() / 2];
 }
 
+// One markdown table row: | area | what | result | ratio to target (> 1 = better) | target |
 void row(const char* what, double value, const char* unit, double target, const char* relation,
          double ratio) {
-    std::printf("  %-44s %12.2f %-9s target %s %-10.4g ratio %6.2f\n", what, value, unit, relation,
-                target, ratio);
+    std::printf("| symbols | %s | %.2f %s | %.2f x target | %s %.4g %s |\n", what, value, unit,
+                ratio, relation, target, unit);
 }
 
 }  // namespace
@@ -58,15 +60,16 @@ int main(int argc, char** argv) try {
     const module_list modules = argc > 3 ? module_list::load(argv[3]) : module_list{};
     constexpr int runs = 9;
 
-    std::printf("klog::symbols benchmark (one core; loads: median of %d runs)\n", runs);
     std::size_t symbols = 0;
     const double kallsyms_ms =
         median_ms(runs, [&] { symbols = kallsyms::load(kallsyms_path, &modules).kernel().size(); });
-    row(("load kallsyms (" + std::to_string(symbols) + " core symbols)").c_str(), kallsyms_ms, "ms",
+    row(("load corpus kallsyms (" + std::to_string(symbols) + " core symbols; median of " +
+         std::to_string(runs) + ")").c_str(), kallsyms_ms, "ms",
         30.0, "<", 30.0 / kallsyms_ms);
     const double map_ms =
         median_ms(runs, [&] { symbols = system_map::load(map_path).table().size(); });
-    row(("load System.map (" + std::to_string(symbols) + " symbols)").c_str(), map_ms, "ms", 30.0,
+    row(("load corpus System.map (" + std::to_string(symbols) + " symbols; median of " +
+         std::to_string(runs) + ")").c_str(), map_ms, "ms", 30.0,
         "<", 30.0 / map_ms);
 
     auto running = kallsyms::load(kallsyms_path, &modules);
@@ -125,10 +128,11 @@ int main(int argc, char** argv) try {
     }
     const double expand_s = ms_since(expand_start) / 1000.0;
     const double lines_per_s = expand_rounds * static_cast<double>(lines.size()) / expand_s;
-    row("oops-like lines expanded (own bar: 1 M/s)", lines_per_s / 1e6, "M lines/s", 1.0, ">",
-        lines_per_s / 1e6);
-    std::printf("  (%zu of %zu lines per round had addresses; checksum %llx)\n",
-                expanded / expand_rounds, lines.size(), static_cast<unsigned long long>(checksum));
+    const std::string what = "oops-like lines expanded (" + std::to_string(expanded / expand_rounds) +
+                             " of " + std::to_string(lines.size()) +
+                             " lines with addresses; own bar)";
+    row(what.c_str(), lines_per_s / 1e6, "M lines/s", 1.0, ">", lines_per_s / 1e6);
+    std::fprintf(stderr, "symbols_bench: checksum %llx\n", static_cast<unsigned long long>(checksum));
     return 0;
 } catch (const std::exception& e) {
     std::fprintf(stderr, "symbols_bench: %s\n", e.what());

@@ -1,0 +1,147 @@
+// The device limit (issue 7, item 2): how fast records come out of this machine's /dev/kmsg
+// with nothing but read(2), beside klogd's own read path over the same records, in one process
+// (no start-up cost). Only reads /dev/kmsg, never writes it.
+//
+//   kmsg_bench [PASSES] [RUNS]
+//
+// A pass = open /dev/kmsg (O_RDONLY|O_NONBLOCK), read every record the ring holds, one read(2)
+// per record, until EAGAIN, close. The host ring holds only a few hundred records, so each
+// figure is PASSES passes, and the median of RUNS such runs. Measured, in one run, interleaved:
+//   raw      the minimal loop: read(2) into a 16 KiB buffer, count, nothing else;
+//   klog -x  klog::sources::kmsg_source + klog::pipeline, raw format, file_sink on /dev/null
+//            (what `klogd -o -x --format=raw -f /dev/null` does per record);
+//   klog     the same with the traditional format and symbol expansion from /proc/kallsyms and
+//            /proc/modules (klogd_app's symbol_stage, as the daemon wires it).
+// A pipeline is made per pass (its sequence check would skip the records of the next pass as
+// duplicates); the raw loop opens and closes the device per pass too.
+//
+// Prints markdown table rows (| area | what | result | ratio | target |), then
+// "# raw_rate=R records_per_pass=N" for run-bench.sh.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "klog/formatters/raw_formatter.hpp"
+#include "klog/formatters/traditional_formatter.hpp"
+#include "klog/pipeline.hpp"
+#include "klog/sinks/file_sink.hpp"
+#include "klog/sources/kmsg_source.hpp"
+#include "klogd/symbol_stage.hpp"
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+double seconds_since(clock_type::time_point start) {
+    return std::chrono::duration<double>(clock_type::now() - start).count();
+}
+
+std::uint64_t raw_pass(std::vector<char>& buffer) {
+    const int fd = ::open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), "/dev/kmsg");
+    std::uint64_t records = 0;
+    for (;;) {
+        const ssize_t got = ::read(fd, buffer.data(), buffer.size());
+        if (got > 0) {
+            ++records;
+            continue;
+        }
+        if (got < 0 && (errno == EINTR || errno == EPIPE)) continue;
+        break;  // EAGAIN: drained
+    }
+    ::close(fd);
+    return records;
+}
+
+std::uint64_t klog_pass(klog::record_rewriter* rewriter, bool traditional) {
+    boost::asio::io_context io;
+    std::vector<klog::output> outputs;
+    klog::output out;
+    if (traditional) {
+        klog::formatters::format_options options;
+        options.hostname = "benchhost";
+        out.format = std::make_unique<klog::formatters::traditional_formatter>(options);
+    } else {
+        out.format = std::make_unique<klog::formatters::raw_formatter>();
+    }
+    out.sink = std::make_unique<klog::sinks::file_sink>("/dev/null");
+    outputs.push_back(std::move(out));
+    klog::pipeline pipe(std::move(outputs));
+    pipe.set_rewriter(rewriter);
+    klog::sources::kmsg_source source(io, klog::sources::kmsg_source::open_device("/dev/kmsg"));
+    for (;;) {  // what application::drain() does
+        std::error_code ec;
+        pipe.clock().refresh();
+        const auto status = source.read_available(pipe, ec);
+        if (ec) throw std::system_error(ec, "/dev/kmsg");
+        if (status != klog::sources::read_status::more) break;
+    }
+    pipe.flush();
+    return pipe.counters().records;
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+    const int passes = argc > 1 ? std::atoi(argv[1]) : 1000;
+    const int runs = argc > 2 ? std::atoi(argv[2]) : 5;
+    std::vector<char> buffer(klog::sources::kmsg_source::buffer_size);
+
+    klog::symbols::symbol_loader::config cfg;  // /proc/kallsyms, /proc/modules, no map search
+    klogd::symbol_stage symbols(cfg, false, false, nullptr);
+    symbols.reload_all();
+
+    std::vector<double> raw_rate, klog_x_rate, klog_rate;
+    std::uint64_t per_pass = 0, per_pass_klog = 0;
+    for (int run = 0; run < runs; ++run) {
+        std::uint64_t records = 0;
+        auto start = clock_type::now();
+        for (int p = 0; p < passes; ++p) records += raw_pass(buffer);
+        raw_rate.push_back(static_cast<double>(records) / seconds_since(start));
+        per_pass = records / static_cast<std::uint64_t>(passes);
+
+        records = 0;
+        start = clock_type::now();
+        for (int p = 0; p < passes; ++p) records += klog_pass(nullptr, false);
+        klog_x_rate.push_back(static_cast<double>(records) / seconds_since(start));
+        per_pass_klog = records / static_cast<std::uint64_t>(passes);
+
+        records = 0;
+        start = clock_type::now();
+        for (int p = 0; p < passes; ++p) records += klog_pass(&symbols, true);
+        klog_rate.push_back(static_cast<double>(records) / seconds_since(start));
+    }
+    const double raw = median(raw_rate), klog_x = median(klog_x_rate), klog = median(klog_rate);
+    std::printf("| device | raw read(2) loop over /dev/kmsg (%llu records x %d passes, 1 read per record) "
+                "| %.2f M records/s (%.0f ns/record) | 1.00 | limit |\n",
+                static_cast<unsigned long long>(per_pass), passes, raw / 1e6, 1e9 / raw);
+    std::printf("| device | klog kmsg_source + pipeline, raw format, -x, file on /dev/null (in-process; "
+                "%llu records/pass) | %.2f M records/s (%.0f ns/record) | %.0f %% of raw | >= 90 %% |\n",
+                static_cast<unsigned long long>(per_pass_klog), klog_x / 1e6, 1e9 / klog_x,
+                100.0 * klog_x / raw);
+    std::printf("| device | same, traditional format + symbols from /proc/kallsyms (%zu core symbols) "
+                "| %.2f M records/s (%.0f ns/record) | %.0f %% of raw | (daemon default path) |\n",
+                symbols.resolver().kernel().size(), klog / 1e6, 1e9 / klog, 100.0 * klog / raw);
+    std::printf("# raw_rate=%.0f records_per_pass=%llu\n", raw, static_cast<unsigned long long>(per_pass));
+    return 0;
+} catch (const std::exception& e) {
+    std::fprintf(stderr, "kmsg_bench: %s\n", e.what());
+    return 1;
+}
