@@ -282,14 +282,24 @@ int application::run() {
     return cfg_.one_shot ? run_once() : run_daemon();
 }
 
+klog::sources::read_status application::read_once(bool& failed) {
+    std::error_code ec;
+    pipeline_->clock().refresh();
+    const auto status = source_->read_available(*pipeline_, ec);
+    if (ec) {
+        std::cerr << "klogd: " << source_->name() << ": " << ec.message() << '\n';
+        failed = true;
+        return klog::sources::read_status::end;
+    }
+    return status;
+}
+
 void application::drain() {
     if (!source_) return;
     for (;;) {
-        std::error_code ec;
-        pipeline_->clock().refresh();
-        const auto status = source_->read_available(*pipeline_, ec);
-        if (ec) {
-            std::cerr << "klogd: " << source_->name() << ": " << ec.message() << '\n';
+        bool failed = false;
+        const auto status = read_once(failed);
+        if (failed) {
             pipeline_->flush();
             stop(1);
             return;
@@ -311,17 +321,10 @@ int application::run_once() {
         dynamic_cast<klog::sources::syscall_source&>(*source_).read_all(*pipeline_);
     } else {
         // Read until drained (EAGAIN) or the end of a replayed file, never waiting.
-        for (;;) {
-            std::error_code ec;
-            pipeline_->clock().refresh();
-            const auto status = source_->read_available(*pipeline_, ec);
-            if (ec) {
-                std::cerr << "klogd: " << source_->name() << ": " << ec.message() << '\n';
-                exit_status_ = 1;
-                break;
-            }
-            if (status != klog::sources::read_status::more) break;
+        bool failed = false;
+        while (read_once(failed) == klog::sources::read_status::more) {
         }
+        if (failed) exit_status_ = 1;
     }
     pipeline_->flush();
     report_counters();

@@ -45,6 +45,9 @@ private:
     void open_symbols();
     void watch_signals();
     void wait_for_records();
+    /// One batch from the source into the pipeline; a read error is reported, sets `failed`
+    /// and ends reading.
+    klog::sources::read_status read_once(bool& failed);
     void drain();
     void start_cursor();
     void save_cursor();
