@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <algorithm>
 #include <string>
 #include <thread>
 
@@ -25,6 +26,10 @@ using klog_test::kmsg_record;
 using klog_test::kmsg_standin;
 
 namespace {
+
+std::size_t file_lines_of(const std::string& text) {
+    return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
 
 /// The file's bytes, or "" while it does not exist (a pid file being written).
 std::string read_if_any(const std::string& path) {
@@ -352,4 +357,45 @@ TEST_CASE("cursor: a cursor from another boot means the whole ring is read",
     background_klogd again(f.args({"--state-file=" + state}), f.err);
     REQUIRE(f.ready(again));
     CHECK(eventually([&] { return f.diagnostics().find("not a klogd state file") != std::string::npos; }));
+}
+
+TEST_CASE("on this machine: klogd -n -f FILE reads /dev/kmsg; TSTP/CONT keep it reading; TERM "
+          "removes the pid file",
+          "[integration][daemon][host]") {
+    klog_test::temp_dir dir;
+    const auto out = dir.file("kern.log");
+    const auto err = dir.file("err.log");
+    const auto pid = dir.file("klogd.pid");
+    // Only reads: /dev/kmsg readers never take records from anybody.
+    background_klogd klogd({"-n", "-d", "-x", "--format=raw", "-f", out, "--pidfile=" + pid,
+                            "--state-file=" + dir.file("state")},
+                           err);
+    REQUIRE(eventually([&] { return read_if_any(pid) == std::to_string(klogd.pid()) + "\n"; }));
+    CHECK(klog_test::read_file(err).find("reading /dev/kmsg") != std::string::npos);
+    // The whole ring arrives (compare with dmesg -r, read just before).
+    const auto dmesg = klog_test::run_process({"/usr/bin/dmesg", "-r"});
+    REQUIRE(eventually([&] { return !file_lines(out).empty() && read_if_any(dir.file("state")).find("seq=") != std::string::npos; }));
+    const auto first = file_lines(out);
+    CHECK(first.size() + 5 >= file_lines_of(dmesg.out));
+
+    klogd.signal(SIGTSTP);
+    REQUIRE(eventually([&] { return klog_test::read_file(err).find("SIGTSTP: closing /dev/kmsg") != std::string::npos; }));
+    // While suspended, /dev/kmsg is closed.
+    const auto fds = klog_test::run_process({"/usr/bin/ls", "-l", "/proc/" + std::to_string(klogd.pid()) + "/fd"});
+    CHECK(fds.out.find("/dev/kmsg") == std::string::npos);
+    CHECK(klogd.running());
+    klogd.signal(SIGCONT);
+    REQUIRE(eventually([&] { return klog_test::read_file(err).find("SIGCONT: reading /dev/kmsg again") != std::string::npos; }));
+    const auto fds_after = klog_test::run_process({"/usr/bin/ls", "-l", "/proc/" + std::to_string(klogd.pid()) + "/fd"});
+    CHECK(fds_after.out.find("/dev/kmsg") != std::string::npos);
+    // Reopening read the ring again from the start: nothing delivered twice.
+    const auto again = file_lines(out);
+    REQUIRE(again.size() >= first.size());
+    CHECK(std::equal(first.begin(), first.end(), again.begin()));
+    CHECK(again.size() < first.size() + 10);  // only what the kernel printed meanwhile
+    CHECK(klog_test::read_file(err).find("missed") == std::string::npos);
+
+    klogd.signal(SIGTERM);
+    CHECK(klogd.wait_exit(5s) == 0);
+    CHECK(::access(pid.c_str(), F_OK) != 0);
 }
