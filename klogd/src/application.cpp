@@ -1,11 +1,10 @@
 #include "klogd/application.hpp"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <sys/klog.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
@@ -16,8 +15,8 @@
 
 #include "klog/sinks/file_sink.hpp"
 #include "klog/sinks/stream_sink.hpp"
-#include "klog/sinks/udp_sink.hpp"
 #include "klog/sinks/syslog_sink.hpp"
+#include "klog/sinks/udp_sink.hpp"
 #include "klog/sources/kmsg_source.hpp"
 #include "klog/sources/proc_kmsg_source.hpp"
 #include "klog/sources/replay_source.hpp"
@@ -54,14 +53,22 @@ int connect_seqpacket(const std::string& path) {
 
 const char* signal_name(int signo) {
     switch (signo) {
-        case SIGTERM: return "SIGTERM";
-        case SIGINT: return "SIGINT";
-        case SIGHUP: return "SIGHUP";
-        case SIGTSTP: return "SIGTSTP";
-        case SIGCONT: return "SIGCONT";
-        case SIGUSR1: return "SIGUSR1";
-        case SIGUSR2: return "SIGUSR2";
-        default: return "signal";
+        case SIGTERM:
+            return "SIGTERM";
+        case SIGINT:
+            return "SIGINT";
+        case SIGHUP:
+            return "SIGHUP";
+        case SIGTSTP:
+            return "SIGTSTP";
+        case SIGCONT:
+            return "SIGCONT";
+        case SIGUSR1:
+            return "SIGUSR1";
+        case SIGUSR2:
+            return "SIGUSR2";
+        default:
+            return "signal";
     }
 }
 
@@ -85,7 +92,7 @@ void application::diag(const std::string& message) const {
 }
 
 std::unique_ptr<klog::sources::source> application::open_kmsg(const std::string& path,
-                                                                bool explicit_path) {
+                                                              bool explicit_path) {
     using klog::sources::kmsg_source;
     has_sequence_numbers_ = true;
     struct stat st {};
@@ -93,7 +100,8 @@ std::unique_ptr<klog::sources::source> application::open_kmsg(const std::string&
         diag("reading kmsg records from socket " + path);
         return std::make_unique<kmsg_source>(io_, connect_seqpacket(path), path);
     }
-    auto s = std::make_unique<kmsg_source>(io_, kmsg_source::open_device(path, !explicit_path), path);
+    auto s =
+        std::make_unique<kmsg_source>(io_, kmsg_source::open_device(path, !explicit_path), path);
     diag("reading " + path);
     return s;
 }
@@ -112,7 +120,8 @@ std::unique_ptr<klog::sources::source> application::open_source() {
             return open_kmsg(cfg_.source_path.value_or("/dev/kmsg"), cfg_.source_path.has_value());
         case source_kind::proc: {
             const auto path = cfg_.source_path.value_or("/proc/kmsg");
-            diag("reading " + path + " (destructive: other readers no longer see what klogd reads)");
+            diag("reading " + path +
+                 " (destructive: other readers no longer see what klogd reads)");
             return std::make_unique<proc_kmsg_source>(io_, proc_kmsg_source::open_file(path), path);
         }
         case source_kind::syscall:
@@ -135,7 +144,8 @@ std::unique_ptr<klog::sources::source> application::open_source() {
     }
     if (!cfg_.one_shot) {
         try {
-            auto s = std::make_unique<proc_kmsg_source>(io_, proc_kmsg_source::open_file("/proc/kmsg"));
+            auto s =
+                std::make_unique<proc_kmsg_source>(io_, proc_kmsg_source::open_file("/proc/kmsg"));
             diag("reading /proc/kmsg");
             return s;
         } catch (const std::system_error& e) {
@@ -163,8 +173,9 @@ std::vector<klog::output> application::open_outputs() {
                       << " does not exist; writing to standard output\n";
             specs.push_back({output_spec::kind::file, "-"});
         } else {
-            throw std::system_error(ENOENT, std::generic_category(),
-                                    cfg_.syslog_socket + " (no local syslog daemon; use -f FILE or -n)");
+            throw std::system_error(
+                ENOENT, std::generic_category(),
+                cfg_.syslog_socket + " (no local syslog daemon; use -f FILE or -n)");
         }
     }
     std::vector<klog::output> outputs;
@@ -186,7 +197,8 @@ std::vector<klog::output> application::open_outputs() {
                 klog::sinks::udp_sink::settings us;
                 us.endpoint = spec.endpoint;
                 out.sink = std::make_unique<klog::sinks::udp_sink>(
-                    io_, std::move(us), klog::formatters::make_formatter(format_kind::rfc5424, fopts),
+                    io_, std::move(us),
+                    klog::formatters::make_formatter(format_kind::rfc5424, fopts),
                     [this](const std::string& m) { diag(m); });
                 break;
             }
@@ -204,7 +216,8 @@ std::vector<klog::output> application::open_outputs() {
                 ss.spool_dir = spec.spool_dir;
                 ss.spool_max = spec.spool_max;
                 out.sink = std::make_unique<klog::sinks::stream_sink>(
-                    io_, std::move(ss), klog::formatters::make_formatter(format_kind::rfc5424, fopts),
+                    io_, std::move(ss),
+                    klog::formatters::make_formatter(format_kind::rfc5424, fopts),
                     [this](const std::string& m) { diag(m); });
                 break;
             }
@@ -258,20 +271,23 @@ void application::open_symbols() {
     // In the daemon, where tables came from is said once in the log itself, as klogd always
     // did; a one-shot dump keeps its output to the kernel's records (-d shows it).
     const bool to_log = !cfg_.one_shot;
-    symbols_ = std::make_unique<symbol_stage>(
-        std::move(sc), cfg_.oops_reload, cfg_.print_both, [this, to_log](const std::string& line) {
-            diag(line);
-            if (to_log) pipeline_->notice("klogd: " + line, 6);
-        });
+    symbols_ = std::make_unique<symbol_stage>(std::move(sc), cfg_.oops_reload, cfg_.print_both,
+                                              [this, to_log](const std::string& line) {
+                                                  diag(line);
+                                                  if (to_log)
+                                                      pipeline_->notice("klogd: " + line, 6);
+                                              });
     symbols_->reload_all();
     pipeline_->set_rewriter(symbols_.get());
 }
 
 void application::set_console_level() {
     if (!cfg_.console_level) return;
-    if (::klogctl(klog::sources::klogctl_action::console_level, nullptr, *cfg_.console_level) != 0) {
-        throw std::system_error(errno, std::generic_category(),
-                                "-c " + std::to_string(*cfg_.console_level) + ": syslog(2) console level");
+    if (::klogctl(klog::sources::klogctl_action::console_level, nullptr, *cfg_.console_level) !=
+        0) {
+        throw std::system_error(
+            errno, std::generic_category(),
+            "-c " + std::to_string(*cfg_.console_level) + ": syslog(2) console level");
     }
     diag("console log level set to " + std::to_string(*cfg_.console_level));
 }

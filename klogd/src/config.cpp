@@ -26,12 +26,13 @@ std::optional<int> parse_int(std::string_view s) {
 
 std::uint8_t parse_level(const std::string& s) {
     static constexpr std::array<const char*, 8> names = {"emerg",   "alert",  "crit", "err",
-                                                          "warning", "notice", "info", "debug"};
+                                                         "warning", "notice", "info", "debug"};
     if (const auto n = parse_int(s); n && *n >= 0 && *n <= 7) return static_cast<std::uint8_t>(*n);
     for (std::size_t i = 0; i < names.size(); ++i) {
         if (s == names[i]) return static_cast<std::uint8_t>(i);
     }
-    fail("--min-level " + s, "must be 0-7 or one of emerg alert crit err warning notice info debug");
+    fail("--min-level " + s,
+         "must be 0-7 or one of emerg alert crit err warning notice info debug");
 }
 
 /// A file output must be creatable: its directory exists and is a directory.
@@ -118,9 +119,9 @@ output_spec parse_output(const std::string& spec, const options& opts) {
             out.framing = *f;
         }
         if (type == output_spec::kind::tls) {
-            for (const auto& [name, file] : {std::pair{"--tls-ca", &opts.tls_ca},
-                                             std::pair{"--tls-cert", &opts.tls_cert},
-                                             std::pair{"--tls-key", &opts.tls_key}}) {
+            for (const auto& [name, file] :
+                 {std::pair{"--tls-ca", &opts.tls_ca}, std::pair{"--tls-cert", &opts.tls_cert},
+                  std::pair{"--tls-key", &opts.tls_key}}) {
                 if (*file) check_readable(name, **file);
             }
             if (opts.tls_cert.has_value() != opts.tls_key.has_value()) {
@@ -135,11 +136,14 @@ output_spec parse_output(const std::string& spec, const options& opts) {
         if (opts.spool_dir && type != output_spec::kind::udp) {
             if (opts.spool_dir->empty()) fail("--spool-dir", "empty path");
             const std::filesystem::path dir(*opts.spool_dir);
-            const auto parent = dir.has_parent_path() ? dir.parent_path() : std::filesystem::path(".");
+            const auto parent =
+                dir.has_parent_path() ? dir.parent_path() : std::filesystem::path(".");
             struct stat st {};
-            if (::stat(dir.c_str(), &st) == 0 ? !S_ISDIR(st.st_mode)
-                                              : ::stat(parent.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-                fail("--spool-dir " + *opts.spool_dir, "not a directory, nor one that can be created");
+            if (::stat(dir.c_str(), &st) == 0
+                    ? !S_ISDIR(st.st_mode)
+                    : ::stat(parent.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+                fail("--spool-dir " + *opts.spool_dir,
+                     "not a directory, nor one that can be created");
             }
             // One subdirectory per output: tcp-HOST-PORT.
             std::string sub = std::string(prefix.substr(0, 3)) + "-" + out.endpoint.host + "-" +
@@ -151,8 +155,9 @@ output_spec parse_output(const std::string& spec, const options& opts) {
         }
         return out;
     }
-    fail(option, "unknown output (expected syslog[:SOCKET], file:PATH, udp://HOST[:PORT], "
-                 "tcp://HOST[:PORT] or tls://HOST[:PORT])");
+    fail(option,
+         "unknown output (expected syslog[:SOCKET], file:PATH, udp://HOST[:PORT], "
+         "tcp://HOST[:PORT] or tls://HOST[:PORT])");
 }
 
 }  // namespace
@@ -173,7 +178,8 @@ config make_config(const options& opts) {
 
     if (opts.console_level) {
         const auto n = parse_int(*opts.console_level);
-        if (!n || *n < 1 || *n > 8) fail("-c " + *opts.console_level, "console level must be 1 to 8");
+        if (!n || *n < 1 || *n > 8)
+            fail("-c " + *opts.console_level, "console level must be 1 to 8");
         c.console_level = *n;
     }
     if (opts.min_level) c.min_level = parse_level(*opts.min_level);
@@ -204,7 +210,8 @@ config make_config(const options& opts) {
         if (opts.source != "-") check_readable("--source", opts.source);
     }
 
-    if (opts.state_file && !opts.state_file->empty()) check_output_path("--state-file", *opts.state_file);
+    if (opts.state_file && !opts.state_file->empty())
+        check_output_path("--state-file", *opts.state_file);
     if (opts.file) {
         check_output_path("-f", *opts.file);
         c.outputs.push_back({output_spec::kind::file, *opts.file});
@@ -213,17 +220,21 @@ config make_config(const options& opts) {
 
     if (opts.format) {
         const auto kind = klog::formatters::parse_format_kind(*opts.format);
-        if (!kind) fail("--format " + *opts.format, "unknown format (traditional, raw, json, rfc3164, rfc5424)");
+        if (!kind)
+            fail("--format " + *opts.format,
+                 "unknown format (traditional, raw, json, rfc3164, rfc5424)");
         c.format = *kind;
     }
     if (opts.system_map) {
         check_readable("-k", *opts.system_map);
         c.system_map = opts.system_map;
     }
-    for (const auto& [option, path] : {std::pair{"--kallsyms", opts.kallsyms}, std::pair{"--modules", opts.modules}}) {
+    for (const auto& [option, path] :
+         {std::pair{"--kallsyms", opts.kallsyms}, std::pair{"--modules", opts.modules}}) {
         if (path) check_readable(option, *path);
     }
-    if (opts.signal_reload_modules && opts.signal_reload_all) fail("-i", "cannot be combined with -I");
+    if (opts.signal_reload_modules && opts.signal_reload_all)
+        fail("-i", "cannot be combined with -I");
     return c;
 }
 

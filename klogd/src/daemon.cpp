@@ -23,7 +23,8 @@ int daemon::ready_fd_ = -1;
 
 void daemon::detach(bool keep_stderr) {
     int pipe_fds[2];
-    if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
+    if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
+        throw std::system_error(errno, std::generic_category(), "pipe");
     const pid_t pid = ::fork();
     if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
     if (pid > 0) {
@@ -74,7 +75,8 @@ void daemon::drop_privileges(const std::string& user) {
     }
     // Paranoia: regaining root must now be impossible.
     if (pw->pw_uid != 0 && ::setuid(0) == 0) {
-        throw std::system_error(EPERM, std::generic_category(), "--user " + user + ": could regain root");
+        throw std::system_error(EPERM, std::generic_category(),
+                                "--user " + user + ": could regain root");
     }
 }
 
@@ -90,8 +92,8 @@ void daemon::notify(std::string_view state) noexcept {
     const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return;
     const auto addr_len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len);
-    [[maybe_unused]] const ssize_t n =
-        ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr), addr_len);
+    [[maybe_unused]] const ssize_t n = ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL,
+                                                reinterpret_cast<sockaddr*>(&addr), addr_len);
     ::close(fd);
 }
 

@@ -9,6 +9,8 @@ namespace po = boost::program_options;
 
 namespace {
 
+// The option tables read best as tables: keep clang-format's line breaking out of them.
+// clang-format off
 po::options_description describe(options& o) {
     po::options_description classic("Classic switches");
     classic.add_options()
@@ -73,6 +75,7 @@ po::options_description describe(options& o) {
     all.add(classic).add(modern);
     return all;
 }
+// clang-format on
 
 std::optional<std::string> take(const po::variables_map& vm, const char* name) {
     if (vm.count(name) == 0) return std::nullopt;

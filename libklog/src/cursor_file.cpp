@@ -41,7 +41,8 @@ std::optional<cursor> cursor_file::load(std::string& error) const {
     const auto boot = value_of(text, "boot_id");
     const auto seq_text = value_of(text, "seq");
     cursor c;
-    const auto [end, ec] = std::from_chars(seq_text.data(), seq_text.data() + seq_text.size(), c.seq);
+    const auto [end, ec] =
+        std::from_chars(seq_text.data(), seq_text.data() + seq_text.size(), c.seq);
     if (boot.empty() || seq_text.empty() || ec != std::errc{} ||
         end != seq_text.data() + seq_text.size()) {
         error = path_ + ": not a klogd state file (ignored: the whole ring will be read)";

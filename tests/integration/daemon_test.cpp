@@ -7,11 +7,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstring>
 #include <fstream>
-#include <algorithm>
 #include <string>
 #include <thread>
 
@@ -44,8 +44,14 @@ struct daemon_fixture {
     std::string pid = dir.file("klogd.pid");
 
     std::vector<std::string> args(const std::vector<std::string>& extra = {}) const {
-        std::vector<std::string> a{"-n", "-d", "--source=kmsg:" + kmsg.path(), "-f", out,
-                                   "--format=raw", "--pidfile=" + pid, "-x"};
+        std::vector<std::string> a{"-n",
+                                   "-d",
+                                   "--source=kmsg:" + kmsg.path(),
+                                   "-f",
+                                   out,
+                                   "--format=raw",
+                                   "--pidfile=" + pid,
+                                   "-x"};
         a.insert(a.end(), extra.begin(), extra.end());
         return a;
     }
@@ -67,7 +73,8 @@ TEST_CASE("klogd -n delivers records from a stand-in kmsg in order; TERM ends it
     daemon_fixture f;
     background_klogd klogd(f.args(), f.err);
     REQUIRE(f.ready(klogd));
-    for (int i = 0; i < 100; ++i) f.kmsg.send(kmsg_record(6, i, 1000000U + i, "record " + std::to_string(i)));
+    for (int i = 0; i < 100; ++i)
+        f.kmsg.send(kmsg_record(6, i, 1000000U + i, "record " + std::to_string(i)));
     REQUIRE(f.has_lines(100));
     const auto lines = file_lines(f.out);
     REQUIRE(lines.size() == 100);
@@ -152,12 +159,14 @@ TEST_CASE("a second daemon is refused and the first keeps its pid file", "[integ
     daemon_fixture f;
     background_klogd first(f.args(), f.err);
     REQUIRE(f.ready(first));
-    REQUIRE(eventually([&] { return ::access(f.pid.c_str(), F_OK) == 0 && read_if_any(f.pid).size() > 1; }));
+    REQUIRE(eventually(
+        [&] { return ::access(f.pid.c_str(), F_OK) == 0 && read_if_any(f.pid).size() > 1; }));
     const auto before = read_if_any(f.pid);
 
     const auto second = klog_test::run_klogd(f.args({}), "", 10000);
     CHECK(second.exit_code == 1);
-    CHECK(second.err.find("already running (pid " + std::to_string(first.pid())) != std::string::npos);
+    CHECK(second.err.find("already running (pid " + std::to_string(first.pid())) !=
+          std::string::npos);
     CHECK(read_if_any(f.pid) == before);
     CHECK(first.running());
     first.signal(SIGTERM);
@@ -260,7 +269,8 @@ TEST_CASE("klogd --user drops privileges after opening", "[integration][daemon]"
     f.kmsg.send(kmsg_record(6, 0, 1, "as nobody"));
     REQUIRE(f.has_lines(1));
     const auto status = klog_test::read_file("/proc/" + std::to_string(klogd.pid()) + "/status");
-    const auto uid_line = status.substr(status.find("Uid:"), status.find('\n', status.find("Uid:")) - status.find("Uid:"));
+    const auto uid_line = status.substr(
+        status.find("Uid:"), status.find('\n', status.find("Uid:")) - status.find("Uid:"));
     CHECK(uid_line.find("\t0\t") == std::string::npos);
     CHECK(uid_line.find("65534") != std::string::npos);
 }
@@ -298,13 +308,15 @@ TEST_CASE("cursor: SIGKILL and restart in the same boot repeats and loses nothin
     const auto args = f.args({"--state-file=" + state});
     // The stand-in behaves like /dev/kmsg: a new reader starts at the oldest record it holds.
     std::vector<std::string> ring;
-    for (int i = 0; i < 100; ++i) ring.push_back(kmsg_record(6, i, 1000 + i, "r" + std::to_string(i)));
+    for (int i = 0; i < 100; ++i)
+        ring.push_back(kmsg_record(6, i, 1000 + i, "r" + std::to_string(i)));
     {
         background_klogd first(args, f.err);
         REQUIRE(f.ready(first));
         for (int i = 0; i < 50; ++i) f.kmsg.send(ring[i]);
         REQUIRE(f.has_lines(50));
-        REQUIRE(eventually([&] { return read_if_any(state).find("\nseq=49\n") != std::string::npos; }));
+        REQUIRE(
+            eventually([&] { return read_if_any(state).find("\nseq=49\n") != std::string::npos; }));
         first.signal(SIGKILL);
         CHECK(first.wait_exit(5s) == 128 + SIGKILL);
     }
@@ -356,12 +368,14 @@ TEST_CASE("cursor: a cursor from another boot means the whole ring is read",
     klog_test::write_file(state, "garbage");
     background_klogd again(f.args({"--state-file=" + state}), f.err);
     REQUIRE(f.ready(again));
-    CHECK(eventually([&] { return f.diagnostics().find("not a klogd state file") != std::string::npos; }));
+    CHECK(eventually(
+        [&] { return f.diagnostics().find("not a klogd state file") != std::string::npos; }));
 }
 
-TEST_CASE("on this machine: klogd -n -f FILE reads /dev/kmsg; TSTP/CONT keep it reading; TERM "
-          "removes the pid file",
-          "[integration][daemon][host]") {
+TEST_CASE(
+    "on this machine: klogd -n -f FILE reads /dev/kmsg; TSTP/CONT keep it reading; TERM "
+    "removes the pid file",
+    "[integration][daemon][host]") {
     klog_test::temp_dir dir;
     const auto out = dir.file("kern.log");
     const auto err = dir.file("err.log");
@@ -374,19 +388,29 @@ TEST_CASE("on this machine: klogd -n -f FILE reads /dev/kmsg; TSTP/CONT keep it 
     CHECK(klog_test::read_file(err).find("reading /dev/kmsg") != std::string::npos);
     // The whole ring arrives (compare with dmesg -r, read just before).
     const auto dmesg = klog_test::run_process({"/usr/bin/dmesg", "-r"});
-    REQUIRE(eventually([&] { return !file_lines(out).empty() && read_if_any(dir.file("state")).find("seq=") != std::string::npos; }));
+    REQUIRE(eventually([&] {
+        return !file_lines(out).empty() &&
+               read_if_any(dir.file("state")).find("seq=") != std::string::npos;
+    }));
     const auto first = file_lines(out);
     CHECK(first.size() + 5 >= file_lines_of(dmesg.out));
 
     klogd.signal(SIGTSTP);
-    REQUIRE(eventually([&] { return klog_test::read_file(err).find("SIGTSTP: closing /dev/kmsg") != std::string::npos; }));
+    REQUIRE(eventually([&] {
+        return klog_test::read_file(err).find("SIGTSTP: closing /dev/kmsg") != std::string::npos;
+    }));
     // While suspended, /dev/kmsg is closed.
-    const auto fds = klog_test::run_process({"/usr/bin/ls", "-l", "/proc/" + std::to_string(klogd.pid()) + "/fd"});
+    const auto fds = klog_test::run_process(
+        {"/usr/bin/ls", "-l", "/proc/" + std::to_string(klogd.pid()) + "/fd"});
     CHECK(fds.out.find("/dev/kmsg") == std::string::npos);
     CHECK(klogd.running());
     klogd.signal(SIGCONT);
-    REQUIRE(eventually([&] { return klog_test::read_file(err).find("SIGCONT: reading /dev/kmsg again") != std::string::npos; }));
-    const auto fds_after = klog_test::run_process({"/usr/bin/ls", "-l", "/proc/" + std::to_string(klogd.pid()) + "/fd"});
+    REQUIRE(eventually([&] {
+        return klog_test::read_file(err).find("SIGCONT: reading /dev/kmsg again") !=
+               std::string::npos;
+    }));
+    const auto fds_after = klog_test::run_process(
+        {"/usr/bin/ls", "-l", "/proc/" + std::to_string(klogd.pid()) + "/fd"});
     CHECK(fds_after.out.find("/dev/kmsg") != std::string::npos);
     // Reopening read the ring again from the start: nothing delivered twice.
     const auto again = file_lines(out);

@@ -38,7 +38,8 @@ TEST_CASE("--help, man/klogd.8 and README.md name the same options", "[integrati
     REQUIRE(help.exit_code == 0);
     const auto options = options_in_help(help.out);
     // Every classic switch is there.
-    for (const char* sw : {"-c", "-d", "-f", "-i", "-I", "-k", "-n", "-o", "-p", "-s", "-v", "-x", "-2"}) {
+    for (const char* sw :
+         {"-c", "-d", "-f", "-i", "-I", "-k", "-n", "-o", "-p", "-s", "-v", "-x", "-2"}) {
         CHECK(options.count(sw) == 1);
     }
     CHECK(options.size() > 20);

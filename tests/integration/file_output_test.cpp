@@ -23,7 +23,7 @@ std::string read_if_any(const std::string& path) {
 
 /// A tmpfs of `size` mounted on a fresh directory, unmounted at the end.
 class small_tmpfs {
-public:
+  public:
     explicit small_tmpfs(const std::string& dir, const char* size) : dir_(dir) {
         const std::string opts = std::string("size=") + size + ",mode=0755";
         mounted_ = ::mount("tmpfs", dir_.c_str(), "tmpfs", 0, opts.c_str()) == 0;
@@ -35,7 +35,7 @@ public:
     small_tmpfs& operator=(const small_tmpfs&) = delete;
     [[nodiscard]] bool mounted() const noexcept { return mounted_; }
 
-private:
+  private:
     std::string dir_;
     bool mounted_ = false;
 };
@@ -54,22 +54,23 @@ TEST_CASE("a full filesystem is survived and every record written once space ret
         const std::string block(4096, 'x');
         FILE* f = std::fopen(filler.c_str(), "w");
         REQUIRE(f != nullptr);
-        while (std::fwrite(block.data(), 1, block.size(), f) == block.size() && std::fflush(f) == 0) {
+        while (std::fwrite(block.data(), 1, block.size(), f) == block.size() &&
+               std::fflush(f) == 0) {
         }
         std::fclose(f);
     }
     klog_test::kmsg_standin kmsg(dir.file("kmsg.sock"));
     const auto out = mnt + "/kern.log";
     const auto err = dir.file("err.log");
-    klog_test::background_klogd klogd({"-n", "-x", "--format=raw", "-f", out,
-                                       "--source=kmsg:" + kmsg.path(), "--pidfile=" + dir.file("pid"),
-                                       "--state-file=" + dir.file("state")},
-                                      err);
+    klog_test::background_klogd klogd(
+        {"-n", "-x", "--format=raw", "-f", out, "--source=kmsg:" + kmsg.path(),
+         "--pidfile=" + dir.file("pid"), "--state-file=" + dir.file("state")},
+        err);
     REQUIRE(kmsg.accept(10s));
     for (int i = 0; i < 200; ++i) kmsg.send(kmsg_record(6, i, i, "line " + std::to_string(i)));
     REQUIRE(eventually([&] {
-        return klog_test::read_file(err).find("No space left on device (kept in memory, retrying)") !=
-               std::string::npos;
+        return klog_test::read_file(err).find(
+                   "No space left on device (kept in memory, retrying)") != std::string::npos;
     }));
     CHECK(klogd.running());
     // The cursor does not pass records that are not on disk.
@@ -82,10 +83,10 @@ TEST_CASE("a full filesystem is survived and every record written once space ret
     const auto lines = klog_test::file_lines(out);
     REQUIRE(lines.size() == 200);
     for (int i = 0; i < 200; ++i) CHECK(lines[i].ends_with("] line " + std::to_string(i)));
-    REQUIRE(eventually([&] { return klog_test::read_file(err).find("writing again") != std::string::npos; }));
-    REQUIRE(eventually([&] {
-        return read_if_any(dir.file("state")).find("seq=199") != std::string::npos;
-    }));
+    REQUIRE(eventually(
+        [&] { return klog_test::read_file(err).find("writing again") != std::string::npos; }));
+    REQUIRE(eventually(
+        [&] { return read_if_any(dir.file("state")).find("seq=199") != std::string::npos; }));
     klogd.signal(SIGTERM);
     CHECK(klogd.wait_exit(5s) == 0);
 }

@@ -85,8 +85,7 @@ TEST_CASE("the LSB init script starts, reports, reloads and stops the daemon",
     CHECK(script("bogus").exit_code == 2);
 }
 
-TEST_CASE("the OpenRC service's declarations start and reload the daemon",
-          "[integration][init]") {
+TEST_CASE("the OpenRC service's declarations start and reload the daemon", "[integration][init]") {
     init_fixture f;
     // What openrc-run does with a declarative service, with Debian's start-stop-daemon.
     const std::string shim =
@@ -98,8 +97,8 @@ TEST_CASE("the OpenRC service's declarations start and reload the daemon",
         "exit 0";
     auto run = [&](const std::string& then) {
         auto argv = f.env();
-        argv.insert(argv.end(), {"/usr/bin/dash", "-c", shim, "openrc-shim",
-                                 init_dir + "/klogd.openrc", then});
+        argv.insert(argv.end(),
+                    {"/usr/bin/dash", "-c", shim, "openrc-shim", init_dir + "/klogd.openrc", then});
         return run_process(argv, "", 20000);
     };
     const auto started = run("");
@@ -112,10 +111,11 @@ TEST_CASE("the OpenRC service's declarations start and reload the daemon",
     REQUIRE(eventually([&] { return file_lines(f.out).size() == 1; }));
     REQUIRE(::rename(f.out.c_str(), (f.out + ".1").c_str()) == 0);
     // The service's reload(), as `rc-service klogd reload` runs it.
-    const auto reload = run_process({"/usr/bin/dash", "-c",
-                                     "ebegin() { :; }; eend() { return \"$1\"; }; PIDFILE=" + f.pid +
-                                         " . " + init_dir + "/klogd.openrc; reload"},
-                                    "", 10000);
+    const auto reload =
+        run_process({"/usr/bin/dash", "-c",
+                     "ebegin() { :; }; eend() { return \"$1\"; }; PIDFILE=" + f.pid + " . " +
+                         init_dir + "/klogd.openrc; reload"},
+                    "", 10000);
     CHECK(reload.exit_code == 0);
     REQUIRE(eventually([&] { return ::access(f.out.c_str(), F_OK) == 0; }));
     REQUIRE(::kill(pid, SIGTERM) == 0);
@@ -126,8 +126,8 @@ TEST_CASE("systemd-analyze verifies the unit", "[integration][init]") {
     klog_test::temp_dir dir;
     // verify checks that ExecStart exists: point it at the built binary.
     const auto unit = dir.file("klogd.service");
-    klog_test::write_file(unit, replace_all(read_file(init_dir + "/klogd.service"), "/sbin/klogd",
-                                            KLOGD_BINARY));
+    klog_test::write_file(
+        unit, replace_all(read_file(init_dir + "/klogd.service"), "/sbin/klogd", KLOGD_BINARY));
     const auto r = run_process({"/usr/bin/systemd-analyze", "verify", "--man=no", unit});
     INFO(r.out << r.err);
     CHECK(r.exit_code == 0);
@@ -140,8 +140,8 @@ TEST_CASE("systemd-analyze verifies the unit", "[integration][init]") {
 TEST_CASE("the inittab line runs klogd in the foreground", "[integration][init]") {
     const auto text = read_file(init_dir + "/inittab");
     std::smatch m;
-    REQUIRE(std::regex_search(text, m, std::regex("^::respawn:(/sbin/klogd -n.*)$",
-                                                  std::regex::multiline)));
+    REQUIRE(std::regex_search(text, m,
+                              std::regex("^::respawn:(/sbin/klogd -n.*)$", std::regex::multiline)));
     // The same line drives the qemu guest (tests/vm); here: its switches parse and check.
     init_fixture f;
     const auto check = klog_test::run_klogd({"-n", "--check-config", "--pidfile=" + f.pid});
@@ -150,10 +150,9 @@ TEST_CASE("the inittab line runs klogd in the foreground", "[integration][init]"
 
 TEST_CASE("logrotate with the klogd snippet (create + HUP) loses no line", "[integration][init]") {
     init_fixture f;
-    klog_test::background_klogd klogd(
-        {"-n", "-x", "--format=raw", "-f", f.out, "--source=kmsg:" + f.kmsg.path(),
-         "--pidfile=" + f.pid},
-        f.dir.file("err.log"));
+    klog_test::background_klogd klogd({"-n", "-x", "--format=raw", "-f", f.out,
+                                       "--source=kmsg:" + f.kmsg.path(), "--pidfile=" + f.pid},
+                                      f.dir.file("err.log"));
     REQUIRE(f.kmsg.accept(10s));
     REQUIRE(eventually([&] { return read_if_any(f.pid) == std::to_string(klogd.pid()) + "\n"; }));
     auto conf = read_file(init_dir + "/klogd.logrotate");
@@ -166,8 +165,12 @@ TEST_CASE("logrotate with the klogd snippet (create + HUP) loses no line", "[int
     std::uint64_t seq = 0;
     std::size_t rotated_files = 0;
     for (int round = 0; round < 3; ++round) {
-        for (int i = 0; i < 200; ++i, ++seq) f.kmsg.send(kmsg_record(6, seq, seq, "line " + std::to_string(seq)));
-        REQUIRE(eventually([&] { return read_if_any(f.out).find("line " + std::to_string(seq - 1) + "\n") != std::string::npos; }));
+        for (int i = 0; i < 200; ++i, ++seq)
+            f.kmsg.send(kmsg_record(6, seq, seq, "line " + std::to_string(seq)));
+        REQUIRE(eventually([&] {
+            return read_if_any(f.out).find("line " + std::to_string(seq - 1) + "\n") !=
+                   std::string::npos;
+        }));
         const auto r = run_process({"/usr/sbin/logrotate", "-f", "-s", f.dir.file("lr.state"),
                                     f.dir.file("logrotate.conf")});
         INFO(r.err);
@@ -175,12 +178,17 @@ TEST_CASE("logrotate with the klogd snippet (create + HUP) loses no line", "[int
         ++rotated_files;
         REQUIRE(eventually([&] { return ::access(f.out.c_str(), F_OK) == 0; }));
     }
-    for (int i = 0; i < 10; ++i, ++seq) f.kmsg.send(kmsg_record(6, seq, seq, "line " + std::to_string(seq)));
-    REQUIRE(eventually([&] { return read_if_any(f.out).find("line " + std::to_string(seq - 1) + "\n") != std::string::npos; }));
+    for (int i = 0; i < 10; ++i, ++seq)
+        f.kmsg.send(kmsg_record(6, seq, seq, "line " + std::to_string(seq)));
+    REQUIRE(eventually([&] {
+        return read_if_any(f.out).find("line " + std::to_string(seq - 1) + "\n") !=
+               std::string::npos;
+    }));
 
     // Every line exactly once across kern.log, kern.log.1 .. .3, no NUL bytes anywhere.
     std::string all;
-    for (std::size_t n = rotated_files; n >= 1; --n) all += read_if_any(f.out + "." + std::to_string(n));
+    for (std::size_t n = rotated_files; n >= 1; --n)
+        all += read_if_any(f.out + "." + std::to_string(n));
     all += read_file(f.out);
     CHECK(all.find('\0') == std::string::npos);
     std::size_t count = 0;
@@ -195,22 +203,30 @@ TEST_CASE("logrotate with the klogd snippet (create + HUP) loses no line", "[int
 
 TEST_CASE("logrotate copytruncate leaves no NUL bytes (klogd appends)", "[integration][init]") {
     init_fixture f;
-    klog_test::background_klogd klogd(
-        {"-n", "-x", "--format=raw", "-f", f.out, "--source=kmsg:" + f.kmsg.path(),
-         "--pidfile=" + f.pid},
-        f.dir.file("err.log"));
+    klog_test::background_klogd klogd({"-n", "-x", "--format=raw", "-f", f.out,
+                                       "--source=kmsg:" + f.kmsg.path(), "--pidfile=" + f.pid},
+                                      f.dir.file("err.log"));
     REQUIRE(f.kmsg.accept(10s));
     klog_test::write_file(f.dir.file("lr.conf"),
                           f.out + " {\n    rotate 2\n    copytruncate\n    missingok\n}\n");
     std::uint64_t seq = 0;
     for (int round = 0; round < 3; ++round) {
-        for (int i = 0; i < 100; ++i, ++seq) f.kmsg.send(kmsg_record(6, seq, seq, "line " + std::to_string(seq)));
-        REQUIRE(eventually([&] { return read_if_any(f.out).find("line " + std::to_string(seq - 1) + "\n") != std::string::npos; }));
+        for (int i = 0; i < 100; ++i, ++seq)
+            f.kmsg.send(kmsg_record(6, seq, seq, "line " + std::to_string(seq)));
+        REQUIRE(eventually([&] {
+            return read_if_any(f.out).find("line " + std::to_string(seq - 1) + "\n") !=
+                   std::string::npos;
+        }));
         REQUIRE(run_process({"/usr/sbin/logrotate", "-f", "-s", f.dir.file("lr.state"),
-                             f.dir.file("lr.conf")}).exit_code == 0);
+                             f.dir.file("lr.conf")})
+                    .exit_code == 0);
     }
-    for (int i = 0; i < 10; ++i, ++seq) f.kmsg.send(kmsg_record(6, seq, seq, "line " + std::to_string(seq)));
-    REQUIRE(eventually([&] { return read_if_any(f.out).find("line " + std::to_string(seq - 1) + "\n") != std::string::npos; }));
+    for (int i = 0; i < 10; ++i, ++seq)
+        f.kmsg.send(kmsg_record(6, seq, seq, "line " + std::to_string(seq)));
+    REQUIRE(eventually([&] {
+        return read_if_any(f.out).find("line " + std::to_string(seq - 1) + "\n") !=
+               std::string::npos;
+    }));
     const auto current = read_file(f.out);
     CHECK(current.find('\0') == std::string::npos);
     CHECK(current.rfind("<6>[    0.000300] line 300\n", 0) == 0);  // starts at offset 0

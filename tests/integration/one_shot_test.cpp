@@ -42,7 +42,8 @@ std::vector<std::string> repeat_prefixes(const std::vector<std::string>& dmesg) 
             continue;
         }
         const auto close = line.find("] ");
-        prefix = line.starts_with("<") && close != std::string::npos ? line.substr(0, close + 2) : "";
+        prefix =
+            line.starts_with("<") && close != std::string::npos ? line.substr(0, close + 2) : "";
         out.push_back(line);
     }
     return out;
@@ -88,10 +89,10 @@ TEST_CASE("klogd -s -o (syslog(2) READ_ALL) prints what dmesg -r prints",
 
 TEST_CASE("replays of the two kernel interfaces of one boot print the same raw lines",
           "[integration][replay]") {
-    const auto kmsg = run_klogd({"-o", "--source=" + data_path("corpus/kmsg.records"), "-f", "-",
-                                 "--format=raw"});
-    const auto syslog = run_klogd({"-o", "--source=" + data_path("corpus/syslog-read-all.txt"),
-                                   "-f", "-", "--format=raw"});
+    const auto kmsg = run_klogd(
+        {"-o", "--source=" + data_path("corpus/kmsg.records"), "-f", "-", "--format=raw"});
+    const auto syslog = run_klogd(
+        {"-o", "--source=" + data_path("corpus/syslog-read-all.txt"), "-f", "-", "--format=raw"});
     REQUIRE(kmsg.exit_code == 0);
     REQUIRE(syslog.exit_code == 0);
     CHECK(kmsg.err.empty());
@@ -107,8 +108,8 @@ TEST_CASE("replays of the two kernel interfaces of one boot print the same raw l
 
 TEST_CASE("replay from standard input and of `cat /dev/kmsg` output", "[integration][replay]") {
     const auto records = read_file(data_path("corpus/kmsg.records"));
-    const auto from_file = run_klogd({"-o", "--source=" + data_path("corpus/kmsg.records"), "-f",
-                                      "-", "--format=json"});
+    const auto from_file = run_klogd(
+        {"-o", "--source=" + data_path("corpus/kmsg.records"), "-f", "-", "--format=json"});
     const auto from_stdin = run_klogd({"-o", "--source=-", "-f", "-", "--format=json"}, records);
     REQUIRE(from_stdin.exit_code == 0);
     // Times of replayed records are the time of reading; compare without them.
@@ -116,7 +117,9 @@ TEST_CASE("replay from standard input and of `cat /dev/kmsg` output", "[integrat
         std::string out;
         for (const auto& l : lines_of(json)) {
             const auto t = l.find("\"time\":\"");
-            out += (t == std::string::npos ? l : l.substr(0, t) + l.substr(l.find('"', t + 8) + 1)) + "\n";
+            out +=
+                (t == std::string::npos ? l : l.substr(0, t) + l.substr(l.find('"', t + 8) + 1)) +
+                "\n";
         }
         return out;
     };
@@ -134,8 +137,8 @@ TEST_CASE("replay from standard input and of `cat /dev/kmsg` output", "[integrat
 
 TEST_CASE("json output carries SUBSYSTEM and DEVICE of records with dictionary lines",
           "[integration][replay]") {
-    const auto out = run_klogd({"-o", "--source=" + data_path("corpus/kmsg.records"), "-f", "-",
-                                "--format=json"});
+    const auto out = run_klogd(
+        {"-o", "--source=" + data_path("corpus/kmsg.records"), "-f", "-", "--format=json"});
     REQUIRE(out.exit_code == 0);
     const auto lines = lines_of(out.out);
     REQUIRE(lines.size() == 379);
@@ -164,7 +167,8 @@ TEST_CASE("klogd -f appends and never truncates", "[integration][oneshot]") {
     klog_test::temp_dir dir;
     const auto file = dir.file("kern.log");
     klog_test::write_file(file, "existing line\n");
-    const auto out = run_klogd({"-o", "--source=-", "-f", file, "--format=raw"}, "<6>[    1.000000] new\n");
+    const auto out =
+        run_klogd({"-o", "--source=-", "-f", file, "--format=raw"}, "<6>[    1.000000] new\n");
     REQUIRE(out.exit_code == 0);
     CHECK(read_file(file) == "existing line\n<6>[    1.000000] new\n");
 }

@@ -53,9 +53,14 @@ TEST_CASE("klogd -v and --help", "[integration][options]") {
     CHECK(v.out.rfind("klogd ", 0) == 0);
     const auto h = klog_test::run_klogd({"--help"});
     CHECK(h.exit_code == 0);
-    for (const char* sw : {"-c N", "-d", "-f FILE", "-i", "-I", "-k FILE", "-n", "-o", "-p", "-s",
-                           "-v", "-x", "-2", "--source", "--output", "--format", "--pidfile",
-                           "--state-file", "--user", "--min-level", "--check-config", "--help"}) {
+    for (const char* sw : {"-c N",     "-d",          "-f FILE",
+                           "-i",       "-I",          "-k FILE",
+                           "-n",       "-o",          "-p",
+                           "-s",       "-v",          "-x",
+                           "-2",       "--source",    "--output",
+                           "--format", "--pidfile",   "--state-file",
+                           "--user",   "--min-level", "--check-config",
+                           "--help"}) {
         INFO(sw);
         CHECK(h.out.find(sw) != std::string::npos);
     }

@@ -28,8 +28,9 @@ const std::string sample_core_only =
 std::string sample_line(const std::string& text) { return "<12>[    4.836489] " + text + "\n"; }
 
 std::string replay(const std::vector<std::string>& extra, const std::string& source = "") {
-    std::vector<std::string> args{"-o", "-f", "-", "--format=raw",
-                                  "--source=" + (source.empty() ? data_path("corpus/kmsg.records") : source)};
+    std::vector<std::string> args{
+        "-o", "-f", "-", "--format=raw",
+        "--source=" + (source.empty() ? data_path("corpus/kmsg.records") : source)};
     args.insert(args.end(), extra.begin(), extra.end());
     const auto r = run_klogd(args);
     INFO(r.err);
@@ -38,9 +39,7 @@ std::string replay(const std::vector<std::string>& extra, const std::string& sou
 }
 
 /// The klogd-sample record as a kernel record (facility 0): userspace records get no symbols.
-std::string kernel_sample_log() {
-    return "<4>[    4.836489] " + sample_raw + "\n";
-}
+std::string kernel_sample_log() { return "<4>[    4.836489] " + sample_raw + "\n"; }
 
 }  // namespace
 
@@ -72,7 +71,8 @@ TEST_CASE("System.map with the offset from the log's own Kernel Offset line",
                           kernel_sample_log() +
                               "<0>[    5.000000] Kernel Offset: 0x2b400000 from 0xffffffff81000000 "
                               "(relocation range: 0xffffffff80000000-0xffffffffbfffffff)\n");
-    const auto out = replay({"-k", data_path("symbols/System.map-6.1.0-56-amd64")}, dir.file("oops.log"));
+    const auto out =
+        replay({"-k", data_path("symbols/System.map-6.1.0-56-amd64")}, dir.file("oops.log"));
     // No module table in a System.map: the module address stays raw, the core one resolves.
     CHECK(out.rfind("<4>[    4.836489] " + sample_core_only + "\n", 0) == 0);
 }
@@ -124,9 +124,8 @@ TEST_CASE("the daemon reloads module symbols on SIGUSR1 and on an Oops with -p",
                                       dir.file("err.log"));
     REQUIRE(kmsg.accept(10s));
     auto line_with = [&](const std::string& needle) {
-        return klog_test::eventually([&] {
-            return klog_test::read_file(out).find(needle) != std::string::npos;
-        });
+        return klog_test::eventually(
+            [&] { return klog_test::read_file(out).find(needle) != std::string::npos; });
     };
     REQUIRE(line_with("klogd: kernel symbols from " + kallsyms));
 

@@ -125,7 +125,8 @@ std::vector<std::string> file_lines(const std::string& path) {
     return lines;
 }
 
-std::string kmsg_record(int pri, std::uint64_t seq, std::uint64_t ts_usec, const std::string& text) {
+std::string kmsg_record(int pri, std::uint64_t seq, std::uint64_t ts_usec,
+                        const std::string& text) {
     return std::to_string(pri) + "," + std::to_string(seq) + "," + std::to_string(ts_usec) + ",-;" +
            text + "\n";
 }

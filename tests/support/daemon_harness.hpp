@@ -12,7 +12,7 @@ namespace klog_test {
 /// The real klogd binary running in the background; killed (SIGKILL) by the destructor if it
 /// is still there. Standard error goes to a file, so a test can read the diagnostics.
 class background_klogd {
-public:
+  public:
     /// Starts klogd with `args`; extra environment entries as "NAME=value".
     background_klogd(const std::vector<std::string>& args, const std::string& stderr_path,
                      const std::vector<std::string>& env = {});
@@ -27,7 +27,7 @@ public:
     int wait_exit(std::chrono::milliseconds timeout);
     [[nodiscard]] bool running();
 
-private:
+  private:
     pid_t pid_ = -1;
     int status_ = -1;
 };
@@ -35,7 +35,7 @@ private:
 /// A listening SOCK_SEQPACKET socket standing in for /dev/kmsg: every message is one record,
 /// as every read(2) of /dev/kmsg is. klogd connects to it with --source=kmsg:PATH.
 class kmsg_standin {
-public:
+  public:
     explicit kmsg_standin(std::string path);
     ~kmsg_standin();
     kmsg_standin(const kmsg_standin&) = delete;
@@ -49,7 +49,7 @@ public:
     /// True once klogd has closed its end (TSTP, exit), waiting at most `timeout`.
     bool wait_closed(std::chrono::milliseconds timeout);
 
-private:
+  private:
     std::string path_;
     int listen_fd_ = -1;
     int conn_fd_ = -1;

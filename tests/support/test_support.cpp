@@ -19,7 +19,9 @@ extern char** environ;
 
 namespace klog_test {
 
-std::string data_path(const std::string& name) { return std::string(KLOG_TEST_DATA_DIR) + "/" + name; }
+std::string data_path(const std::string& name) {
+    return std::string(KLOG_TEST_DATA_DIR) + "/" + name;
+}
 
 std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);

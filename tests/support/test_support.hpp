@@ -16,7 +16,7 @@ void write_file(const std::string& path, const std::string& bytes);
 
 /// A fresh empty directory under $TMPDIR, removed by the destructor.
 class temp_dir {
-public:
+  public:
     temp_dir();
     ~temp_dir();
     temp_dir(const temp_dir&) = delete;
@@ -24,7 +24,7 @@ public:
     [[nodiscard]] const std::string& path() const noexcept { return path_; }
     [[nodiscard]] std::string file(const std::string& name) const { return path_ + "/" + name; }
 
-private:
+  private:
     std::string path_;
 };
 
@@ -46,7 +46,7 @@ process_result run_klogd(const std::vector<std::string>& args, const std::string
 
 /// Collects everything a source hands over.
 class collecting_handler final : public klog::sources::record_handler {
-public:
+  public:
     void on_record(const klog::record_view& r) override { records.emplace_back(r); }
     void on_event(klog::sources::source_event e) override { events.push_back(e); }
     std::vector<klog::record> records;

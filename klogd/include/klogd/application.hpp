@@ -20,7 +20,7 @@ namespace klogd {
 /// (`-o`) or as the daemon. Everything runs on one io_context on the calling thread; signals
 /// arrive through a signal_set and act at once, not after the next kernel message.
 class application {
-public:
+  public:
     explicit application(config cfg);
     ~application();
     application(const application&) = delete;
@@ -35,7 +35,7 @@ public:
 
     [[nodiscard]] const klog::pipeline& pipeline() const noexcept { return *pipeline_; }
 
-private:
+  private:
     int run_once();
     int run_daemon();
     std::unique_ptr<klog::sources::source> open_source();

@@ -27,7 +27,7 @@ struct output_spec {
     std::optional<std::string> tls_cert{};   ///< --tls-cert (client certificate, optional)
     std::optional<std::string> tls_key{};    ///< --tls-key
     std::optional<std::string> spool_dir{};  ///< tcp, tls: this output's own spool directory
-    std::uint64_t spool_max = 64ULL << 20;  ///< --spool-max, bytes
+    std::uint64_t spool_max = 64ULL << 20;   ///< --spool-max, bytes
 };
 
 /// The validated configuration: every value checked, every file named checked.

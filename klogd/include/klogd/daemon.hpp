@@ -11,7 +11,7 @@ namespace klogd {
 /// Process-level life of the daemon: detaching from the terminal, dropping privileges,
 /// telling a service manager where it stands, and signalling a running klogd.
 class daemon {
-public:
+  public:
     /// Forks. The parent does not return: it waits until the child calls `ready()` (exit 0) or
     /// dies first (exit 1, having let the child's error reach the terminal). The child returns
     /// after setsid(), chdir("/") and pointing standard input and output (and standard error
@@ -34,7 +34,7 @@ public:
     /// "no klogd running") when none holds it: nobody else is ever signalled.
     static pid_t signal_running(const std::string& pidfile_path, int signo);
 
-private:
+  private:
     static int ready_fd_;
 };
 

@@ -9,7 +9,7 @@ namespace klogd {
 
 /// A bad command line or configuration: one line naming the option and the reason; exit 2.
 class usage_error : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 

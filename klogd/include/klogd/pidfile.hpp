@@ -11,7 +11,7 @@ namespace klogd {
 /// whole life, so that "is a klogd running?" is answered by the lock, not by a pid that may
 /// have been reused. A second daemon is refused without touching the running one's file.
 class pidfile {
-public:
+  public:
     /// Opens and locks `path`. Throws std::system_error naming the path when it cannot be
     /// created, or with EEXIST and "already running (pid N)" when another process holds it.
     explicit pidfile(std::string path);
@@ -31,7 +31,7 @@ public:
     /// file, stale file, unreadable pid).
     [[nodiscard]] static std::optional<pid_t> running_pid(const std::string& path);
 
-private:
+  private:
     std::string path_;
     int fd_ = -1;
 };

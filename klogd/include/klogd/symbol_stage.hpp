@@ -16,7 +16,7 @@ namespace klogd {
 /// reloads tables when told to (USR1/USR2, -i/-I), when a message contains "Oops" (-p), and
 /// (rate-limited) when an address falls in the module area but in no known module.
 class symbol_stage final : public klog::record_rewriter {
-public:
+  public:
     /// Where the loader's one-time statements go (which map, kptr_restrict, ...).
     using report_fn = std::function<void(const std::string&)>;
     static constexpr std::chrono::seconds default_module_reload_interval{10};
@@ -34,9 +34,11 @@ public:
     bool rewrite(const klog::record_view& record, std::string& out) override;
     [[nodiscard]] bool keep_original() const noexcept override { return print_both_; }
 
-    [[nodiscard]] const klog::symbols::symbol_resolver& resolver() const noexcept { return resolver_; }
+    [[nodiscard]] const klog::symbols::symbol_resolver& resolver() const noexcept {
+        return resolver_;
+    }
 
-private:
+  private:
     void report(const std::vector<std::string>& lines) const;
 
     klog::symbols::symbol_loader loader_;

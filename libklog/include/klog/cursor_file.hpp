@@ -19,7 +19,7 @@ struct cursor {
 /// torn one. No fsync: a power loss also empties the kernel ring, and a new boot (another
 /// boot_id) reads the whole ring anyway.
 class cursor_file {
-public:
+  public:
     /// Does not touch the disk.
     explicit cursor_file(std::string path) : path_(std::move(path)) {}
 
@@ -36,7 +36,7 @@ public:
     /// The running kernel's boot id (/proc/sys/kernel/random/boot_id), empty if unreadable.
     [[nodiscard]] static std::string current_boot_id();
 
-private:
+  private:
     std::string path_;
     std::optional<cursor> last_saved_;
 };

@@ -11,14 +11,14 @@ namespace klog {
 /// unescaped `KEY=VALUE` entries separated by '\n'. An escaped newline (`\x0a`) inside a value
 /// is the one escape the decoder leaves as it is, so that it can never split an entry.
 class dictionary_view {
-public:
+  public:
     struct entry {
         std::string_view key;
         std::string_view value;
     };
 
     class iterator {
-    public:
+      public:
         using iterator_category = std::forward_iterator_tag;
         using value_type = entry;
         using difference_type = std::ptrdiff_t;
@@ -39,7 +39,7 @@ public:
             return a.remaining_ == b.remaining_;
         }
 
-    private:
+      private:
         void load() noexcept;
         std::string_view rest_;
         std::size_t remaining_ = 0;
@@ -60,7 +60,7 @@ public:
     /// Value of the first entry named `key`, if any.
     [[nodiscard]] std::optional<std::string_view> find(std::string_view key) const noexcept;
 
-private:
+  private:
     std::string_view block_;
     std::size_t count_ = 0;
 };

@@ -16,12 +16,12 @@ namespace klog {
 
 /// What the pipeline has seen, for `-d` and the exit summary.
 struct pipeline_counters {
-    std::uint64_t records = 0;      ///< delivered to the outputs
-    std::uint64_t malformed = 0;    ///< did not parse; delivered as text
-    std::uint64_t missed = 0;       ///< sequence numbers the ring lost before we read them
-    std::uint64_t duplicates = 0;   ///< already delivered (sequence not forward): skipped
-    std::uint64_t filtered = 0;     ///< below --min-level: read but not delivered
-    std::uint64_t overruns = 0;     ///< EPIPE from /dev/kmsg
+    std::uint64_t records = 0;         ///< delivered to the outputs
+    std::uint64_t malformed = 0;       ///< did not parse; delivered as text
+    std::uint64_t missed = 0;          ///< sequence numbers the ring lost before we read them
+    std::uint64_t duplicates = 0;      ///< already delivered (sequence not forward): skipped
+    std::uint64_t filtered = 0;        ///< below --min-level: read but not delivered
+    std::uint64_t overruns = 0;        ///< EPIPE from /dev/kmsg
     std::uint64_t lost_too_large = 0;  ///< EINVAL from /dev/kmsg
 };
 
@@ -29,7 +29,7 @@ struct pipeline_counters {
 /// own, duplicates are skipped), level filter, rewriting (symbols), wall-clock time, then each
 /// output's formatter and sink. One failing output never stops the others.
 class pipeline final : public sources::record_handler {
-public:
+  public:
     /// Where the pipeline reports its own trouble (a sink that failed to reopen): `-d` output.
     using diagnostics_fn = std::function<void(const std::string& message)>;
 
@@ -58,7 +58,9 @@ public:
     void set_estimated_times(bool estimated) noexcept { estimated_ = estimated; }
     [[nodiscard]] record_clock& clock() noexcept { return clock_; }
     /// Start after a saved cursor (`last_delivered`).
-    void resume_after(std::uint64_t last_delivered) noexcept { tracker_ = sequence_tracker(last_delivered); }
+    void resume_after(std::uint64_t last_delivered) noexcept {
+        tracker_ = sequence_tracker(last_delivered);
+    }
     [[nodiscard]] std::optional<std::uint64_t> last_seq() const noexcept { return tracker_.last(); }
     [[nodiscard]] const pipeline_counters& counters() const noexcept { return counters_; }
     [[nodiscard]] const std::vector<output>& outputs() const noexcept { return outputs_; }
@@ -66,7 +68,7 @@ public:
     /// Delivers a message of klogd's own (facility kern, level warning, no kernel time).
     void notice(std::string_view text, std::uint8_t level = 4);
 
-private:
+  private:
     void deliver(const record_view& record);
 
     std::vector<output> outputs_;

@@ -10,7 +10,7 @@ namespace klog {
 
 /// An owning copy of a record, for queues and anything that outlives the read buffer.
 class record {
-public:
+  public:
     record() = default;
     explicit record(const record_view& view);
 

@@ -12,7 +12,7 @@ namespace klog {
 /// suspend, so this is right for everything since the last resume. The offset is sampled by
 /// `refresh()` (once per batch of records), not per record.
 class record_clock {
-public:
+  public:
     record_clock() { refresh(); }
 
     /// Samples realtime − monotonic now.
@@ -27,7 +27,7 @@ public:
     /// time of the read instead, marked estimated.
     void set_replay(bool replay) noexcept { replay_ = replay; }
 
-private:
+  private:
     std::int64_t realtime_usec_ = 0;
     std::int64_t offset_usec_ = 0;  ///< realtime − monotonic
     bool replay_ = false;

@@ -8,7 +8,7 @@ namespace klog {
 
 /// A stage that may rewrite a record's text before it is formatted (symbol expansion).
 class record_rewriter {
-public:
+  public:
     virtual ~record_rewriter() = default;
     /// Writes the new text of `record` into `out` (a reused buffer) and returns true, or
     /// returns false to keep the record as it is.

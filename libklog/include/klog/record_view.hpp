@@ -19,9 +19,9 @@ struct origin {
 /// A decoded kernel log record that does not own its bytes: every view points into the read
 /// buffer or a decoder's scratch buffer and is valid until the next record is decoded.
 struct record_view {
-    std::uint8_t level = 6;      ///< 0 (emerg) .. 7 (debug)
-    std::uint8_t facility = 0;   ///< 0 (kern) .. 255; anything but 0 was written by userspace
-    std::optional<std::uint64_t> seq;      ///< /dev/kmsg sequence number (absent for proc/syscall)
+    std::uint8_t level = 6;            ///< 0 (emerg) .. 7 (debug)
+    std::uint8_t facility = 0;         ///< 0 (kern) .. 255; anything but 0 was written by userspace
+    std::optional<std::uint64_t> seq;  ///< /dev/kmsg sequence number (absent for proc/syscall)
     std::optional<std::uint64_t> ts_usec;  ///< kernel monotonic time (absent: kernel printed none)
     char flag = '-';             ///< /dev/kmsg flag: '-' none, 'c' continuation, '+' fragment
     std::string_view caller;     ///< `T123` / `C1` when the kernel has CONFIG_PRINTK_CALLER

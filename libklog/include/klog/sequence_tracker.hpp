@@ -8,7 +8,7 @@ namespace klog {
 /// Follows /dev/kmsg sequence numbers: finds the records the ring lost before we read them
 /// (a jump forward) and records we have already delivered (not forward: skipped).
 class sequence_tracker {
-public:
+  public:
     struct gap {
         std::uint64_t first;  ///< first missing sequence number
         std::uint64_t last;   ///< last missing sequence number
@@ -28,7 +28,7 @@ public:
 
     [[nodiscard]] std::optional<std::uint64_t> last() const noexcept { return last_; }
 
-private:
+  private:
     std::optional<std::uint64_t> last_;
 };
 

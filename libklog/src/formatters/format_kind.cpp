@@ -16,8 +16,10 @@ struct named_kind {
 };
 
 constexpr named_kind kinds[] = {
-    {"traditional", format_kind::traditional}, {"raw", format_kind::raw},
-    {"json", format_kind::json},               {"rfc3164", format_kind::rfc3164},
+    {"traditional", format_kind::traditional},
+    {"raw", format_kind::raw},
+    {"json", format_kind::json},
+    {"rfc3164", format_kind::rfc3164},
     {"rfc5424", format_kind::rfc5424},
 };
 

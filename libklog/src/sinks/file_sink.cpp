@@ -53,8 +53,9 @@ void file_sink::write(std::string_view bytes, const record_view& record) {
 
 bool file_sink::write_pending() noexcept {
     if (dropped_lines_ > 0 && !pending_.empty()) {
-        const std::string note = "klogd: " + std::to_string(dropped_lines_) + " lines dropped while " +
-                                 name_ + " could not be written (" + last_error_.message() + ")\n";
+        const std::string note = "klogd: " + std::to_string(dropped_lines_) +
+                                 " lines dropped while " + name_ + " could not be written (" +
+                                 last_error_.message() + ")\n";
         pending_.insert(0, note);
         dropped_lines_ = 0;
     }

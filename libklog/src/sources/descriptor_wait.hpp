@@ -1,7 +1,7 @@
 #pragma once
 
-#include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 #include <functional>
 #include <system_error>
 

@@ -8,7 +8,6 @@
 #include <system_error>
 
 #include "descriptor_wait.hpp"
-
 #include "klog/decoders/kmsg_decoder.hpp"
 
 namespace klog::sources {

@@ -44,7 +44,8 @@ std::optional<replay_format> replay_source::detect(std::string_view head, bool a
     if (looks_like_kmsg_header(head)) {
         // The first byte after the first record tells the two saved forms apart: NUL for one
         // record per read(2) saved with NUL separators, the next header for `cat /dev/kmsg`.
-        for (auto nl = head.find('\n'); nl != std::string_view::npos; nl = head.find('\n', nl + 1)) {
+        for (auto nl = head.find('\n'); nl != std::string_view::npos;
+             nl = head.find('\n', nl + 1)) {
             if (nl + 1 >= head.size()) break;
             if (head[nl + 1] == '\0') return replay_format::kmsg_nul;
             if (head[nl + 1] != ' ') return replay_format::kmsg_lines;

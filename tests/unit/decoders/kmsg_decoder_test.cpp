@@ -1,7 +1,8 @@
+#include "klog/decoders/kmsg_decoder.hpp"
+
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "klog/decoders/kmsg_decoder.hpp"
 #include "klog/record.hpp"
 #include "test_support.hpp"
 
@@ -97,8 +98,9 @@ TEST_CASE("kmsg: malformed escapes are kept literally", "[decoders][kmsg]") {
 }
 
 TEST_CASE("kmsg: dictionary lines are fields, never text", "[decoders][kmsg]") {
-    const auto r =
-        decode("6,390,88000,-;acpi PNP0A03:00: _OSC: OS supports\n SUBSYSTEM=acpi\n DEVICE=+acpi:PNP0A03:00\n");
+    const auto r = decode(
+        "6,390,88000,-;acpi PNP0A03:00: _OSC: OS supports\n SUBSYSTEM=acpi\n "
+        "DEVICE=+acpi:PNP0A03:00\n");
     CHECK(r.text == "acpi PNP0A03:00: _OSC: OS supports");
     const auto v = r.view();
     REQUIRE(v.dictionary.size() == 2);

@@ -1,8 +1,9 @@
+#include "klog/decoders/line_decoder.hpp"
+
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
-#include "klog/decoders/line_decoder.hpp"
 #include "klog/record.hpp"
 #include "test_support.hpp"
 
@@ -17,7 +18,8 @@ klog::record parse(std::string_view line,
 std::vector<klog::record> feed_all(const std::vector<std::string>& chunks) {
     line_decoder d;
     std::vector<klog::record> out;
-    for (const auto& c : chunks) d.feed(c, [&](const klog::record_view& r) { out.emplace_back(r); });
+    for (const auto& c : chunks)
+        d.feed(c, [&](const klog::record_view& r) { out.emplace_back(r); });
     d.finish([&](const klog::record_view& r) { out.emplace_back(r); });
     return out;
 }
@@ -126,7 +128,8 @@ TEST_CASE("line: byte-by-byte feeding gives the same records", "[decoders][line]
 }
 
 TEST_CASE("line: a multi-line record arrives as lines with the same prefix", "[decoders][line]") {
-    const auto out = feed_all({"<4>[    1.675528] Unstable clock\n<4>[    1.675528] If you want\n"});
+    const auto out =
+        feed_all({"<4>[    1.675528] Unstable clock\n<4>[    1.675528] If you want\n"});
     REQUIRE(out.size() == 2);
     CHECK(out[0].ts_usec == out[1].ts_usec);
     CHECK(out[1].text == "If you want");

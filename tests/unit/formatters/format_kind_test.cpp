@@ -1,9 +1,9 @@
-#include <catch2/catch.hpp>
+#include "klog/formatters/format_kind.hpp"
 
+#include <catch2/catch.hpp>
 #include <string>
 
 #include "formatter_fixtures.hpp"
-#include "klog/formatters/format_kind.hpp"
 #include "klog/formatters/json_formatter.hpp"
 #include "klog/formatters/raw_formatter.hpp"
 #include "klog/formatters/rfc3164_formatter.hpp"

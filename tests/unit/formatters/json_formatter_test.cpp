@@ -1,10 +1,10 @@
-#include <catch2/catch.hpp>
+#include "klog/formatters/json_formatter.hpp"
 
+#include <catch2/catch.hpp>
 #include <limits>
 #include <string>
 
 #include "formatter_fixtures.hpp"
-#include "klog/formatters/json_formatter.hpp"
 
 using namespace klog::formatters;
 using namespace klog::formatters::test;
@@ -86,8 +86,9 @@ TEST_CASE("json: string escaping", "[formatters]") {
     CHECK(json("q\"b\\s/") == R"(q\"b\\s/)");
     CHECK(json("a\nb\tc\rd") == R"(a\nb\tc\u000dd)");
     CHECK(json("\0\x01\x1b\x1f\x7f"sv) == R"(\u0000\u0001\u001b\u001f\u007f)");
-    CHECK(json("\xc2\x80\xc2\x9b") == R"(\u0080\u009b)");               // C1 controls
-    CHECK(json("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80") == "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    CHECK(json("\xc2\x80\xc2\x9b") == R"(\u0080\u009b)");  // C1 controls
+    CHECK(json("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80") ==
+          "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
     CHECK(json("\xe2\x80\xa8\xe2\x80\xa9") == R"(\u2028\u2029)");
     // Not UTF-8: the four characters \xNN, never a \u00NN that would claim Latin-1.
     CHECK(json("caf\xe9") == R"(caf\\xe9)");
@@ -104,11 +105,10 @@ TEST_CASE("json: text, dictionary, host and boot id are escaped; one line", "[fo
     constexpr auto dict = "SUBSYSTEM=a\"b\nDEVICE=c\\x0a\nSUBSYSTEM=dup\nK\x01=v\xff"sv;
     r.dictionary = klog::dictionary_view(dict, 4);
     const std::string out = format_with(json_formatter({"h\"1", "b\n"}), r);
-    CHECK(out ==
-          R"({"time":"2026-11-04T05:31:02.123456Z","time_estimated":false,"facility":0,)"
-          R"("level":6,"flag":"-","origin":"kernel",)"
-          R"("dict":{"SUBSYSTEM":"a\"b","DEVICE":"c\\x0a","K\u0001":"v\\xff"},)"
-          R"("boot_id":"b\n","host":"h\"1","text":"line1\nline2\u001b[0m\\xff"})"
-          "\n");
+    CHECK(out == R"({"time":"2026-11-04T05:31:02.123456Z","time_estimated":false,"facility":0,)"
+                 R"("level":6,"flag":"-","origin":"kernel",)"
+                 R"("dict":{"SUBSYSTEM":"a\"b","DEVICE":"c\\x0a","K\u0001":"v\\xff"},)"
+                 R"("boot_id":"b\n","host":"h\"1","text":"line1\nline2\u001b[0m\\xff"})"
+                 "\n");
     CHECK(out.find('\n') == out.size() - 1);
 }

@@ -1,10 +1,10 @@
-#include <catch2/catch.hpp>
+#include "klog/formatters/raw_formatter.hpp"
 
+#include <catch2/catch.hpp>
 #include <limits>
 #include <string>
 
 #include "formatter_fixtures.hpp"
-#include "klog/formatters/raw_formatter.hpp"
 
 using namespace klog::formatters;
 using namespace klog::formatters::test;
@@ -26,11 +26,14 @@ TEST_CASE("raw: without kernel time there is no bracket and no space", "[formatt
 TEST_CASE("raw: caller right-aligned in six columns", "[formatters]") {
     auto r = kernel_record("Freeing unused kernel memory");
     r.caller = "T1";
-    CHECK(format_with(raw_formatter{}, r) == "<6>[    4.836489][    T1] Freeing unused kernel memory\n");
+    CHECK(format_with(raw_formatter{}, r) ==
+          "<6>[    4.836489][    T1] Freeing unused kernel memory\n");
     r.caller = "C12345";
-    CHECK(format_with(raw_formatter{}, r) == "<6>[    4.836489][C12345] Freeing unused kernel memory\n");
+    CHECK(format_with(raw_formatter{}, r) ==
+          "<6>[    4.836489][C12345] Freeing unused kernel memory\n");
     r.caller = "T1234567";
-    CHECK(format_with(raw_formatter{}, r) == "<6>[    4.836489][T1234567] Freeing unused kernel memory\n");
+    CHECK(format_with(raw_formatter{}, r) ==
+          "<6>[    4.836489][T1234567] Freeing unused kernel memory\n");
     r.ts_usec.reset();
     r.caller = "T1";
     CHECK(format_with(raw_formatter{}, r) == "<6>[    T1] Freeing unused kernel memory\n");

@@ -1,10 +1,10 @@
-#include <catch2/catch.hpp>
+#include "klog/formatters/rfc5424_formatter.hpp"
 
+#include <catch2/catch.hpp>
 #include <limits>
 #include <string>
 
 #include "formatter_fixtures.hpp"
-#include "klog/formatters/rfc5424_formatter.hpp"
 
 using namespace klog::formatters;
 using namespace klog::formatters::test;
@@ -35,8 +35,7 @@ TEST_CASE("rfc5424: caller and estimated time", "[formatters]") {
           "estimated=\"1\"] hello");
 }
 
-TEST_CASE("rfc5424: no parameters at all gives the nil SD, no hostname gives '-'",
-          "[formatters]") {
+TEST_CASE("rfc5424: no parameters at all gives the nil SD, no hostname gives '-'", "[formatters]") {
     auto r = kernel_record("hello");
     r.seq.reset();
     r.ts_usec.reset();
@@ -53,8 +52,9 @@ TEST_CASE("rfc5424: MSG is the text bytes as they are", "[formatters]") {
     r.seq.reset();
     r.ts_usec.reset();
     r.text = "Call Trace:\n <TASK>\x1b\xff\0\xc3\xa9\t\\"sv;
-    CHECK(format_with(f, r) ==
-          "<6>1 2026-11-04T05:31:02.123456Z h kernel - - - Call Trace:\n <TASK>\x1b\xff\0\xc3\xa9\t\\"sv);
+    CHECK(
+        format_with(f, r) ==
+        "<6>1 2026-11-04T05:31:02.123456Z h kernel - - - Call Trace:\n <TASK>\x1b\xff\0\xc3\xa9\t\\"sv);
     r.text = "";
     CHECK(format_with(f, r) == "<6>1 2026-11-04T05:31:02.123456Z h kernel - - -");
 }

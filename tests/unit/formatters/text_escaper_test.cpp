@@ -1,11 +1,10 @@
-#include <catch2/catch.hpp>
+#include "klog/formatters/text_escaper.hpp"
 
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <random>
 #include <string>
 #include <string_view>
-
-#include "klog/formatters/text_escaper.hpp"
 
 using klog::formatters::text_escaper;
 using namespace std::string_view_literals;
@@ -79,15 +78,15 @@ TEST_CASE("text_escaper keeps printable ASCII, TAB, backslash and valid UTF-8", 
     CHECK(esc("hello world") == "hello world");
     CHECK(esc("a\tb") == "a\tb");
     CHECK(esc("C:\\path \\x41") == "C:\\path \\x41");
-    CHECK(esc("caf\xc3\xa9") == "caf\xc3\xa9");                 // é
-    CHECK(esc("\xe2\x82\xac 5") == "\xe2\x82\xac 5");           // €
-    CHECK(esc("\xf0\x9f\x98\x80") == "\xf0\x9f\x98\x80");       // U+1F600
-    CHECK(esc("\xf4\x8f\xbf\xbf") == "\xf4\x8f\xbf\xbf");       // U+10FFFF, the last one
-    CHECK(esc("\xc2\xa0") == "\xc2\xa0");                       // U+00A0, first after C1
-    CHECK(esc("\xed\x9f\xbf") == "\xed\x9f\xbf");               // U+D7FF, just below surrogates
-    CHECK(esc("\xee\x80\x80") == "\xee\x80\x80");               // U+E000, just above
-    CHECK(esc("\xe0\xa0\x80") == "\xe0\xa0\x80");               // U+0800, shortest 3-byte
-    CHECK(esc("\xf0\x90\x80\x80") == "\xf0\x90\x80\x80");       // U+10000, shortest 4-byte
+    CHECK(esc("caf\xc3\xa9") == "caf\xc3\xa9");            // é
+    CHECK(esc("\xe2\x82\xac 5") == "\xe2\x82\xac 5");      // €
+    CHECK(esc("\xf0\x9f\x98\x80") == "\xf0\x9f\x98\x80");  // U+1F600
+    CHECK(esc("\xf4\x8f\xbf\xbf") == "\xf4\x8f\xbf\xbf");  // U+10FFFF, the last one
+    CHECK(esc("\xc2\xa0") == "\xc2\xa0");                  // U+00A0, first after C1
+    CHECK(esc("\xed\x9f\xbf") == "\xed\x9f\xbf");          // U+D7FF, just below surrogates
+    CHECK(esc("\xee\x80\x80") == "\xee\x80\x80");          // U+E000, just above
+    CHECK(esc("\xe0\xa0\x80") == "\xe0\xa0\x80");          // U+0800, shortest 3-byte
+    CHECK(esc("\xf0\x90\x80\x80") == "\xf0\x90\x80\x80");  // U+10000, shortest 4-byte
 }
 
 TEST_CASE("text_escaper escapes C0 controls, DEL, newline and NUL as \\xNN", "[formatters]") {
@@ -101,36 +100,38 @@ TEST_CASE("text_escaper escapes C0 controls, DEL, newline and NUL as \\xNN", "[f
 
 TEST_CASE("text_escaper escapes C1 controls encoded in UTF-8", "[formatters]") {
     CHECK(esc("\xc2\x80") == "\\xc2\\x80");
-    CHECK(esc("x\xc2\x9b" "31m") == "x\\xc2\\x9b31m");  // CSI
+    CHECK(esc("x\xc2\x9b"
+              "31m") == "x\\xc2\\x9b31m");  // CSI
     CHECK(esc("\xc2\x9f") == "\\xc2\\x9f");
 }
 
 TEST_CASE("text_escaper escapes each byte of invalid UTF-8", "[formatters]") {
-    CHECK(esc("\xc0\x80") == "\\xc0\\x80");                          // overlong NUL
-    CHECK(esc("\xc1\xbf") == "\\xc1\\xbf");                          // overlong
-    CHECK(esc("\xe0\x80\xaf") == "\\xe0\\x80\\xaf");                 // overlong '/'
-    CHECK(esc("\xf0\x8f\xbf\xbf") == "\\xf0\\x8f\\xbf\\xbf");        // overlong 4-byte
-    CHECK(esc("\xed\xa0\x80") == "\\xed\\xa0\\x80");                 // surrogate D800
-    CHECK(esc("\xed\xbf\xbf") == "\\xed\\xbf\\xbf");                 // surrogate DFFF
-    CHECK(esc("\xf4\x90\x80\x80") == "\\xf4\\x90\\x80\\x80");        // U+110000
+    CHECK(esc("\xc0\x80") == "\\xc0\\x80");                    // overlong NUL
+    CHECK(esc("\xc1\xbf") == "\\xc1\\xbf");                    // overlong
+    CHECK(esc("\xe0\x80\xaf") == "\\xe0\\x80\\xaf");           // overlong '/'
+    CHECK(esc("\xf0\x8f\xbf\xbf") == "\\xf0\\x8f\\xbf\\xbf");  // overlong 4-byte
+    CHECK(esc("\xed\xa0\x80") == "\\xed\\xa0\\x80");           // surrogate D800
+    CHECK(esc("\xed\xbf\xbf") == "\\xed\\xbf\\xbf");           // surrogate DFFF
+    CHECK(esc("\xf4\x90\x80\x80") == "\\xf4\\x90\\x80\\x80");  // U+110000
     CHECK(esc("\xf5\x80\x80\x80") == "\\xf5\\x80\\x80\\x80");
     CHECK(esc("\xff\xfe") == "\\xff\\xfe");
-    CHECK(esc("\x80") == "\\x80");                                   // stray continuation
-    CHECK(esc("a\xbf" "b") == "a\\xbfb");
+    CHECK(esc("\x80") == "\\x80");  // stray continuation
+    CHECK(esc("a\xbf"
+              "b") == "a\\xbfb");
     // Truncated at the end of the text.
     CHECK(esc("\xc3") == "\\xc3");
     CHECK(esc("ok\xe2\x82") == "ok\\xe2\\x82");
     CHECK(esc("\xf0\x9f\x98") == "\\xf0\\x9f\\x98");
     // Truncated in the middle: the next character stands on its own.
-    CHECK(esc("\xe2\x82" "A") == "\\xe2\\x82A");
+    CHECK(esc("\xe2\x82"
+              "A") == "\\xe2\\x82A");
     CHECK(esc("\xf0\xc3\xa9") == "\\xf0\xc3\xa9");
     CHECK(esc("\xe2\xe2\x82\xac") == "\\xe2\xe2\x82\xac");
     // Latin-1, as some drivers print it.
     CHECK(esc("caf\xe9") == "caf\\xe9");
 }
 
-TEST_CASE("text_escaper agrees with a reference over every 1..3 byte sequence",
-          "[formatters]") {
+TEST_CASE("text_escaper agrees with a reference over every 1..3 byte sequence", "[formatters]") {
     std::string s;
     for (unsigned a = 0; a < 256; ++a) {
         s.assign(1, static_cast<char>(a));
@@ -142,8 +143,8 @@ TEST_CASE("text_escaper agrees with a reference over every 1..3 byte sequence",
     }
     // Three bytes: every lead byte that could start a multi-byte sequence, with continuation
     // candidates around every boundary.
-    const unsigned interesting[] = {0x00, 0x0a, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f,
-                                    0xa0, 0xbf, 0xc0, 0xc2, 0xe0, 0xed, 0xf0, 0xf4, 0xff};
+    const unsigned interesting[] = {0x00, 0x0a, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0,
+                                    0xbf, 0xc0, 0xc2, 0xe0, 0xed, 0xf0, 0xf4, 0xff};
     for (unsigned a = 0x80; a < 256; ++a) {
         for (unsigned b : interesting) {
             for (unsigned c : interesting) {
@@ -160,10 +161,24 @@ TEST_CASE("text_escaper agrees with a reference on random texts at every alignme
           "[formatters]") {
     std::mt19937 rng(12345);
     // Mostly printable text with rare specials, so the 8-byte fast path and its exits are hit.
-    const std::string_view pieces[] = {"abcdefgh", "x", "\t", "\n", "\x1b", "\x7f", "\xc3\xa9",
-                                       "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xc2\x9b", "\xc0",
-                                       "\xed\xa0\x80", "\xff", "\\", "\"", "]",
-                                       std::string_view("\0", 1), "0123456789abcdefghijklmn"};
+    const std::string_view pieces[] = {"abcdefgh",
+                                       "x",
+                                       "\t",
+                                       "\n",
+                                       "\x1b",
+                                       "\x7f",
+                                       "\xc3\xa9",
+                                       "\xe2\x82\xac",
+                                       "\xf0\x9f\x98\x80",
+                                       "\xc2\x9b",
+                                       "\xc0",
+                                       "\xed\xa0\x80",
+                                       "\xff",
+                                       "\\",
+                                       "\"",
+                                       "]",
+                                       std::string_view("\0", 1),
+                                       "0123456789abcdefghijklmn"};
     for (int round = 0; round < 5000; ++round) {
         std::string s;
         const int n = static_cast<int>(rng() % 12);

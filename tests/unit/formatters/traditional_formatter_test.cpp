@@ -1,11 +1,11 @@
-#include <catch2/catch.hpp>
+#include "klog/formatters/traditional_formatter.hpp"
 
+#include <catch2/catch.hpp>
 #include <limits>
 #include <string>
 
 #include "formatter_fixtures.hpp"
 #include "klog/formatters/rfc3164_formatter.hpp"
-#include "klog/formatters/traditional_formatter.hpp"
 
 using namespace klog::formatters;
 using namespace klog::formatters::test;
@@ -53,8 +53,7 @@ TEST_CASE("traditional: multi-line text and escaping", "[formatters]") {
     CHECK(format_with(f, kernel_record("nul\0 del\x7f c1\xc2\x85 bad\xc0\x80 \xc3\xa9\t\\"sv)) ==
           "Nov  4 05:31:02 myhost kernel: [    4.836489] nul\\x00 del\\x7f c1\\xc2\\x85 "
           "bad\\xc0\\x80 \xc3\xa9\t\\\n");
-    CHECK(format_with(f, kernel_record("")) ==
-          "Nov  4 05:31:02 myhost kernel: [    4.836489] \n");
+    CHECK(format_with(f, kernel_record("")) == "Nov  4 05:31:02 myhost kernel: [    4.836489] \n");
 }
 
 TEST_CASE("traditional: userspace records carry their own tag", "[formatters]") {
@@ -71,7 +70,9 @@ TEST_CASE("traditional: userspace records carry their own tag", "[formatters]") 
           "Nov  4 05:31:02 myhost myapp[42]: two\n");
     r.text = "no tag here";
     CHECK(format_with(f, r) == "Nov  4 05:31:02 myhost kmsg: no tag here\n");
-    r.text = "b\x1b" "d[7]: x";
+    r.text =
+        "b\x1b"
+        "d[7]: x";
     CHECK(format_with(f, r) == "Nov  4 05:31:02 myhost b\\x1bd[7]: x\n");
     r.facility = 255;
     r.level = 7;

@@ -1,9 +1,10 @@
+#include "klogd/symbol_stage.hpp"
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
 #include <vector>
 
-#include "klogd/symbol_stage.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -31,8 +32,8 @@ struct stage_fixture {
         klog::symbols::symbol_loader::config cfg;
         cfg.kallsyms = kallsyms;
         cfg.modules = modules;
-        klogd::symbol_stage stage(cfg, oops_reload, both,
-                                  [this](const std::string& l) { said.push_back(l); }, interval);
+        klogd::symbol_stage stage(
+            cfg, oops_reload, both, [this](const std::string& l) { said.push_back(l); }, interval);
         stage.reload_all();
         return stage;
     }
@@ -62,7 +63,8 @@ TEST_CASE("symbol_stage: an address in no known module reloads modules, rate-lim
     CHECK_FALSE(limited.rewrite(rec, out));  // reloaded less than an hour ago: stays raw
     REQUIRE(eager.rewrite(rec, out));
     CHECK(out == "at [<ffffffffc0232000>] crc7_be+0x0/0x40 [crc7]");
-    CHECK(std::find(f.said.begin(), f.said.end(), "kernel symbols from " + f.kallsyms) != f.said.end());
+    CHECK(std::find(f.said.begin(), f.said.end(), "kernel symbols from " + f.kallsyms) !=
+          f.said.end());
 }
 
 TEST_CASE("symbol_stage: -p reloads on Oops before expanding; userspace records untouched",

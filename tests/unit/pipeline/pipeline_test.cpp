@@ -1,3 +1,5 @@
+#include "klog/pipeline.hpp"
+
 #include <catch2/catch.hpp>
 #include <memory>
 #include <string>
@@ -5,7 +7,6 @@
 
 #include "klog/cursor_file.hpp"
 #include "klog/formatters/raw_formatter.hpp"
-#include "klog/pipeline.hpp"
 #include "klog/sequence_tracker.hpp"
 #include "test_support.hpp"
 
@@ -13,7 +14,7 @@ namespace {
 
 /// A sink that keeps what it is given (spdlog's test sink), optionally failing.
 class capture_sink final : public klog::sinks::sink {
-public:
+  public:
     explicit capture_sink(std::vector<std::string>& lines) : lines_(lines) {}
     [[nodiscard]] const std::string& name() const noexcept override { return name_; }
     void write(std::string_view bytes, const klog::record_view&) override {
@@ -24,7 +25,7 @@ public:
     bool fail = false;
     int flushes = 0;
 
-private:
+  private:
     std::string name_ = "capture";
     std::vector<std::string>& lines_;
 };
@@ -51,7 +52,7 @@ struct fixture {
 };
 
 class upper_rewriter final : public klog::record_rewriter {
-public:
+  public:
     explicit upper_rewriter(bool both) : both_(both) {}
     bool rewrite(const klog::record_view& r, std::string& out) override {
         if (r.text.find("addr") == std::string_view::npos) return false;
@@ -60,7 +61,7 @@ public:
     }
     [[nodiscard]] bool keep_original() const noexcept override { return both_; }
 
-private:
+  private:
     bool both_;
 };
 
@@ -99,8 +100,7 @@ TEST_CASE("pipeline: a gap is one 'missed' record before the next one", "[pipeli
     CHECK(f.pipe->counters().records == 3);
 }
 
-TEST_CASE("pipeline: --min-level filters kernel records but never klogd's notices",
-          "[pipeline]") {
+TEST_CASE("pipeline: --min-level filters kernel records but never klogd's notices", "[pipeline]") {
     fixture f;
     f.pipe->set_min_level(4);
     f.feed(1, "info", 6);
@@ -112,8 +112,7 @@ TEST_CASE("pipeline: --min-level filters kernel records but never klogd's notice
     CHECK(f.pipe->counters().filtered == 1);
 }
 
-TEST_CASE("pipeline: a rewriter replaces the text; with keep_original both go out",
-          "[pipeline]") {
+TEST_CASE("pipeline: a rewriter replaces the text; with keep_original both go out", "[pipeline]") {
     fixture f;
     upper_rewriter only(false);
     f.pipe->set_rewriter(&only);

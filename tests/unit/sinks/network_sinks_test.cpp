@@ -68,8 +68,8 @@ TEST_CASE("network endpoints: names, IPv4, bracketed IPv6, default and explicit 
     CHECK(v6->host == "::1");
     CHECK(v6->to_string() == "[::1]:6514");
     CHECK(network_endpoint::parse("[fe80::1]", 6514)->port == 6514);
-    for (const char* bad : {"", ":514", "host:", "host:0", "host:65536", "host:x", "::1",
-                            "[::1", "[::1]x", "[127.0.0.1]:5", "host:514/x", "a b"}) {
+    for (const char* bad : {"", ":514", "host:", "host:0", "host:65536", "host:x", "::1", "[::1",
+                            "[::1]x", "[127.0.0.1]:5", "host:514/x", "a b"}) {
         INFO(bad);
         CHECK_FALSE(network_endpoint::parse(bad, 514));
     }
@@ -190,7 +190,8 @@ TEST_CASE("a damaged spool segment gives the records before the damage and the b
         const auto path = dir.file("out");
         {
             spool s(path, 1 << 20);
-            for (int i = 0; i < 10; ++i) REQUIRE(s.append({"r" + std::to_string(i), std::uint64_t(i)}));
+            for (int i = 0; i < 10; ++i)
+                REQUIRE(s.append({"r" + std::to_string(i), std::uint64_t(i)}));
         }
         const auto files = segment_files(path);
         REQUIRE(files.size() == 1);

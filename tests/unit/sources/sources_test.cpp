@@ -56,8 +56,12 @@ int dummy_fd() {
 TEST_CASE("kmsg_source: EAGAIN drains, EINTR is retried, EPIPE and EINVAL are reported",
           "[sources][kmsg]") {
     boost::asio::io_context io;
-    std::deque<step> script = {{"6,1,1,-;one\n"},  {"", EINTR},          {"6,2,2,-;two\n"},
-                               {"", EPIPE},        {"6,9,9,-;after overrun\n"}, {"", EINVAL},
+    std::deque<step> script = {{"6,1,1,-;one\n"},
+                               {"", EINTR},
+                               {"6,2,2,-;two\n"},
+                               {"", EPIPE},
+                               {"6,9,9,-;after overrun\n"},
+                               {"", EINVAL},
                                {"6,11,11,-;after too large\n"}};
     klog::sources::kmsg_source src(io, dummy_fd(), "test", scripted(script));
     klog_test::collecting_handler h;
@@ -96,7 +100,8 @@ TEST_CASE("kmsg_source: a batch yields after batch_records; a closed peer ends",
     CHECK(src.read_available(h, ec) == read_status::more);
     CHECK(h.records.size() == static_cast<std::size_t>(klog::sources::kmsg_source::batch_records));
     CHECK(src.read_available(h, ec) == read_status::drained);
-    CHECK(h.records.size() == static_cast<std::size_t>(klog::sources::kmsg_source::batch_records + 5));
+    CHECK(h.records.size() ==
+          static_cast<std::size_t>(klog::sources::kmsg_source::batch_records + 5));
 
     // The real read(2) on a socketpair whose writer is gone: end of input.
     klog::sources::kmsg_source closed(io, dummy_fd(), "closed");
@@ -137,12 +142,14 @@ struct fake_kernel {
                     return static_cast<int>(unread.size());
                 case act::read_all: {
                     read_all_lengths.push_back(len);
-                    const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(len), all.size());
+                    const std::size_t n =
+                        std::min<std::size_t>(static_cast<std::size_t>(len), all.size());
                     std::memcpy(buf, all.data() + all.size() - n, n);
                     return static_cast<int>(n);
                 }
                 case act::read: {
-                    const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(len), unread.size());
+                    const std::size_t n =
+                        std::min<std::size_t>(static_cast<std::size_t>(len), unread.size());
                     std::memcpy(buf, unread.data(), n);
                     unread.erase(0, n);
                     return static_cast<int>(n);
@@ -161,7 +168,8 @@ TEST_CASE("syscall_source: READ_ALL is sized from SIZE_BUFFER and grown until it
           "[sources][syscall]") {
     boost::asio::io_context io;
     fake_kernel k;
-    for (int i = 0; i < 10; ++i) k.all += "<6>[    1.00000" + std::to_string(i) + "] line " + std::to_string(i) + "\n";
+    for (int i = 0; i < 10; ++i)
+        k.all += "<6>[    1.00000" + std::to_string(i) + "] line " + std::to_string(i) + "\n";
     k.size_buffer = 64;  // smaller than the log: a full result means "grow and retry"
     klog::sources::syscall_source src(io, k.fn());
     klog_test::collecting_handler h;
@@ -204,8 +212,10 @@ TEST_CASE("syscall_source: polls SIZE_UNREAD and reads only what is there, lines
 TEST_CASE("replay_source: format detection", "[sources][replay]") {
     using klog::sources::replay_format;
     using klog::sources::replay_source;
-    CHECK(replay_source::detect(std::string("6,1,0,-;a\n\0" "6,2,0,-;b\n", 20), false) ==
-          replay_format::kmsg_nul);
+    CHECK(replay_source::detect(std::string("6,1,0,-;a\n\0"
+                                            "6,2,0,-;b\n",
+                                            20),
+                                false) == replay_format::kmsg_nul);
     CHECK(replay_source::detect("6,1,0,-;a\n SUBSYSTEM=x\n6,2,0,-;b\n", false) ==
           replay_format::kmsg_lines);
     CHECK_FALSE(replay_source::detect("6,1,0,-;a\n SUBSYSTEM=x\n", false));  // undecided yet

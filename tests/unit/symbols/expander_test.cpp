@@ -200,9 +200,10 @@ TEST_CASE("resolver: modules reload independently of the kernel table", "[symbol
     CHECK(f.resolver.lookup(0xffffffffc0300000ULL)->name == "new_func");
 }
 
-TEST_CASE("kallsyms: a module stuck in its init lists undefined symbols ('u') at core "
-          "addresses; they never resolve as the module's",
-          "[symbols]") {
+TEST_CASE(
+    "kallsyms: a module stuck in its init lists undefined symbols ('u') at core "
+    "addresses; they never resolve as the module's",
+    "[symbols]") {
     // Seen in the qemu guest after a module's init oopsed: the module stays COMING and
     // /proc/kallsyms shows its whole symtab, undefined symbols included, lowercase.
     const auto k = kallsyms::parse(

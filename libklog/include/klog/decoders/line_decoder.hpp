@@ -20,7 +20,7 @@ namespace klog::decoders {
 /// With `prefix::optional` (plain `dmesg` output) lines without `<PRI>` are normal records of
 /// level 6; with `prefix::required` such a line is passed through whole as a malformed record.
 class line_decoder {
-public:
+  public:
     enum class prefix { required, optional };
 
     explicit line_decoder(prefix mode = prefix::required) : mode_(mode) {}
@@ -40,7 +40,7 @@ public:
     /// Decodes one complete line (without its '\n'). Never throws.
     [[nodiscard]] static record_view parse_line(std::string_view line, prefix mode) noexcept;
 
-private:
+  private:
     prefix mode_;
     std::string partial_;
 };

@@ -26,7 +26,7 @@ struct format_options {
 /// of their own beyond what the format defines. Formatters append to a caller-owned buffer that
 /// is reused across records, and never throw on any record content.
 class formatter {
-public:
+  public:
     virtual ~formatter() = default;
     virtual void format(const record_view& record, const record_time& time,
                         std::string& out) const = 0;

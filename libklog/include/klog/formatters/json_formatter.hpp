@@ -30,7 +30,7 @@ namespace klog::formatters {
 /// `\xNN` (in the JSON source: `\\xNN`), as the line formats show it. The output is always
 /// valid UTF-8 and one line.
 class json_formatter final : public formatter {
-public:
+  public:
     explicit json_formatter(const format_options& options);
     void format(const record_view& record, const record_time& time,
                 std::string& out) const override;
@@ -39,7 +39,7 @@ public:
     /// Appends `text` as the contents of a JSON string (without the quotes), escaped as above.
     static void append_string_contents(std::string& out, std::string_view text);
 
-private:
+  private:
     std::string tail_;  ///< `,"boot_id":"...","host":"...","text":"` built once
 };
 

@@ -13,7 +13,7 @@ namespace klog::formatters {
 /// control bytes included, as one message (a record format, not a line format): the syslog
 /// daemon decides how to store them.
 class local_syslog_formatter final : public formatter {
-public:
+  public:
     void format(const record_view& record, const record_time& time,
                 std::string& out) const override;
     [[nodiscard]] bool line_oriented() const noexcept override { return false; }

@@ -17,7 +17,7 @@ namespace klog::formatters {
 /// one line per text line, each with the same prefix, bytes escaped by text_escaper.
 /// Needs nothing from format_options.
 class raw_formatter final : public formatter {
-public:
+  public:
     raw_formatter() = default;
     void format(const record_view& record, const record_time& time,
                 std::string& out) const override;

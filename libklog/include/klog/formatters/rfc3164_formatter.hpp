@@ -25,13 +25,13 @@ namespace klog::formatters {
 /// text_escaper, each line ending with '\n' (a datagram transport sends one line per packet
 /// and drops the '\n').
 class rfc3164_formatter final : public formatter {
-public:
+  public:
     explicit rfc3164_formatter(const format_options& options);
     void format(const record_view& record, const record_time& time,
                 std::string& out) const override;
     [[nodiscard]] bool line_oriented() const noexcept override { return true; }
 
-private:
+  private:
     std::string host_;
 };
 

@@ -32,7 +32,7 @@ namespace klog::formatters {
 ///    together with its leading space when empty.
 /// No trailing newline: a record format; framing (octet counting, LF) is the transport's.
 class rfc5424_formatter final : public formatter {
-public:
+  public:
     /// SD-ID of our parameters; 32473 is the documentation PEN (RFC 5612) until one is
     /// registered.
     static constexpr std::string_view sd_id = "kmsg@32473";
@@ -45,7 +45,7 @@ public:
     /// Appends `value` escaped as an RFC 5424 PARAM-VALUE (without the quotes).
     static void append_param_value(std::string& out, std::string_view value);
 
-private:
+  private:
     std::string host_;        ///< HOSTNAME field, never empty
     std::string boot_param_;  ///< ` boot="..."` or empty
 };

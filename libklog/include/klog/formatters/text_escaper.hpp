@@ -24,7 +24,7 @@ namespace klog::formatters {
 ///
 /// Speed: 8 bytes at a time while nothing needs work; clean runs are appended whole.
 class text_escaper {
-public:
+  public:
     static void append(std::string& out, std::string_view text);
     [[nodiscard]] static std::string escape(std::string_view text);
     /// True when `append()` would copy `text` unchanged.

@@ -26,13 +26,13 @@ namespace klog::formatters {
 /// Line format: one line per text line, each with the same prefix, bytes escaped by
 /// text_escaper.
 class traditional_formatter final : public formatter {
-public:
+  public:
     explicit traditional_formatter(const format_options& options);
     void format(const record_view& record, const record_time& time,
                 std::string& out) const override;
     [[nodiscard]] bool line_oriented() const noexcept override { return true; }
 
-private:
+  private:
     std::string host_;
 };
 

@@ -17,7 +17,7 @@ namespace klog::sinks {
 /// room again); only past `max_pending` bytes are the oldest lines dropped — counted, and said
 /// in the file itself by a line of klogd's own once writing works again.
 class file_sink final : public sink {
-public:
+  public:
     static constexpr std::size_t flush_threshold = 64 * 1024;
     static constexpr std::size_t max_pending = 16 * 1024 * 1024;
 
@@ -38,7 +38,7 @@ public:
     [[nodiscard]] std::uint64_t write_errors() const noexcept { return write_errors_; }
     [[nodiscard]] std::uint64_t dropped_bytes() const noexcept { return dropped_bytes_; }
 
-private:
+  private:
     [[nodiscard]] int open_path() const;
     bool write_pending() noexcept;
 

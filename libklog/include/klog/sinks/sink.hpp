@@ -1,8 +1,8 @@
 #pragma once
 
 #include <string>
-#include <system_error>
 #include <string_view>
+#include <system_error>
 
 #include "klog/record_view.hpp"
 
@@ -12,7 +12,7 @@ namespace klog::sinks {
 /// output's formatter) and the record itself (for its level, e.g. to fsync on crit). Runtime
 /// I/O errors are handled and counted inside the sink; `write` never throws on I/O.
 class sink {
-public:
+  public:
     virtual ~sink() = default;
     /// For messages: "stdout", a path, "udp://host:port".
     [[nodiscard]] virtual const std::string& name() const noexcept = 0;

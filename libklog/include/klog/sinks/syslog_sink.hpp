@@ -20,7 +20,7 @@ namespace klog::sinks {
 /// and sends the same record again; records it cannot send yet wait in a bounded queue
 /// (oldest dropped past `max_queued`, counted) and go first on the next write or flush.
 class syslog_sink final : public sink {
-public:
+  public:
     static constexpr std::size_t max_queued = 10000;
 
     /// The formatter this sink expects (the datagram format above).
@@ -42,7 +42,7 @@ public:
     [[nodiscard]] std::uint64_t dropped() const noexcept { return dropped_; }
     [[nodiscard]] std::size_t queued() const noexcept { return queue_.size(); }
 
-private:
+  private:
     bool connect() noexcept;
     /// Sends one datagram; on a vanished peer reconnects and tries once more.
     bool send(std::string_view datagram) noexcept;

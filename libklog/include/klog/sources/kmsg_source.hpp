@@ -17,7 +17,7 @@ namespace klog::sources {
 /// still holds), EINVAL = a record too large for the buffer was skipped (reported), EINTR =
 /// retried, read() returning 0 (a closed stand-in socket) = end, anything else = error.
 class kmsg_source final : public source {
-public:
+  public:
     /// Read buffer: at least the kernel's CONSOLE_EXT_LOG_MAX (8192) plus one.
     static constexpr std::size_t buffer_size = 16384;
     /// Records read per `read_available` call before yielding to other work.
@@ -39,7 +39,7 @@ public:
     void async_wait(std::function<void(std::error_code)> done) override;
     void close() noexcept override;
 
-private:
+  private:
     std::string name_;
     read_fn read_;
     boost::asio::posix::stream_descriptor descriptor_;

@@ -14,7 +14,7 @@ namespace klog::sources {
 /// here is gone for every other /proc/kmsg or syslog(2) READ reader. Lines split across reads
 /// are joined by the line decoder; raw control bytes and NUL are kept.
 class proc_kmsg_source final : public source {
-public:
+  public:
     static constexpr std::size_t buffer_size = 65536;
 
     /// Opens `path` read-only, non-blocking. Throws std::system_error naming the path.
@@ -28,7 +28,7 @@ public:
     void async_wait(std::function<void(std::error_code)> done) override;
     void close() noexcept override;
 
-private:
+  private:
     std::string name_;
     boost::asio::posix::stream_descriptor descriptor_;
     decoders::line_decoder decoder_;

@@ -12,16 +12,16 @@ namespace klog::sources {
 
 /// The kinds of saved kernel log a replay recognises from its first bytes.
 enum class replay_format {
-    kmsg_nul,      ///< /dev/kmsg records, one read(2) each, separated by NUL bytes
-    kmsg_lines,    ///< `cat /dev/kmsg` output: records separated by '\n', dictionary lines indented
-    dmesg_raw,     ///< `dmesg -r`, /proc/kmsg, syslog(2): `<N>[secs.usecs] text`
-    dmesg_plain,   ///< plain `dmesg`: `[secs.usecs] text` (level unknown: 6)
+    kmsg_nul,     ///< /dev/kmsg records, one read(2) each, separated by NUL bytes
+    kmsg_lines,   ///< `cat /dev/kmsg` output: records separated by '\n', dictionary lines indented
+    dmesg_raw,    ///< `dmesg -r`, /proc/kmsg, syslog(2): `<N>[secs.usecs] text`
+    dmesg_plain,  ///< plain `dmesg`: `[secs.usecs] text` (level unknown: 6)
 };
 
 /// Reads a saved kernel log from a file or a pipe (`--source=PATH`, `--source=-`), detecting
 /// its format from the first bytes. Reads are blocking and in chunks; the end of input ends it.
 class replay_source final : public source {
-public:
+  public:
     static constexpr std::size_t chunk_size = 1 << 16;
 
     /// Opens `path` ("-" is standard input). Throws std::system_error naming the path.
@@ -46,7 +46,7 @@ public:
     /// The detected format (valid after the first read).
     [[nodiscard]] replay_format format() const noexcept { return format_; }
 
-private:
+  private:
     void deliver(record_handler& handler, bool at_end);
     void deliver_kmsg_record(record_handler& handler, std::string_view bytes);
 

@@ -18,7 +18,7 @@ enum class read_status {
 /// A kernel log reader. Sources never block: `read_available` reads what is there now and
 /// `async_wait` reports when more is (on the io_context given at construction).
 class source {
-public:
+  public:
     virtual ~source() = default;
 
     /// What it reads, for messages: "/dev/kmsg", "/proc/kmsg", "syslog(2)", a file name.

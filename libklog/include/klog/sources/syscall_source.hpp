@@ -20,7 +20,7 @@ namespace klog::sources {
 /// One-shot (`read_all`): SYSLOG_ACTION_READ_ALL into a buffer sized from SIZE_BUFFER, grown
 /// until the result is smaller than the buffer, non-destructive.
 class syscall_source final : public source {
-public:
+  public:
     static constexpr std::chrono::milliseconds default_poll_interval{1000};
 
     syscall_source(boost::asio::io_context& io, klogctl_fn klogctl,
@@ -35,7 +35,7 @@ public:
     void async_wait(std::function<void(std::error_code)> done) override;
     void close() noexcept override;
 
-private:
+  private:
     std::string name_ = "syslog(2)";
     klogctl_fn klogctl_;
     std::chrono::milliseconds poll_interval_;
