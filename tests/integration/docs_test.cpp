@@ -33,7 +33,7 @@ std::set<std::string> options_in_help(const std::string& help) {
 
 }  // namespace
 
-TEST_CASE("--help, man/klogd.8 and README.md name the same options", "[integration][docs]") {
+TEST_CASE("klogd --help, man/klogd.8 and README.md name the same options", "[integration][docs]") {
     const auto help = klog_test::run_klogd({"--help"});
     REQUIRE(help.exit_code == 0);
     const auto options = options_in_help(help.out);
