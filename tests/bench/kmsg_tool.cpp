@@ -3,10 +3,10 @@
 // the write commands on a host.
 //
 //   kmsg_tool latency FILE TAG N [INTERVAL_MS]
-//       N times: write "<14>TAG#i@" to /dev/kmsg and wait (inotify) until that text is appended
+//       N times: write "<14>TAG#i@ latency probe\n" to /dev/kmsg and wait (inotify) until that text is appended
 //       to FILE. Prints "n= got= p50_us= p90_us= p99_us= max_us=".
 //   kmsg_tool flood TAG N [PAD]
-//       writes N records "<14>TAG#i@ PAD×'x'" to /dev/kmsg as fast as it can.
+//       writes N records "<14>TAG#i@ PAD×'x'\n" to /dev/kmsg as fast as it can.
 //       Prints "written= failed= seconds= rate=".
 //   kmsg_tool wait FILE TEXT SECS
 //       exits 0 once FILE contains TEXT, 1 after SECS.
@@ -36,8 +36,10 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
+// KMSG_TOOL_DEVICE replaces /dev/kmsg (to try the tool on a host against a plain file).
 int open_kmsg_for_writing() {
-    const int fd = ::open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+    const char* device = std::getenv("KMSG_TOOL_DEVICE");
+    const int fd = ::open(device ? device : "/dev/kmsg", O_WRONLY | O_APPEND | O_CLOEXEC);
     if (fd < 0) {
         std::perror("kmsg_tool: /dev/kmsg");
         std::exit(1);
@@ -83,7 +85,12 @@ public:
             if (pending_.size() > text.size()) pending_.erase(0, pending_.size() - text.size());
             const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                 deadline - clock_type::now());
-            if (left.count() <= 0) return false;
+            if (left.count() <= 0) {
+                std::fprintf(stderr, "kmsg_tool: '%s' not in %s within %lld ms (read up to %lld)\n",
+                             text.c_str(), path_.c_str(), static_cast<long long>(timeout.count()),
+                             static_cast<long long>(::lseek(fd_, 0, SEEK_CUR)));
+                return false;
+            }
             pollfd p{inotify_, POLLIN, 0};
             ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 100)));
             char events[4096];
@@ -121,7 +128,9 @@ int latency(const std::string& file, const std::string& tag, std::uint64_t n, in
     std::vector<double> us;
     for (std::uint64_t i = 0; i < n; ++i) {
         const std::string m = marker(tag, i);
-        const std::string line = "<14>" + m + " latency probe";
+        // The newline matters: without it the kernel keeps the record open for a continuation
+        // and readers see it only when the next record comes.
+        const std::string line = "<14>" + m + " latency probe\n";
         const auto start = clock_type::now();
         if (::write(kmsg, line.data(), line.size()) < 0) std::perror("kmsg_tool: write");
         if (f.wait_for(m, std::chrono::milliseconds(5000))) {
@@ -141,7 +150,7 @@ int flood(const std::string& tag, std::uint64_t n, std::size_t pad) {
     std::uint64_t failed = 0;
     const auto start = clock_type::now();
     for (std::uint64_t i = 0; i < n; ++i) {
-        const std::string line = "<14>" + marker(tag, i) + " " + padding;
+        const std::string line = "<14>" + marker(tag, i) + " " + padding + "\n";
         if (::write(kmsg, line.data(), line.size()) < 0) ++failed;
     }
     const double s = std::chrono::duration<double>(clock_type::now() - start).count();
