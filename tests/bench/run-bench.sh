@@ -186,6 +186,13 @@ footprint() {
         row footprint "wake-ups, /dev/kmsg, quiet kernel ($secs s, $threads thread(s), $lines records meanwhile)" \
             "$(awk -v w="$wake" -v s="$secs" 'BEGIN { printf "%.1f /s (%d context switches)", w / s, w }')" "" "0 /s"
     fi
+    r=$(idle_daemon kmsg-x 2 -x)
+    if [ "$r" != failed ]; then
+        read -r rss hwm wake lines threads <<<"$r"
+        row footprint "idle \`klogd -n -x -f FILE\` on /dev/kmsg (no symbol tables): VmRSS / VmHWM" \
+            "$(awk -v a="$rss" -v b="$hwm" 'BEGIN { printf "%.1f MiB / %.1f MiB", a / 1024, b / 1024 }')" \
+            "$(awk -v a="$rss" 'BEGIN { printf "%.2f", 10240 / a }') x target" "VmRSS < 10 MiB"
+    fi
     say "idle daemon on a FIFO standing in for /proc/kmsg (${secs} s)"
     local fifo=$work/kmsg.fifo
     rm -f "$fifo"

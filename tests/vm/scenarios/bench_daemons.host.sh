@@ -68,7 +68,7 @@ check() {
         fi
         printf '| guest | %s: write → line in file, %s writes 10 ms apart | p50 %s µs, p99 %s µs, max %s µs (%s/%s seen) | | |\n' \
             "$label" "$BENCH_LAT" "$p50" "$p99" "$max" "$got" "$BENCH_LAT" >> "$rows"
-        printf '| guest | %s: flood of %s records (%s/s written) | delivered %s, lost %s, duplicated %s; CPU %s ms; VmRSS %s kB | %s | nothing lost |\n' \
+        printf '| guest | %s: flood of %s records (%s/s written) | delivered %s, lost %s, duplicated %s; CPU %s ms; RssAnon %s kB | %s | nothing lost |\n' \
             "$label" "$BENCH_FLOOD" "$wrate" "$delivered" "$lost" "$dups" "$cpu" \
             "$rss" "$ratio" >> "$rows"
     done
