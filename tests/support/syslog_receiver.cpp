@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -272,7 +273,9 @@ void tcp_capture::start() {
     pid_ = ::fork();
     REQUIRE(pid_ >= 0);
     if (pid_ == 0) {
-        // Child: only system calls from here on.
+        // Child: only system calls from here on; it dies with the test.
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        for (int fd = 0; fd < 3; ++fd) ::close(fd);
         const int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
         const int one = 1;
         ::setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
