@@ -214,8 +214,10 @@ std::vector<std::string> find_syslog_ng() {
         // syslog-ng-core conflicts with rsyslog as an installed package: fetch and unpack it
         // (with the libraries bookworm does not have yet) instead of installing it.
         run_ok({"/bin/sh", "-c",
-                "cd '" + dir + "' && rm -f *.deb && apt-get download syslog-ng-core libivykis0 "
-                "libnet1 libwrap0 && for d in *.deb; do dpkg -x \"$d\" root.tmp || exit 1; done && "
+                "cd '" + dir + "' && rm -f *.deb && pkgs='syslog-ng-core libivykis0 libnet1 "
+                "libwrap0' && { apt-get download $pkgs || { apt-get update -qq && "
+                "apt-get download $pkgs; }; } && rm -rf root.tmp && "
+                "for d in *.deb; do dpkg -x \"$d\" root.tmp || exit 1; done && "
                 "rm -rf root && mv root.tmp root"},
                120000);
     }
