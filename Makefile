@@ -41,7 +41,7 @@ build-asan: deps $(BUILD_ASAN)/CMakeCache.txt
 
 # The whole kernel log, then every new record; no pid file or cursor of the system's is used.
 run: build
-	$(BUILD)/klogd/klogd -n -f - --pidfile=$(BUILD)/klogd.pid --state-file=
+	$(BUILD)/klogd/klogd -n -f - --pidfile=$(BUILD)/klogd.pid --state-file=none
 
 test: build build-asan
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)

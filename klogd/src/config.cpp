@@ -210,8 +210,11 @@ config make_config(const options& opts) {
         if (opts.source != "-") check_readable("--source", opts.source);
     }
 
-    if (opts.state_file && !opts.state_file->empty())
+    if (opts.state_file == "none") {
+        c.state_file.clear();  // no cursor: every start reads the whole ring
+    } else if (opts.state_file) {
         check_output_path("--state-file", *opts.state_file);
+    }
     if (opts.file) {
         check_output_path("-f", *opts.file);
         c.outputs.push_back({output_spec::kind::file, *opts.file});

@@ -46,7 +46,7 @@ po::options_description describe(options& o) {
         ("pidfile", po::value<std::string>(&o.pidfile)->value_name("PATH"),
          "pid file of the daemon (default /run/klogd.pid)")
         ("state-file", po::value<std::string>()->value_name("PATH"),
-         "where the /dev/kmsg cursor is kept (default /var/lib/klogd/state)")
+         "where the /dev/kmsg cursor is kept (default /var/lib/klogd/state; none: no cursor)")
         ("user", po::value<std::string>()->value_name("USER"),
          "drop privileges to USER after opening what needs root")
         ("min-level", po::value<std::string>()->value_name("LEVEL"),

@@ -22,7 +22,7 @@ void append_nil_or(std::string& out, std::string_view token) {
 
 rfc5424_formatter::rfc5424_formatter(const format_options& options)
     : host_(detail::printable_token(options.hostname, max_hostname)) {
-    if (host_.empty()) host_ = "-";
+    if (host_.empty()) host_.assign(1, '-');  // (not `= "-"`: GCC 12 -O3 warns -Wrestrict)
     if (!options.boot_id.empty()) {
         boot_param_ = " boot=\"";
         append_param_value(boot_param_, options.boot_id);
