@@ -254,8 +254,9 @@ void application::open_symbols() {
         }
         sc.use_kallsyms = cfg_.kallsyms.has_value();
         if (!cfg_.modules) sc.modules.clear();
-        // The offset the crashed kernel printed (`Kernel Offset: 0x...`) places its map.
-        if (cfg_.replay_path != "-") {
+        // The offset the crashed kernel printed (`Kernel Offset: 0x...`) places its map (only
+        // a System.map needs it: kallsyms addresses are already the running ones).
+        if (cfg_.system_map && cfg_.replay_path != "-") {
             std::ifstream in(cfg_.replay_path, std::ios::binary);
             for (std::string line; std::getline(in, line);) {
                 const auto at = line.find("Kernel Offset: ");

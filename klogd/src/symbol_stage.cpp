@@ -1,5 +1,7 @@
 #include "klogd/symbol_stage.hpp"
 
+#include <malloc.h>
+
 namespace klogd {
 
 symbol_stage::symbol_stage(klog::symbols::symbol_loader::config cfg, bool oops_reload,
@@ -20,11 +22,19 @@ void symbol_stage::report(const std::vector<std::string>& lines) const {
 void symbol_stage::reload_all() {
     report(loader_.load_all(resolver_));
     last_module_reload_ = std::chrono::steady_clock::now();
+    release_load_buffers();
 }
 
 void symbol_stage::reload_modules() {
     report(loader_.load_modules(resolver_));
     last_module_reload_ = std::chrono::steady_clock::now();
+    release_load_buffers();
+}
+
+void symbol_stage::release_load_buffers() noexcept {
+    // Loading reads whole files (kallsyms: megabytes) into buffers that are freed again; give
+    // those pages back so an idle daemon does not keep them resident.
+    ::malloc_trim(0);
 }
 
 bool symbol_stage::rewrite(const klog::record_view& record, std::string& out) {

@@ -40,6 +40,7 @@ class symbol_stage final : public klog::record_rewriter {
 
   private:
     void report(const std::vector<std::string>& lines) const;
+    static void release_load_buffers() noexcept;
 
     klog::symbols::symbol_loader loader_;
     klog::symbols::symbol_resolver resolver_;

@@ -111,7 +111,23 @@ void append_rfc3339_utc(std::string& out, std::int64_t wall_usec) {
 }
 
 void append_syslog_local_time(std::string& out, std::int64_t wall_usec) {
+    // localtime_r costs more than formatting a whole record; records come many to a second.
+    // The cache is keyed on the second and on what tzset() last set (glibc's localtime_r does
+    // not re-read TZ by itself), and is per thread.
+    struct cached_second {
+        std::int64_t secs = 0;
+        long zone = 0;
+        const char* zone_name = nullptr;
+        bool valid = false;
+        char text[15] = {};
+    };
+    thread_local cached_second cache;
     const std::int64_t secs = floor_div(wall_usec, usec_per_sec);
+    if (cache.valid && cache.secs == secs && cache.zone == ::timezone &&
+        cache.zone_name == ::tzname[0]) {
+        out.append(cache.text, sizeof cache.text);
+        return;
+    }
     civil_time t{};
     std::tm tm{};
     const auto tt = static_cast<std::time_t>(secs);
@@ -124,6 +140,7 @@ void append_syslog_local_time(std::string& out, std::int64_t wall_usec) {
     } else {
         t = civil_from_secs(secs);  // out of the C library's range: UTC rather than nothing
     }
+    const std::size_t start = out.size();
     out.append(month_names[(t.month - 1) % 12], 3);
     out += ' ';
     out += t.day < 10 ? ' ' : static_cast<char>('0' + t.day / 10);
@@ -134,6 +151,11 @@ void append_syslog_local_time(std::string& out, std::int64_t wall_usec) {
     append_2(out, t.minute);
     out += ':';
     append_2(out, t.second);
+    out.copy(cache.text, sizeof cache.text, start);
+    cache.secs = secs;
+    cache.zone = ::timezone;
+    cache.zone_name = ::tzname[0];
+    cache.valid = true;
 }
 
 std::string printable_token(std::string_view s, std::size_t max_len) {
