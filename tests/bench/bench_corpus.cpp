@@ -87,7 +87,8 @@ std::vector<std::uint64_t> pick_addresses(const std::string& kallsyms, std::uint
         }
         core.push_back(addr + 1);
     }
-    if (core.size() < 16) throw std::runtime_error("kallsyms has too few text symbols with addresses");
+    if (core.size() < 16)
+        throw std::runtime_error("kallsyms has too few text symbols with addresses");
     std::vector<std::uint64_t> picked;
     for (std::size_t i = 0; i < 11; ++i) picked.push_back(core[(i * 4099 + 17) % core.size()]);
     return picked;
@@ -138,7 +139,8 @@ std::string unescape(std::string_view text) {
 
 int main(int argc, char** argv) try {
     if (argc != 6) {
-        std::fprintf(stderr, "usage: %s KMSG_RECORDS KALLSYMS COUNT OUT_KMSG OUT_DMESG_RAW\n", argv[0]);
+        std::fprintf(stderr, "usage: %s KMSG_RECORDS KALLSYMS COUNT OUT_KMSG OUT_DMESG_RAW\n",
+                     argv[0]);
         return 2;
     }
     const std::vector<record> capture = parse_capture(read_file(argv[1]));
@@ -152,7 +154,8 @@ int main(int argc, char** argv) try {
     block.insert(block.end(), trace.begin(), trace.end());
     const std::uint64_t last_ts = capture.back().ts;
     // Trace records follow the capture's last record, 1 us apart.
-    for (std::size_t i = capture.size(); i < block.size(); ++i) block[i].ts = last_ts + (i - capture.size()) + 1;
+    for (std::size_t i = capture.size(); i < block.size(); ++i)
+        block[i].ts = last_ts + (i - capture.size()) + 1;
     const std::uint64_t span = block.back().ts + 1000000;
 
     std::string kmsg, dmesg;
@@ -176,8 +179,8 @@ int main(int argc, char** argv) try {
         kmsg += '\n';
         kmsg += r.dictionary;
         kmsg += '\0';
-        n = std::snprintf(head, sizeof head, "<%u>[%5" PRIu64 ".%06" PRIu64 "] ", r.pri, ts / 1000000,
-                          ts % 1000000);
+        n = std::snprintf(head, sizeof head, "<%u>[%5" PRIu64 ".%06" PRIu64 "] ", r.pri,
+                          ts / 1000000, ts % 1000000);
         const std::string text = unescape(r.text);
         std::size_t start = 0;
         for (;;) {  // one prefixed line per text line, as syslog(2) prints it
@@ -200,7 +203,8 @@ int main(int argc, char** argv) try {
     }
     kmsg_bytes += std::fwrite(kmsg.data(), 1, kmsg.size(), out_kmsg);
     dmesg_bytes += std::fwrite(dmesg.data(), 1, dmesg.size(), out_dmesg);
-    if (std::fclose(out_kmsg) != 0 || std::fclose(out_dmesg) != 0) throw std::runtime_error("write failed");
+    if (std::fclose(out_kmsg) != 0 || std::fclose(out_dmesg) != 0)
+        throw std::runtime_error("write failed");
     std::printf("records=%" PRIu64 " kmsg_bytes=%" PRIu64 " dmesg_raw_lines=%" PRIu64
                 " dmesg_raw_bytes=%" PRIu64 " address_records=%" PRIu64 "\n",
                 count, kmsg_bytes, dmesg_lines, dmesg_bytes, address_records);

@@ -138,17 +138,21 @@ int main(int argc, char** argv) try {
         klog_rate.push_back(static_cast<double>(records) / seconds);
     }
     const double raw = median(raw_rate), klog_x = median(klog_x_rate), klog = median(klog_rate);
-    std::printf("| device | raw read(2) loop over /dev/kmsg (%llu records x %d passes, 1 read per record) "
-                "| %.2f M records/s (%.0f ns/record) | 100 %% | the limit |\n",
-                static_cast<unsigned long long>(per_pass), passes, raw / 1e6, 1e9 / raw);
-    std::printf("| device | klog kmsg_source + pipeline, raw format, -x, file on /dev/null (in-process; "
-                "%llu records/pass) | %.2f M records/s (%.0f ns/record) | %.0f %% of raw | >= 90 %% |\n",
-                static_cast<unsigned long long>(per_pass_klog), klog_x / 1e6, 1e9 / klog_x,
-                100.0 * klog_x / raw);
-    std::printf("| device | same, traditional format + symbols from /proc/kallsyms (%zu core symbols) "
-                "| %.2f M records/s (%.0f ns/record) | %.0f %% of raw | (daemon default path) |\n",
-                symbols.resolver().kernel().size(), klog / 1e6, 1e9 / klog, 100.0 * klog / raw);
-    std::printf("# raw_rate=%.0f records_per_pass=%llu\n", raw, static_cast<unsigned long long>(per_pass));
+    std::printf(
+        "| device | raw read(2) loop over /dev/kmsg (%llu records x %d passes, 1 read per record) "
+        "| %.2f M records/s (%.0f ns/record) | 100 %% | the limit |\n",
+        static_cast<unsigned long long>(per_pass), passes, raw / 1e6, 1e9 / raw);
+    std::printf(
+        "| device | klog kmsg_source + pipeline, raw format, -x, file on /dev/null (in-process; "
+        "%llu records/pass) | %.2f M records/s (%.0f ns/record) | %.0f %% of raw | >= 90 %% |\n",
+        static_cast<unsigned long long>(per_pass_klog), klog_x / 1e6, 1e9 / klog_x,
+        100.0 * klog_x / raw);
+    std::printf(
+        "| device | same, traditional format + symbols from /proc/kallsyms (%zu core symbols) "
+        "| %.2f M records/s (%.0f ns/record) | %.0f %% of raw | (daemon default path) |\n",
+        symbols.resolver().kernel().size(), klog / 1e6, 1e9 / klog, 100.0 * klog / raw);
+    std::printf("# raw_rate=%.0f records_per_pass=%llu\n", raw,
+                static_cast<unsigned long long>(per_pass));
     return 0;
 } catch (const std::exception& e) {
     std::fprintf(stderr, "kmsg_bench: %s\n", e.what());

@@ -3,8 +3,8 @@
 // the write commands on a host.
 //
 //   kmsg_tool latency FILE TAG N [INTERVAL_MS]
-//       N times: write "<14>TAG#i@ latency probe\n" to /dev/kmsg and wait (inotify) until that text is appended
-//       to FILE. Prints "n= got= p50_us= p90_us= p99_us= max_us=".
+//       N times: write "<14>TAG#i@ latency probe\n" to /dev/kmsg and wait (inotify) until that text
+//       is appended to FILE. Prints "n= got= p50_us= p90_us= p99_us= max_us=".
 //   kmsg_tool flood TAG N [PAD]
 //       writes N records "<14>TAG#i@ PAD×'x'\n" to /dev/kmsg as fast as it can.
 //       Prints "written= failed= seconds= rate=".
@@ -53,7 +53,7 @@ std::string marker(const std::string& tag, std::uint64_t i) {
 
 // Follows a growing file: appended bytes, woken by inotify.
 class follower {
-public:
+  public:
     explicit follower(const std::string& path) : path_(path) {
         inotify_ = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
         ::inotify_add_watch(inotify_, path.c_str(), IN_MODIFY);
@@ -83,8 +83,8 @@ public:
             }
             // Keep only a tail that might hold the start of `text`.
             if (pending_.size() > text.size()) pending_.erase(0, pending_.size() - text.size());
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                deadline - clock_type::now());
+            const auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
             if (left.count() <= 0) {
                 std::fprintf(stderr, "kmsg_tool: '%s' not in %s within %lld ms (read up to %lld)\n",
                              text.c_str(), path_.c_str(), static_cast<long long>(timeout.count()),
@@ -99,7 +99,7 @@ public:
         }
     }
 
-private:
+  private:
     void read_new() {
         char buf[65536];
         for (;;) {
@@ -134,7 +134,8 @@ int latency(const std::string& file, const std::string& tag, std::uint64_t n, in
         const auto start = clock_type::now();
         if (::write(kmsg, line.data(), line.size()) < 0) std::perror("kmsg_tool: write");
         if (f.wait_for(m, std::chrono::milliseconds(5000))) {
-            us.push_back(std::chrono::duration<double, std::micro>(clock_type::now() - start).count());
+            us.push_back(
+                std::chrono::duration<double, std::micro>(clock_type::now() - start).count());
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(interval_ms));
     }
@@ -155,8 +156,8 @@ int flood(const std::string& tag, std::uint64_t n, std::size_t pad) {
     }
     const double s = std::chrono::duration<double>(clock_type::now() - start).count();
     std::printf("written=%llu failed=%llu seconds=%.3f rate=%.0f\n",
-                static_cast<unsigned long long>(n - failed), static_cast<unsigned long long>(failed), s,
-                static_cast<double>(n) / s);
+                static_cast<unsigned long long>(n - failed),
+                static_cast<unsigned long long>(failed), s, static_cast<double>(n) / s);
     return 0;
 }
 
@@ -178,7 +179,8 @@ int count(const std::string& file, const std::string& tag, std::uint64_t n) {
     const std::string bytes = slurp(file);
     std::vector<std::uint32_t> seen(n, 0);
     const std::string prefix = tag + "#";
-    for (std::size_t at = bytes.find(prefix); at != std::string::npos; at = bytes.find(prefix, at + 1)) {
+    for (std::size_t at = bytes.find(prefix); at != std::string::npos;
+         at = bytes.find(prefix, at + 1)) {
         std::size_t p = at + prefix.size();
         std::uint64_t i = 0;
         bool digits = false;
@@ -194,8 +196,10 @@ int count(const std::string& file, const std::string& tag, std::uint64_t n) {
         delivered += s ? 1 : 0;
         duplicates += s > 1 ? s - 1 : 0;
     }
-    std::printf("delivered=%llu lost=%llu duplicates=%llu\n", static_cast<unsigned long long>(delivered),
-                static_cast<unsigned long long>(n - delivered), static_cast<unsigned long long>(duplicates));
+    std::printf("delivered=%llu lost=%llu duplicates=%llu\n",
+                static_cast<unsigned long long>(delivered),
+                static_cast<unsigned long long>(n - delivered),
+                static_cast<unsigned long long>(duplicates));
     return 0;
 }
 
@@ -208,8 +212,9 @@ int cpu(int argc, char** argv) {
         if (paren == std::string::npos) continue;
         // Fields after "(comm)": state(3) ... utime(14) stime(15).
         unsigned long long utime = 0, stime = 0;
-        if (std::sscanf(stat.c_str() + paren + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-                        &utime, &stime) == 2) {
+        if (std::sscanf(stat.c_str() + paren + 1,
+                        " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                        &stime) == 2) {
             total += utime + stime;
         }
     }
@@ -222,14 +227,16 @@ int cpu(int argc, char** argv) {
 int main(int argc, char** argv) {
     const std::string cmd = argc > 1 ? argv[1] : "";
     if (cmd == "latency" && argc >= 5) {
-        return latency(argv[2], argv[3], std::strtoull(argv[4], nullptr, 10), argc > 5 ? std::atoi(argv[5]) : 10);
+        return latency(argv[2], argv[3], std::strtoull(argv[4], nullptr, 10),
+                       argc > 5 ? std::atoi(argv[5]) : 10);
     }
     if (cmd == "flood" && argc >= 4) {
         return flood(argv[2], std::strtoull(argv[3], nullptr, 10),
                      argc > 4 ? std::strtoull(argv[4], nullptr, 10) : 64);
     }
     if (cmd == "wait" && argc == 5) return wait_text(argv[2], argv[3], std::atoi(argv[4]));
-    if (cmd == "count" && argc == 5) return count(argv[2], argv[3], std::strtoull(argv[4], nullptr, 10));
+    if (cmd == "count" && argc == 5)
+        return count(argv[2], argv[3], std::strtoull(argv[4], nullptr, 10));
     if (cmd == "cpu" && argc >= 3) return cpu(argc - 2, argv + 2);
     std::fprintf(stderr,
                  "usage: kmsg_tool latency FILE TAG N [INTERVAL_MS] | flood TAG N [PAD] | "

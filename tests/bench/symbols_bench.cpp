@@ -64,13 +64,15 @@ int main(int argc, char** argv) try {
     const double kallsyms_ms =
         median_ms(runs, [&] { symbols = kallsyms::load(kallsyms_path, &modules).kernel().size(); });
     row(("load corpus kallsyms (" + std::to_string(symbols) + " core symbols; median of " +
-         std::to_string(runs) + ")").c_str(), kallsyms_ms, "ms",
-        30.0, "<", 30.0 / kallsyms_ms);
+         std::to_string(runs) + ")")
+            .c_str(),
+        kallsyms_ms, "ms", 30.0, "<", 30.0 / kallsyms_ms);
     const double map_ms =
         median_ms(runs, [&] { symbols = system_map::load(map_path).table().size(); });
     row(("load corpus System.map (" + std::to_string(symbols) + " symbols; median of " +
-         std::to_string(runs) + ")").c_str(), map_ms, "ms", 30.0,
-        "<", 30.0 / map_ms);
+         std::to_string(runs) + ")")
+            .c_str(),
+        map_ms, "ms", 30.0, "<", 30.0 / map_ms);
 
     auto running = kallsyms::load(kallsyms_path, &modules);
     const auto map = system_map::load(map_path);
@@ -128,11 +130,12 @@ int main(int argc, char** argv) try {
     }
     const double expand_s = ms_since(expand_start) / 1000.0;
     const double lines_per_s = expand_rounds * static_cast<double>(lines.size()) / expand_s;
-    const std::string what = "oops-like lines expanded (" + std::to_string(expanded / expand_rounds) +
-                             " of " + std::to_string(lines.size()) +
-                             " lines with addresses; own bar)";
+    const std::string what = "oops-like lines expanded (" +
+                             std::to_string(expanded / expand_rounds) + " of " +
+                             std::to_string(lines.size()) + " lines with addresses; own bar)";
     row(what.c_str(), lines_per_s / 1e6, "M lines/s", 1.0, ">", lines_per_s / 1e6);
-    std::fprintf(stderr, "symbols_bench: checksum %llx\n", static_cast<unsigned long long>(checksum));
+    std::fprintf(stderr, "symbols_bench: checksum %llx\n",
+                 static_cast<unsigned long long>(checksum));
     return 0;
 } catch (const std::exception& e) {
     std::fprintf(stderr, "symbols_bench: %s\n", e.what());

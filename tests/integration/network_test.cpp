@@ -31,7 +31,10 @@ struct network_fixture {
     std::string err = dir.file("stderr.log");
 
     std::vector<std::string> args(const std::vector<std::string>& extra) const {
-        std::vector<std::string> a{"-n", "-d", "-x", "--source=kmsg:" + kmsg.path(),
+        std::vector<std::string> a{"-n",
+                                   "-d",
+                                   "-x",
+                                   "--source=kmsg:" + kmsg.path(),
                                    "--pidfile=" + dir.file("klogd.pid"),
                                    "--state-file=" + dir.file("state")};
         a.insert(a.end(), extra.begin(), extra.end());
@@ -93,13 +96,12 @@ TEST_CASE("rsyslogd receives kernel records over the local socket, UDP, TCP and 
     network_fixture f;
     const auto pki = klog_test::make_test_pki(f.dir.path());
     klog_test::rsyslog_receiver rsyslog(f.dir.path(), pki);
-    background_klogd klogd(
-        f.args({"--output=syslog:" + rsyslog.socket_path(),
-                "--output=udp://127.0.0.1:" + std::to_string(rsyslog.udp_port()),
-                "--output=tcp://127.0.0.1:" + std::to_string(rsyslog.tcp_port()),
-                "--output=tls://127.0.0.1:" + std::to_string(rsyslog.tls_port()),
-                "--tls-ca=" + pki.ca}),
-        f.err);
+    background_klogd klogd(f.args({"--output=syslog:" + rsyslog.socket_path(),
+                                   "--output=udp://127.0.0.1:" + std::to_string(rsyslog.udp_port()),
+                                   "--output=tcp://127.0.0.1:" + std::to_string(rsyslog.tcp_port()),
+                                   "--output=tls://127.0.0.1:" + std::to_string(rsyslog.tls_port()),
+                                   "--tls-ca=" + pki.ca}),
+                           f.err);
     REQUIRE(f.ready(klogd));
     send_samples(f.kmsg);
     const bool all = eventually(
@@ -125,7 +127,8 @@ TEST_CASE("rsyslogd receives kernel records over the local socket, UDP, TCP and 
                 // Local syslog: `<PRI>Mmm dd hh:mm:ss kernel: [secs.usecs] text`; rsyslog keeps
                 // the space after the tag in the message.
                 CHECK(mine[i].tag == "kernel:");
-                const std::string stamp = "[    " + std::to_string(samples[i].ts / 1000000) + ".000000] ";
+                const std::string stamp =
+                    "[    " + std::to_string(samples[i].ts / 1000000) + ".000000] ";
                 CHECK(mine[i].msg == " " + stamp + samples[i].text);
             } else {
                 CHECK(mine[i].tag == "kernel");
@@ -144,7 +147,8 @@ TEST_CASE("syslog-ng's syslog() source receives kernel records over TCP byte for
     REQUIRE(f.ready(klogd));
     send_samples(f.kmsg);
     const bool all = eventually(
-        [&] { return klog_test::parse_received(syslog_ng.output()).size() >= samples.size(); }, 20s);
+        [&] { return klog_test::parse_received(syslog_ng.output()).size() >= samples.size(); },
+        20s);
     INFO("klogd:\n" << f.diagnostics() << "syslog-ng:\n" << syslog_ng.log());
     CHECK(all);
     klogd.signal(SIGTERM);
@@ -158,9 +162,10 @@ TEST_CASE("syslog-ng's syslog() source receives kernel records over TCP byte for
     }
 }
 
-TEST_CASE("A hundred thousand records over TCP while the receiver is killed and restarted twice: all "
-          "arrive, in order",
-          "[integration][network]") {
+TEST_CASE(
+    "A hundred thousand records over TCP while the receiver is killed and restarted twice: all "
+    "arrive, in order",
+    "[integration][network]") {
     network_fixture f;
     const auto port = klog_test::free_port();
     const std::string capture_dir = f.dir.file("capture");
@@ -227,7 +232,8 @@ TEST_CASE("Receiver down for the whole run: the spool keeps every record and rep
         background_klogd klogd(f.args(out), f.err);
         REQUIRE(f.ready(klogd));
         for (std::uint64_t seq = 1; seq <= total; ++seq) {
-            f.kmsg.send(kmsg_record(6, seq, 1000000 + seq, "spooled record " + std::to_string(seq)));
+            f.kmsg.send(
+                kmsg_record(6, seq, 1000000 + seq, "spooled record " + std::to_string(seq)));
         }
         CHECK(eventually([&] { return spooled_records(spool) == total; }, 20s));
         klogd.signal(SIGTERM);

@@ -44,8 +44,8 @@ TEST_CASE("klogd --check-config checks and exits", "[integration][options]") {
     CHECK(ok.exit_code == 0);
     CHECK(::access(dir.file("k.log").c_str(), F_OK) != 0);  // nothing was started or created
     // What `make run` passes.
-    const auto run = klog_test::run_klogd({"--check-config", "-n", "-f", "-", "--pidfile=" + dir.file("p"),
-                                           "--state-file=none"});
+    const auto run = klog_test::run_klogd(
+        {"--check-config", "-n", "-f", "-", "--pidfile=" + dir.file("p"), "--state-file=none"});
     CHECK(run.exit_code == 0);
     const auto bad = klog_test::run_klogd({"--check-config", "-c", "12"});
     CHECK(bad.exit_code == 2);

@@ -167,34 +167,47 @@ rsyslog_receiver::rsyslog_receiver(const std::string& dir, const test_pki& pki)
         tls_port_ = free_port();
     } while (tls_port_ == tcp_port_);
     const std::string conf = dir + "/rsyslog.conf";
-    write_file(conf,
-               "global(workDirectory=\"" + work + "\" net.enableDNS=\"off\"\n"
-               "  parser.escapeControlCharactersOnReceive=\"off\" maxMessageSize=\"64k\"\n"
-               "  defaultNetstreamDriverCAFile=\"" + pki.ca + "\"\n"
-               "  defaultNetstreamDriverCertFile=\"" + pki.cert + "\"\n"
-               "  defaultNetstreamDriverKeyFile=\"" + pki.key + "\")\n"
-               "module(load=\"imuxsock\" SysSock.Use=\"off\")\n"
-               "module(load=\"imudp\")\n"
-               "module(load=\"imtcp\")\n"
-               "template(name=\"t\" type=\"string\" string=\"%inputname%|%syslogfacility-text%|"
-               "%syslogtag%|%programname%|%msg%<<END>>\\n\")\n"
-               "ruleset(name=\"r\") { action(type=\"omfile\" file=\"" + output_ +
-               "\" template=\"t\") }\n"
-               "input(type=\"imuxsock\" Socket=\"" + socket_ + "\" ruleset=\"r\")\n"
-               "input(type=\"imudp\" address=\"127.0.0.1\" port=\"" + std::to_string(udp_port_) +
-               "\" ruleset=\"r\")\n"
-               "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"" + std::to_string(tcp_port_) +
-               "\" ruleset=\"r\")\n"
-               "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"" + std::to_string(tls_port_) +
-               "\" ruleset=\"r\" name=\"tls\" streamDriver.name=\"ossl\" streamDriver.mode=\"1\""
-               " streamDriver.authMode=\"anon\")\n");
-    process_ = std::make_unique<child_process>(
-        std::vector<std::string>{"/usr/sbin/rsyslogd", "-n", "-f", conf, "-i", dir + "/rsyslogd.pid"},
-        log_);
+    write_file(
+        conf, "global(workDirectory=\"" + work +
+                  "\" net.enableDNS=\"off\"\n"
+                  "  parser.escapeControlCharactersOnReceive=\"off\" maxMessageSize=\"64k\"\n"
+                  "  defaultNetstreamDriverCAFile=\"" +
+                  pki.ca +
+                  "\"\n"
+                  "  defaultNetstreamDriverCertFile=\"" +
+                  pki.cert +
+                  "\"\n"
+                  "  defaultNetstreamDriverKeyFile=\"" +
+                  pki.key +
+                  "\")\n"
+                  "module(load=\"imuxsock\" SysSock.Use=\"off\")\n"
+                  "module(load=\"imudp\")\n"
+                  "module(load=\"imtcp\")\n"
+                  "template(name=\"t\" type=\"string\" string=\"%inputname%|%syslogfacility-text%|"
+                  "%syslogtag%|%programname%|%msg%<<END>>\\n\")\n"
+                  "ruleset(name=\"r\") { action(type=\"omfile\" file=\"" +
+                  output_ +
+                  "\" template=\"t\") }\n"
+                  "input(type=\"imuxsock\" Socket=\"" +
+                  socket_ +
+                  "\" ruleset=\"r\")\n"
+                  "input(type=\"imudp\" address=\"127.0.0.1\" port=\"" +
+                  std::to_string(udp_port_) +
+                  "\" ruleset=\"r\")\n"
+                  "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"" +
+                  std::to_string(tcp_port_) +
+                  "\" ruleset=\"r\")\n"
+                  "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"" +
+                  std::to_string(tls_port_) +
+                  "\" ruleset=\"r\" name=\"tls\" streamDriver.name=\"ossl\" streamDriver.mode=\"1\""
+                  " streamDriver.authMode=\"anon\")\n");
+    process_ =
+        std::make_unique<child_process>(std::vector<std::string>{"/usr/sbin/rsyslogd", "-n", "-f",
+                                                                 conf, "-i", dir + "/rsyslogd.pid"},
+                                        log_);
     INFO(log());
-    REQUIRE(eventually([&] {
-        return exists(socket_) && tcp_port_open(tcp_port_) && tcp_port_open(tls_port_);
-    }));
+    REQUIRE(eventually(
+        [&] { return exists(socket_) && tcp_port_open(tcp_port_) && tcp_port_open(tls_port_); }));
 }
 
 std::string rsyslog_receiver::log() const { return read_if_any(log_); }
@@ -214,11 +227,12 @@ std::vector<std::string> find_syslog_ng() {
         // syslog-ng-core conflicts with rsyslog as an installed package: fetch and unpack it
         // (with the libraries bookworm does not have yet) instead of installing it.
         run_ok({"/bin/sh", "-c",
-                "cd '" + dir + "' && rm -f *.deb && pkgs='syslog-ng-core libivykis0 libnet1 "
-                "libwrap0' && { apt-get download $pkgs || { apt-get update -qq && "
-                "apt-get download $pkgs; }; } && rm -rf root.tmp && "
-                "for d in *.deb; do dpkg -x \"$d\" root.tmp || exit 1; done && "
-                "rm -rf root && mv root.tmp root"},
+                "cd '" + dir +
+                    "' && rm -f *.deb && pkgs='syslog-ng-core libivykis0 libnet1 "
+                    "libwrap0' && { apt-get download $pkgs || { apt-get update -qq && "
+                    "apt-get download $pkgs; }; } && rm -rf root.tmp && "
+                    "for d in *.deb; do dpkg -x \"$d\" root.tmp || exit 1; done && "
+                    "rm -rf root && mv root.tmp root"},
                120000);
     }
     REQUIRE(exists(binary));
@@ -227,8 +241,7 @@ std::vector<std::string> find_syslog_ng() {
         if (e.is_directory()) modules = e.path().string();
     }
     REQUIRE(!modules.empty());
-    return {binary, modules,
-            root + "/usr/lib/x86_64-linux-gnu:" + root + "/usr/lib/syslog-ng"};
+    return {binary, modules, root + "/usr/lib/x86_64-linux-gnu:" + root + "/usr/lib/syslog-ng"};
 }
 
 }  // namespace
@@ -241,14 +254,19 @@ syslog_ng_receiver::syslog_ng_receiver(const std::string& dir)
     write_file(conf,
                "@version: 3.38\n"
                "options { keep-hostname(yes); };\n"
-               "source s { syslog(ip(127.0.0.1) port(" + std::to_string(tcp_port_) +
-               ") transport(\"tcp\")); };\n"
-               "destination d { file(\"" + output_ +
-               "\" template(\"syslog-ng|${FACILITY}|${PROGRAM}|${PROGRAM}|${MSG}<<END>>\\n\") "
-               "template-escape(no)); };\n"
-               "log { source(s); destination(d); };\n");
-    std::vector<std::string> argv{found[0], "-F", "-f", conf, "-p", dir + "/syslog-ng.pid",
-                                  "-c", dir + "/syslog-ng.ctl", "-R", dir + "/syslog-ng.persist",
+               "source s { syslog(ip(127.0.0.1) port(" +
+                   std::to_string(tcp_port_) +
+                   ") transport(\"tcp\")); };\n"
+                   "destination d { file(\"" +
+                   output_ +
+                   "\" template(\"syslog-ng|${FACILITY}|${PROGRAM}|${PROGRAM}|${MSG}<<END>>\\n\") "
+                   "template-escape(no)); };\n"
+                   "log { source(s); destination(d); };\n");
+    std::vector<std::string> argv{found[0],   "-F",
+                                  "-f",       conf,
+                                  "-p",       dir + "/syslog-ng.pid",
+                                  "-c",       dir + "/syslog-ng.ctl",
+                                  "-R",       dir + "/syslog-ng.persist",
                                   "--no-caps"};
     std::vector<std::string> env;
     if (!found[1].empty()) {
@@ -285,7 +303,8 @@ void tcp_capture::start() {
         addr.sin_family = AF_INET;
         addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         addr.sin_port = htons(port_);
-        if (::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(lfd, 8) != 0) {
+        if (::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+            ::listen(lfd, 8) != 0) {
             ::_exit(3);
         }
         static char buf[65536];

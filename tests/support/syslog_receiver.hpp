@@ -6,8 +6,8 @@
 #include <sys/types.h>
 
 #include <chrono>
-#include <memory>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,7 +19,7 @@ std::uint16_t free_port(bool udp = false);
 /// A process started in the background with its output in `log_path`; SIGKILL'd and reaped by
 /// the destructor if still running.
 class child_process {
-public:
+  public:
     child_process(const std::vector<std::string>& argv, const std::string& log_path,
                   const std::vector<std::string>& env = {});
     ~child_process();
@@ -30,7 +30,7 @@ public:
     int stop(int signo, std::chrono::milliseconds timeout = std::chrono::seconds(10));
     [[nodiscard]] bool running();
 
-private:
+  private:
     pid_t pid_ = -1;
     int status_ = -1;
 };
@@ -57,7 +57,7 @@ std::vector<received_message> parse_received(const std::string& path);
 /// imtcp and imtcp+TLS (rsyslog-openssl, anonymous clients) on free 127.0.0.1 ports. Every
 /// message lands in `output()`; control characters are not escaped on receive.
 class rsyslog_receiver {
-public:
+  public:
     rsyslog_receiver(const std::string& dir, const test_pki& pki);
     [[nodiscard]] const std::string& socket_path() const noexcept { return socket_; }
     [[nodiscard]] std::uint16_t udp_port() const noexcept { return udp_port_; }
@@ -66,7 +66,7 @@ public:
     [[nodiscard]] const std::string& output() const noexcept { return output_; }
     [[nodiscard]] std::string log() const;
 
-private:
+  private:
     std::string socket_;
     std::string output_;
     std::string log_;
@@ -82,13 +82,13 @@ private:
 /// `apt-get download` into the build tree and unpacked with `dpkg -x` (syslog-ng-core
 /// conflicts with rsyslog as an installed package). Fails the test if neither works.
 class syslog_ng_receiver {
-public:
+  public:
     explicit syslog_ng_receiver(const std::string& dir);
     [[nodiscard]] std::uint16_t tcp_port() const noexcept { return tcp_port_; }
     [[nodiscard]] const std::string& output() const noexcept { return output_; }
     [[nodiscard]] std::string log() const;
 
-private:
+  private:
     std::string output_;
     std::string log_;
     std::uint16_t tcp_port_ = 0;
@@ -98,7 +98,7 @@ private:
 /// A forked TCP receiver on 127.0.0.1:`port` writing the bytes of each connection, as they are
 /// read, to `dir`/conn-<start>-<n>. kill() is SIGKILL (a crash); start() listens again.
 class tcp_capture {
-public:
+  public:
     tcp_capture(std::string dir, std::uint16_t port);
     ~tcp_capture();
     tcp_capture(const tcp_capture&) = delete;
@@ -109,7 +109,7 @@ public:
     /// off at the end of a connection is left out.
     [[nodiscard]] std::vector<std::string> frames() const;
 
-private:
+  private:
     std::string dir_;
     std::uint16_t port_;
     pid_t pid_ = -1;

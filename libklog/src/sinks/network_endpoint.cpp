@@ -21,7 +21,8 @@ std::optional<network_endpoint> network_endpoint::parse(std::string_view text,
         rest = text.substr(close + 1);
     } else {
         const auto colon = text.find(':');
-        if (colon != std::string_view::npos && text.find(':', colon + 1) != std::string_view::npos) {
+        if (colon != std::string_view::npos &&
+            text.find(':', colon + 1) != std::string_view::npos) {
             return std::nullopt;  // an IPv6 literal needs brackets: [::1]:514
         }
         ep.host = std::string(text.substr(0, colon));

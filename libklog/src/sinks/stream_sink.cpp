@@ -35,7 +35,8 @@ bool is_ip_literal(const std::string& host) {
 }  // namespace
 
 stream_sink::stream_sink(asio::io_context& io, settings s,
-                         std::unique_ptr<formatters::formatter> notice_format, diagnostics_fn diagnostics)
+                         std::unique_ptr<formatters::formatter> notice_format,
+                         diagnostics_fn diagnostics)
     : io_(io),
       s_(std::move(s)),
       name_(std::string(s_.tls ? "tls://" : "tcp://") + s_.endpoint.to_string()),
@@ -115,7 +116,9 @@ void stream_sink::accept(queued_record record) {
                                      memory_.size() >= s_.queue_max);
     if (to_spool) {
         if (!spool_->fits(record.bytes.size())) {
-            if (!gap_.pending()) diag(name_ + ": spool full (" + std::to_string(spool_->bytes()) + " bytes): dropping records");
+            if (!gap_.pending())
+                diag(name_ + ": spool full (" + std::to_string(spool_->bytes()) +
+                     " bytes): dropping records");
             gap_.add(record.seq);
             ++counters_.dropped;
             return;
@@ -248,7 +251,8 @@ void stream_sink::start_connect() {
     ++outstanding_;
     resolver_.async_resolve(
         s_.endpoint.host, std::to_string(s_.endpoint.port),
-        [this, alive, gen](const boost::system::error_code& ec, tcp::resolver::results_type results) {
+        [this, alive, gen](const boost::system::error_code& ec,
+                           tcp::resolver::results_type results) {
             if (alive.expired()) return;
             --outstanding_;
             if (gen != generation_) return;
@@ -262,7 +266,8 @@ void stream_sink::start_connect() {
             ++outstanding_;
             asio::async_connect(
                 tcp_socket(), results,
-                [this, alive, gen, keep](const boost::system::error_code& cec, const tcp::endpoint&) {
+                [this, alive, gen, keep](const boost::system::error_code& cec,
+                                         const tcp::endpoint&) {
                     if (alive.expired()) return;
                     --outstanding_;
                     if (gen != generation_) return;
@@ -346,8 +351,9 @@ void stream_sink::connection_lost(const std::string& what, bool orderly) {
     written_bytes_ = 0;
     diag(name_ + ": connection lost (" + what + "); sending the last " +
          std::to_string(again.size() + in_flight_) + " records again after reconnecting");
-    connect_failed("connection", orderly ? boost::system::error_code(asio::error::eof)
-                                         : boost::system::error_code(asio::error::connection_reset));
+    connect_failed("connection", orderly
+                                     ? boost::system::error_code(asio::error::eof)
+                                     : boost::system::error_code(asio::error::connection_reset));
 }
 
 bool stream_sink::peer_alive(bool& orderly) {
@@ -400,7 +406,8 @@ void stream_sink::kick() {
     wire_.clear();
     in_flight_sizes_.clear();
     in_flight_ = 0;
-    while (in_flight_ < memory_.size() && in_flight_ < batch_records && wire_.size() < batch_bytes) {
+    while (in_flight_ < memory_.size() && in_flight_ < batch_records &&
+           wire_.size() < batch_bytes) {
         in_flight_sizes_.push_back(append_frame(s_.framing, memory_[in_flight_].bytes, wire_));
         ++in_flight_;
     }

@@ -102,27 +102,27 @@ void udp_sink::kick() {
     const std::weak_ptr<char> alive = alive_;
     auto keep = socket_;
     ++outstanding_;
-    socket_->async_send(
-        asio::buffer(memory_.front().bytes),
-        [this, alive, keep](const boost::system::error_code& ec, std::size_t) {
-            if (alive.expired()) return;
-            --outstanding_;
-            sending_ = false;
-            if (ec == asio::error::operation_aborted) return;
-            if (ec && !retried_) {
-                retried_ = true;  // the error may belong to an earlier datagram: once more
-            } else {
-                if (ec) {
-                    ++counters_.dropped;
-                    diag(name_ + ": " + ec.message() + ": datagram dropped");
-                } else {
-                    ++counters_.sent;
-                }
-                retried_ = false;
-                memory_.pop_front();
-            }
-            kick();
-        });
+    socket_->async_send(asio::buffer(memory_.front().bytes),
+                        [this, alive, keep](const boost::system::error_code& ec, std::size_t) {
+                            if (alive.expired()) return;
+                            --outstanding_;
+                            sending_ = false;
+                            if (ec == asio::error::operation_aborted) return;
+                            if (ec && !retried_) {
+                                retried_ =
+                                    true;  // the error may belong to an earlier datagram: once more
+                            } else {
+                                if (ec) {
+                                    ++counters_.dropped;
+                                    diag(name_ + ": " + ec.message() + ": datagram dropped");
+                                } else {
+                                    ++counters_.sent;
+                                }
+                                retried_ = false;
+                                memory_.pop_front();
+                            }
+                            kick();
+                        });
 }
 
 void udp_sink::flush() {

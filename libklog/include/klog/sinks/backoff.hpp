@@ -10,7 +10,7 @@ namespace klog::sinks {
 /// a fleet of klogds does not reconnect to a restarted collector in lockstep. Each delay is
 /// drawn uniformly from [d/2, d] where d is the current step ("equal jitter").
 class backoff {
-public:
+  public:
     backoff(std::chrono::milliseconds initial, std::chrono::milliseconds maximum,
             std::uint64_t seed = std::random_device{}());
 
@@ -21,7 +21,7 @@ public:
     /// The current step (the upper bound of the next delay).
     [[nodiscard]] std::chrono::milliseconds step() const noexcept { return step_; }
 
-private:
+  private:
     std::chrono::milliseconds initial_;
     std::chrono::milliseconds maximum_;
     std::chrono::milliseconds step_;

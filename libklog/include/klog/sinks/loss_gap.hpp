@@ -11,7 +11,7 @@ namespace klog::sinks {
 /// `klogd: missed N kernel messages (seq A..B)` — the text pipeline::notice uses for ring gaps.
 /// Without sequence numbers (proc/syscall sources) the range is left out.
 class loss_gap {
-public:
+  public:
     void add(const std::optional<std::uint64_t>& seq) noexcept;
     [[nodiscard]] bool pending() const noexcept { return count_ != 0; }
     [[nodiscard]] std::uint64_t count() const noexcept { return count_; }
@@ -19,7 +19,7 @@ public:
     [[nodiscard]] std::string notice() const;
     void clear() noexcept { *this = loss_gap(); }
 
-private:
+  private:
     std::uint64_t count_ = 0;
     std::optional<std::uint64_t> first_;
     std::optional<std::uint64_t> last_;

@@ -23,7 +23,7 @@ struct network_counters {
 
 /// The common face of udp_sink and stream_sink (TCP, TLS): counters and a diagnostics hook.
 class network_sink : public sink {
-public:
+  public:
     /// Where a network sink says what happens to its connection (`-d`).
     using diagnostics_fn = std::function<void(const std::string& message)>;
 
@@ -31,7 +31,7 @@ public:
     /// `NAME: N sent, N queued, N spooled, N dropped, N resent[, N spool bytes]`.
     [[nodiscard]] std::string counters_line() const;
 
-protected:
+  protected:
     /// Formats klogd's own message (facility kern, level warning, now) with `format`.
     [[nodiscard]] static std::string format_notice(const formatters::formatter& format,
                                                    std::string_view text);

@@ -27,7 +27,7 @@ namespace klog::sinks {
 /// records put back in front may exceed it (they were already accepted in memory).
 /// A lock file (flock) keeps two klogds off one directory.
 class spool {
-public:
+  public:
     static constexpr std::string_view magic = "KLOGSPL1";
     static constexpr std::size_t header_size = 17;
     static constexpr std::uint32_t max_record = 1U << 20;
@@ -68,7 +68,7 @@ public:
     /// Decodes a whole segment's bytes.
     [[nodiscard]] static load_result decode(std::string_view segment);
 
-private:
+  private:
     [[nodiscard]] std::string segment_path(std::uint64_t id) const;
     bool write_file(const std::string& path, std::string_view bytes);
     void close_tail() noexcept;

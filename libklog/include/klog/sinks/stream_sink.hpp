@@ -1,8 +1,6 @@
 #pragma once
 
 // <utility> before Asio (DESIGN.md, Boost 1.74 with g++ 12).
-#include <utility>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -14,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "klog/formatters/formatter.hpp"
@@ -42,15 +41,16 @@ namespace klog::sinks {
 /// - Before each batch the socket is polled (POLLRDHUP): a peer that closed or reset is never
 ///   written to. After a broken connection the records written last are sent again (at least
 ///   once): with an orderly close (FIN) those the peer's TCP had not acknowledged (SIOCOUTQ,
-///   plain TCP) and the one the peer may have read only part of; otherwise — reset, write error, TLS — the last `resend_window`
-///   bytes of records. A receiver may see those twice (counted in `resent`).
+///   plain TCP) and the one the peer may have read only part of; otherwise — reset, write error,
+///   TLS — the last `resend_window` bytes of records. A receiver may see those twice (counted in
+///   `resent`).
 /// - TLS: certificate checked against `tls_ca` (else the system's CAs) and the host name or IP
 ///   address; optional client certificate and key.
 /// - `flush()` outside the event loop (shutdown, one-shot, startup) runs the io_context until
 ///   the memory queue is written, for at most `shutdown_timeout`; what is left goes to the
 ///   spool (or is counted as dropped without one).
 class stream_sink final : public network_sink {
-public:
+  public:
     struct settings {
         bool tls = false;
         network_endpoint endpoint;
@@ -84,7 +84,7 @@ public:
     [[nodiscard]] network_counters counters() const override;
     [[nodiscard]] bool connected() const noexcept { return state_ == state::connected; }
 
-private:
+  private:
     enum class state { waiting, connecting, connected };
     struct written {
         queued_record record;
@@ -127,7 +127,7 @@ private:
     std::vector<std::size_t> in_flight_sizes_;
     std::uint32_t outstanding_ = 0;  ///< asynchronous operations not completed yet
     bool draining_ = false;          ///< shutdown: do not load more from the spool
-    std::deque<written> written_;  ///< last records written on this connection (resend window)
+    std::deque<written> written_;    ///< last records written on this connection (resend window)
     std::size_t written_bytes_ = 0;
     std::string wire_;
     std::optional<spool> spool_;

@@ -1,8 +1,6 @@
 #pragma once
 
 // <utility> before Asio (DESIGN.md, Boost 1.74 with g++ 12).
-#include <utility>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -10,6 +8,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "klog/formatters/formatter.hpp"
 #include "klog/sinks/loss_gap.hpp"
@@ -26,7 +25,7 @@ namespace klog::sinks {
 /// (seq A..B)`). A send that fails (ICMP port unreachable reported as ECONNREFUSED for an
 /// earlier datagram) is tried once more, then the record is counted as dropped.
 class udp_sink final : public network_sink {
-public:
+  public:
     struct settings {
         network_endpoint endpoint;
         std::size_t queue_max = 10000;
@@ -46,7 +45,7 @@ public:
     void reopen() override;
     [[nodiscard]] network_counters counters() const override;
 
-private:
+  private:
     void resolve();
     void kick();
     void diag(const std::string& message) const;
