@@ -78,7 +78,9 @@ void pipeline::flush() {
     for (std::size_t i = 0; i < outputs_.size(); ++i) {
         auto& sink = *outputs_[i].sink;
         sink.flush();
-        const auto ec = sink.last_error();
+        // Only an error that keeps bytes waiting is news (a refused connection with nothing
+        // to send is not).
+        const auto ec = sink.has_pending() ? sink.last_error() : std::error_code{};
         if (ec == output_errors_[i]) continue;
         if (diagnostics_) {
             diagnostics_(ec ? sink.name() + ": " + ec.message() + " (kept in memory, retrying)"

@@ -2,11 +2,14 @@
 // records, and writes them all (once, in order, no NUL bytes) when space returns.
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstring>
 #include <string>
 
 #include "daemon_harness.hpp"
@@ -87,6 +90,51 @@ TEST_CASE("a full filesystem is survived and every record written once space ret
         [&] { return klog_test::read_file(err).find("writing again") != std::string::npos; }));
     REQUIRE(eventually(
         [&] { return read_if_any(dir.file("state")).find("seq=199") != std::string::npos; }));
+    klogd.signal(SIGTERM);
+    CHECK(klogd.wait_exit(5s) == 0);
+}
+
+TEST_CASE("local syslog: records wait while the syslog daemon is away and arrive when it is back",
+          "[integration][syslog]") {
+    klog_test::temp_dir dir;
+    const auto log_sock = dir.file("log.sock");
+    klog_test::kmsg_standin kmsg(dir.file("kmsg.sock"));
+    const auto err = dir.file("err.log");
+    const auto state = dir.file("state");
+    klog_test::background_klogd klogd(
+        {"-n", "-x", "--output=syslog:" + log_sock, "--source=kmsg:" + kmsg.path(),
+         "--pidfile=" + dir.file("pid"), "--state-file=" + state},
+        err);
+    REQUIRE(kmsg.accept(10s));
+    for (int i = 0; i < 5; ++i) kmsg.send(kmsg_record(6, i, i, "queued " + std::to_string(i)));
+    REQUIRE(eventually([&] {
+        return klog_test::read_file(err).find("(kept in memory, retrying)") != std::string::npos;
+    }));
+    CHECK(read_if_any(state).empty());  // nothing delivered yet: the cursor stays put
+
+    // The syslog daemon comes (back): no new kernel message is needed for the queue to go.
+    const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, log_sock.c_str(), log_sock.size());
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    timeval tv{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    for (int i = 0; i < 5; ++i) {
+        char buf[512] = {};
+        const ssize_t n = ::recv(fd, buf, sizeof buf - 1, 0);
+        REQUIRE(n > 0);
+        const std::string datagram(buf, static_cast<std::size_t>(n));
+        INFO(datagram);
+        CHECK(datagram.rfind("<6>", 0) == 0);  // facility kern, level info
+        CHECK(datagram.ends_with(" kernel: [    0.00000" + std::to_string(i) + "] queued " +
+                                 std::to_string(i)));
+    }
+    REQUIRE(eventually([&] { return read_if_any(state).find("\nseq=4\n") != std::string::npos; }));
+    CHECK(eventually(
+        [&] { return klog_test::read_file(err).find("writing again") != std::string::npos; }));
+    ::close(fd);
     klogd.signal(SIGTERM);
     CHECK(klogd.wait_exit(5s) == 0);
 }

@@ -32,11 +32,15 @@ syslog_sink::~syslog_sink() {
 bool syslog_sink::connect() noexcept {
     if (fd_ >= 0) ::close(fd_);
     fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd_ < 0) return false;
+    if (fd_ < 0) {
+        last_error_ = std::error_code(errno, std::generic_category());
+        return false;
+    }
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     std::memcpy(addr.sun_path, path_.data(), path_.size());
     if (::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+        last_error_ = std::error_code(errno, std::generic_category());
         ::close(fd_);
         fd_ = -1;
         return false;
@@ -53,8 +57,10 @@ bool syslog_sink::send(std::string_view datagram) noexcept {
         } while (n < 0 && errno == EINTR);
         if (n >= 0) {
             ++sent_;
+            last_error_.clear();
             return true;
         }
+        last_error_ = std::error_code(errno, std::generic_category());
         if (errno == EAGAIN || errno == ENOBUFS) return false;  // receiver busy: queue
         // ECONNREFUSED, ENOTCONN, ENOENT...: the syslog daemon restarted; reconnect, resend.
         ::close(fd_);

@@ -18,7 +18,8 @@ namespace klog::sinks {
 ///
 /// When the syslog daemon is restarting (the socket refuses or is gone), the sink reconnects
 /// and sends the same record again; records it cannot send yet wait in a bounded queue
-/// (oldest dropped past `max_queued`, counted) and go first on the next write or flush.
+/// (oldest dropped past `max_queued`, counted) and go first on the next write or flush; the
+/// daemon flushes again every second while any wait, and its cursor does not pass them.
 class syslog_sink final : public sink {
   public:
     static constexpr std::size_t max_queued = 10000;
@@ -38,6 +39,8 @@ class syslog_sink final : public sink {
     void flush() override;
     void reopen() override;
 
+    [[nodiscard]] bool has_pending() const noexcept override { return !queue_.empty(); }
+    [[nodiscard]] std::error_code last_error() const noexcept override { return last_error_; }
     [[nodiscard]] std::uint64_t sent() const noexcept { return sent_; }
     [[nodiscard]] std::uint64_t dropped() const noexcept { return dropped_; }
     [[nodiscard]] std::size_t queued() const noexcept { return queue_.size(); }
@@ -53,6 +56,7 @@ class syslog_sink final : public sink {
     std::deque<std::string> queue_;
     std::uint64_t sent_ = 0;
     std::uint64_t dropped_ = 0;
+    std::error_code last_error_;
 };
 
 }  // namespace klog::sinks
