@@ -24,16 +24,12 @@ using klog_test::eventually;
 using klog_test::file_lines;
 using klog_test::kmsg_record;
 using klog_test::kmsg_standin;
+using klog_test::read_if_any;
 
 namespace {
 
 std::size_t file_lines_of(const std::string& text) {
     return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
-}
-
-/// The file's bytes, or "" while it does not exist (a pid file being written).
-std::string read_if_any(const std::string& path) {
-    return ::access(path.c_str(), F_OK) == 0 ? klog_test::read_file(path) : std::string{};
 }
 
 struct daemon_fixture {

@@ -18,12 +18,9 @@
 using namespace std::chrono_literals;
 using klog_test::eventually;
 using klog_test::kmsg_record;
+using klog_test::read_if_any;
 
 namespace {
-std::string read_if_any(const std::string& path) {
-    return ::access(path.c_str(), F_OK) == 0 ? klog_test::read_file(path) : std::string{};
-}
-
 /// A tmpfs of `size` mounted on a fresh directory, unmounted at the end.
 class small_tmpfs {
   public:

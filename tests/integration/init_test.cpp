@@ -17,15 +17,12 @@ using klog_test::eventually;
 using klog_test::file_lines;
 using klog_test::kmsg_record;
 using klog_test::read_file;
+using klog_test::read_if_any;
 using klog_test::run_process;
 
 namespace {
 
 const std::string init_dir = std::string(KLOG_SOURCE_DIR) + "/klogd/init";
-
-std::string read_if_any(const std::string& path) {
-    return ::access(path.c_str(), F_OK) == 0 ? read_file(path) : std::string{};
-}
 
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
     for (auto at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) {

@@ -30,8 +30,6 @@ using namespace std::chrono_literals;
 
 bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
-std::string read_if_any(const std::string& path) { return exists(path) ? read_file(path) : ""; }
-
 void run_ok(const std::vector<std::string>& argv, int timeout_ms = 60000) {
     const auto r = run_process(argv, {}, timeout_ms);
     INFO(argv.back() << "\n" << r.out << r.err);

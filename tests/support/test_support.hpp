@@ -12,6 +12,8 @@ namespace klog_test {
 std::string data_path(const std::string& name);
 /// The whole file, bytes as they are.
 std::string read_file(const std::string& path);
+/// The file's bytes, or "" while it does not exist (a pid or state file being written).
+std::string read_if_any(const std::string& path);
 void write_file(const std::string& path, const std::string& bytes);
 
 /// A fresh empty directory under $TMPDIR, removed by the destructor.

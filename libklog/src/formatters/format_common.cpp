@@ -85,6 +85,17 @@ void append_kernel_prefix(std::string& out, const record_view& record) {
     if (record.ts_usec || !record.caller.empty()) out += ' ';
 }
 
+namespace {
+/// `hh:mm:ss`, shared by the RFC 3339 and the syslog time stamps.
+void append_hms(std::string& out, const civil_time& t) {
+    append_2(out, t.hour);
+    out += ':';
+    append_2(out, t.minute);
+    out += ':';
+    append_2(out, t.second);
+}
+}  // namespace
+
 void append_rfc3339_utc(std::string& out, std::int64_t wall_usec) {
     // 0000-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999Z: four-digit years only.
     constexpr std::int64_t min_usec = -62'167'219'200LL * usec_per_sec;
@@ -100,11 +111,7 @@ void append_rfc3339_utc(std::string& out, std::int64_t wall_usec) {
     out += '-';
     append_2(out, t.day);
     out += 'T';
-    append_2(out, t.hour);
-    out += ':';
-    append_2(out, t.minute);
-    out += ':';
-    append_2(out, t.second);
+    append_hms(out, t);
     out += '.';
     append_padded(out, usec, 6, '0');
     out += 'Z';
@@ -146,11 +153,7 @@ void append_syslog_local_time(std::string& out, std::int64_t wall_usec) {
     out += t.day < 10 ? ' ' : static_cast<char>('0' + t.day / 10);
     out += static_cast<char>('0' + t.day % 10);
     out += ' ';
-    append_2(out, t.hour);
-    out += ':';
-    append_2(out, t.minute);
-    out += ':';
-    append_2(out, t.second);
+    append_hms(out, t);
     out.copy(cache.text, sizeof cache.text, start);
     cache.secs = secs;
     cache.zone = ::timezone;
