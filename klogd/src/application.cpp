@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <boost/asio/post.hpp>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -13,16 +14,13 @@
 #include <iostream>
 #include <system_error>
 
-#include "klog/sinks/file_sink.hpp"
-#include "klog/sinks/stream_sink.hpp"
-#include "klog/sinks/syslog_sink.hpp"
-#include "klog/sinks/udp_sink.hpp"
 #include "klog/sources/kmsg_source.hpp"
 #include "klog/sources/proc_kmsg_source.hpp"
 #include "klog/sources/replay_source.hpp"
 #include "klog/sources/syscall_source.hpp"
 #include "klog/symbols/kaslr.hpp"
 #include "klogd/daemon.hpp"
+#include "klogd/outputs.hpp"
 
 namespace klogd {
 
@@ -83,7 +81,8 @@ std::string host_name() {
 
 }  // namespace
 
-application::application(config cfg) : cfg_(std::move(cfg)), signals_(io_), retry_timer_(io_) {}
+application::application(config cfg)
+    : cfg_(std::move(cfg)), signals_(io_), retry_timer_(io_), fsync_timer_(io_) {}
 
 application::~application() = default;
 
@@ -157,73 +156,42 @@ std::unique_ptr<klog::sources::source> application::open_source() {
     return std::make_unique<syscall_source>(io_, system_klogctl());
 }
 
-std::vector<klog::output> application::open_outputs() {
-    klog::formatters::format_options fopts;
-    fopts.hostname = host_name();
+std::vector<std::unique_ptr<klog::sinks::sink>> application::open_outputs() {
+    output_context ctx{io_, {}, cfg_.format, [this](const std::string& m) { diag(m); }};
+    ctx.format_options.hostname = host_name();
     boot_id_ = klog::cursor_file::current_boot_id();
-    fopts.boot_id = boot_id_;
+    ctx.format_options.boot_id = boot_id_;
 
     auto specs = cfg_.outputs;
     if (specs.empty()) {
         // Default: local syslog. Without a syslog daemon, a foreground klogd prints instead.
+        output_spec out;
         if (::access(cfg_.syslog_socket.c_str(), F_OK) == 0) {
-            specs.push_back({output_spec::kind::syslog, cfg_.syslog_socket});
+            out.type = output_spec::kind::syslog;
+            out.path = cfg_.syslog_socket;
+            out.key = "syslog:" + out.path;
         } else if (cfg_.foreground || cfg_.one_shot) {
             std::cerr << "klogd: warning: " << cfg_.syslog_socket
                       << " does not exist; writing to standard output\n";
-            specs.push_back({output_spec::kind::file, "-"});
+            out.type = output_spec::kind::file;
+            out.path = "-";
+            out.key = "file:-";
         } else {
             throw std::system_error(
                 ENOENT, std::generic_category(),
                 cfg_.syslog_socket + " (no local syslog daemon; use -f FILE or -n)");
         }
+        specs.push_back(std::move(out));
     }
-    std::vector<klog::output> outputs;
+    std::vector<std::unique_ptr<klog::sinks::sink>> outputs;
+    output_keys_.clear();
     for (const auto& spec : specs) {
-        klog::output out;
-        switch (spec.type) {
-            case output_spec::kind::file:
-                out.format = klog::formatters::make_formatter(cfg_.format, fopts);
-                out.sink = std::make_unique<klog::sinks::file_sink>(spec.path);
-                break;
-            case output_spec::kind::syslog:
-                out.format = klog::sinks::syslog_sink::make_formatter();
-                out.sink = std::make_unique<klog::sinks::syslog_sink>(spec.path);
-                break;
-            case output_spec::kind::udp: {
-                // Network outputs always carry RFC 5424 records (--format is for files).
-                using klog::formatters::format_kind;
-                out.format = klog::formatters::make_formatter(format_kind::rfc5424, fopts);
-                klog::sinks::udp_sink::settings us;
-                us.endpoint = spec.endpoint;
-                out.sink = std::make_unique<klog::sinks::udp_sink>(
-                    io_, std::move(us),
-                    klog::formatters::make_formatter(format_kind::rfc5424, fopts),
-                    [this](const std::string& m) { diag(m); });
-                break;
-            }
-            case output_spec::kind::tcp:
-            case output_spec::kind::tls: {
-                using klog::formatters::format_kind;
-                out.format = klog::formatters::make_formatter(format_kind::rfc5424, fopts);
-                klog::sinks::stream_sink::settings ss;
-                ss.tls = spec.type == output_spec::kind::tls;
-                ss.endpoint = spec.endpoint;
-                ss.framing = spec.framing;
-                ss.tls_ca = spec.tls_ca;
-                ss.tls_cert = spec.tls_cert;
-                ss.tls_key = spec.tls_key;
-                ss.spool_dir = spec.spool_dir;
-                ss.spool_max = spec.spool_max;
-                out.sink = std::make_unique<klog::sinks::stream_sink>(
-                    io_, std::move(ss),
-                    klog::formatters::make_formatter(format_kind::rfc5424, fopts),
-                    [this](const std::string& m) { diag(m); });
-                break;
-            }
-        }
-        diag("writing to " + out.sink->name());
-        outputs.push_back(std::move(out));
+        auto sink = make_output(spec, ctx);
+        diag("writing to " + sink->name() +
+             (sink->mode() == klog::sinks::when_full::drop ? " (drops when full)" : ""));
+        sink->set_progress([this] { on_progress(); });
+        output_keys_.push_back(spec.key);
+        outputs.push_back(std::move(sink));
     }
     return outputs;
 }
@@ -311,19 +279,44 @@ klog::sources::read_status application::read_once(bool& failed) {
     return status;
 }
 
+bool application::output_broken() const {
+    for (const auto& out : pipeline_->outputs()) {
+        if (out->broken()) return true;
+    }
+    return false;
+}
+
 void application::drain() {
-    if (!source_) return;
+    if (!source_ || stopping_) return;
     for (;;) {
+        if (pipeline_->blocked()) {
+            flush_outputs();
+            if (stopping_) return;
+            if (pipeline_->blocked()) {
+                if (!paused_) {
+                    for (const auto& out : pipeline_->outputs()) {
+                        if (out->mode() == klog::sinks::when_full::block && out->full()) {
+                            diag(out->name() + " can take no more: reading paused (the kernel "
+                                               "ring holds the records meanwhile)");
+                        }
+                    }
+                }
+                paused_ = true;
+                return;
+            }
+        }
         bool failed = false;
         const auto status = read_once(failed);
         if (failed) {
-            pipeline_->flush();
+            flush_outputs();
             stop(1);
             return;
         }
         if (status == klog::sources::read_status::more) continue;
+        // Caught up: from now on records are seen as they happen.
+        if (status == klog::sources::read_status::drained) pipeline_->set_estimated_times(false);
         flush_outputs();
-        if (status == klog::sources::read_status::end) {
+        if (status == klog::sources::read_status::end && !stopping_) {
             diag(source_->name() + ": end of input");
             stop(0);
         }
@@ -331,27 +324,83 @@ void application::drain() {
     }
 }
 
-int application::run_once() {
-    pipeline_->set_estimated_times(true);
-    if (syscall_one_shot_) {
-        pipeline_->clock().refresh();
-        dynamic_cast<klog::sources::syscall_source&>(*source_).read_all(*pipeline_);
-    } else {
-        // Read until drained (EAGAIN) or the end of a replayed file, never waiting.
-        bool failed = false;
-        while (read_once(failed) == klog::sources::read_status::more) {
-        }
-        if (failed) exit_status_ = 1;
-    }
+void application::resume_reading() {
+    if (!paused_ || stopping_ || suspended_ || pipeline_->blocked()) return;
+    paused_ = false;
+    diag("reading again");
+    drain();
+    wait_for_records();
+}
+
+void application::on_progress() {
+    last_progress_ = clock::now();
+    if (!daemon_mode_ || progress_posted_) return;
+    // Not from inside the output's handler: the pipeline may be in the middle of a batch.
+    progress_posted_ = true;
+    boost::asio::post(io_, [this] {
+        progress_posted_ = false;
+        if (stopping_) return;
+        save_cursor();
+        resume_reading();
+    });
+}
+
+void application::flush_outputs() {
     pipeline_->flush();
-    report_counters();
-    return exit_status_;
+    save_cursor();
+    if (output_broken()) {
+        for (const auto& out : pipeline_->outputs()) {
+            if (out->broken()) {
+                std::cerr << "klogd: " << out->name() << ": " << out->last_error().message()
+                          << ": nothing more can be written there; stopping\n";
+            }
+        }
+        stop(1);
+        return;
+    }
+    arm_retry();
+    arm_fsync();
+}
+
+void application::arm_retry() {
+    if (retry_armed_ || stopping_ || !daemon_mode_) return;
+    bool waiting = false;
+    for (const auto& out : pipeline_->outputs()) waiting = waiting || out->unsafe() != 0;
+    if (!waiting) return;
+    // An output could not write (full disk, peer away): try again in a second even if the
+    // kernel stays quiet.
+    retry_armed_ = true;
+    retry_timer_.expires_after(std::chrono::seconds(1));
+    retry_timer_.async_wait([this](const boost::system::error_code& ec) {
+        retry_armed_ = false;
+        if (ec || stopping_) return;
+        flush_outputs();
+        resume_reading();
+    });
+}
+
+void application::arm_fsync() {
+    if (fsync_armed_ || stopping_ || !daemon_mode_) return;
+    // Power loss: what was written in the last few seconds reaches the disk (crit and worse
+    // are fsync'ed at once); a quiet system wakes for nothing.
+    fsync_armed_ = true;
+    fsync_timer_.expires_after(std::chrono::seconds(5));
+    fsync_timer_.async_wait([this](const boost::system::error_code& ec) {
+        fsync_armed_ = false;
+        if (ec || stopping_) return;
+        sync_outputs();
+        save_cursor(true);
+    });
+}
+
+void application::sync_outputs() {
+    for (const auto& out : pipeline_->outputs()) out->sync();
 }
 
 void application::wait_for_records() {
-    if (!source_ || stopping_) return;
+    if (!source_ || stopping_ || paused_) return;
     source_->async_wait([this](std::error_code ec) {
-        if (ec || stopping_ || suspended_) return;  // closed, cancelled or stopping
+        if (ec || stopping_ || suspended_ || paused_) return;  // closed, cancelled, stopping
         drain();
         wait_for_records();
     });
@@ -365,37 +414,63 @@ void application::start_cursor() {
     if (!error.empty()) std::cerr << "klogd: " << error << '\n';
     if (!saved) {
         diag("no saved cursor in " + cfg_.state_file + ": reading the whole ring");
-    } else if (saved->boot_id != boot_id_) {
+        return;
+    }
+    if (saved->boot_id != boot_id_) {
         diag("cursor in " + cfg_.state_file + " is from another boot: reading the whole ring");
-    } else {
-        // Same boot: skip what was delivered; what the ring lost meanwhile is reported as
-        // missed when the first record after the cursor is not the next one.
-        pipeline_->resume_after(saved->seq);
-        diag("resuming after seq " + std::to_string(saved->seq));
+        return;
+    }
+    // Same boot: each output skips what it holds; what the ring lost meanwhile is reported as
+    // missed when the first record after its cursor is not the next one.
+    const auto& outputs = pipeline_->outputs();
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+        auto& out = *outputs[i];
+        if (saved->outputs.empty()) {
+            // A state file of an earlier klogd: one cursor for everything.
+            pipeline_->resume(i, saved->seq);
+            continue;
+        }
+        const auto* at = saved->find(output_keys_[i]);
+        if (at == nullptr) {
+            diag(output_keys_[i] + " is new: it gets the whole ring");
+            continue;
+        }
+        pipeline_->resume(i, at->seq);
+        if (at->file) {
+            // Exactly once: bytes an earlier run wrote after its last saved cursor belong to
+            // records that are delivered again now.
+            if (const auto cut = out.truncate_to(*at->file); cut != 0) {
+                diag(out.name() + ": removed " + std::to_string(cut) +
+                     " bytes written after the last saved cursor (written again now)");
+            }
+        }
+        diag(out.name() + ": resuming after seq " +
+             (at->seq ? std::to_string(*at->seq) : std::string("(none)")));
     }
 }
 
-void application::flush_outputs() {
-    pipeline_->flush();
-    save_cursor();
-    if (!pipeline_->has_pending() || retry_armed_ || stopping_) return;
-    // An output could not write (full disk, peer away): try again in a second even if the
-    // kernel stays quiet.
-    retry_armed_ = true;
-    retry_timer_.expires_after(std::chrono::seconds(1));
-    retry_timer_.async_wait([this](const boost::system::error_code& ec) {
-        retry_armed_ = false;
-        if (!ec) flush_outputs();
-    });
-}
-
-void application::save_cursor() {
-    // Only what every output has written out counts as delivered.
-    if (!cursor_ || pipeline_->has_pending()) return;
-    const auto last = pipeline_->last_seq();
-    if (!last) return;
+void application::save_cursor(bool durable) {
+    if (!cursor_) return;
+    klog::cursor c;
+    c.boot_id = boot_id_;
+    const auto& outputs = pipeline_->outputs();
+    bool all = true;
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+        klog::output_cursor o;
+        o.name = output_keys_[i];
+        // Only what this output holds safely counts.
+        o.seq = outputs[i]->durable_seq();
+        o.file = outputs[i]->durable_file_position();
+        if (!o.seq) {
+            all = false;
+        } else if (all) {
+            c.seq = c.seq ? std::min(*c.seq, *o.seq) : *o.seq;
+        }
+        c.outputs.push_back(std::move(o));
+    }
+    if (!all) c.seq.reset();
     try {
-        cursor_->save({boot_id_, *last});
+        cursor_->save(c, durable);
     } catch (const std::system_error& e) {
         if (!cursor_error_said_) {
             std::cerr << "klogd: cannot save the cursor: " << e.what()
@@ -428,12 +503,13 @@ void application::resume() {
 }
 
 void application::stop(int status) {
+    if (status != 0) exit_status_ = status;
     if (stopping_) return;
     stopping_ = true;
-    if (status != 0) exit_status_ = status;
     if (source_) source_->close();
     signals_.cancel();
     retry_timer_.cancel();
+    fsync_timer_.cancel();
     io_.stop();
 }
 
@@ -480,7 +556,93 @@ void application::watch_signals() {
     });
 }
 
+bool application::settle(std::chrono::milliseconds quiet) {
+    if (io_.stopped()) io_.restart();
+    last_progress_ = clock::now();
+    auto next_flush = clock::now();
+    for (;;) {
+        if (clock::now() >= next_flush) {
+            pipeline_->flush();  // a file on a full disk tries again
+            save_cursor();
+            next_flush = clock::now() + std::chrono::milliseconds(100);
+        }
+        bool idle = true;
+        for (const auto& out : pipeline_->outputs()) {
+            if (!out->broken() && !out->idle()) idle = false;
+        }
+        if (idle) return true;
+        if (clock::now() - last_progress_ >= quiet) return false;
+        io_.run_one_for(std::chrono::milliseconds(50));
+        if (io_.stopped()) io_.restart();
+    }
+}
+
+bool application::wait_unblocked(std::chrono::milliseconds quiet) {
+    if (io_.stopped()) io_.restart();
+    last_progress_ = clock::now();
+    auto next_flush = clock::now();
+    while (pipeline_->blocked()) {
+        if (output_broken()) return false;
+        if (clock::now() - last_progress_ >= quiet) return false;
+        if (clock::now() >= next_flush) {
+            pipeline_->flush();
+            next_flush = clock::now() + std::chrono::milliseconds(100);
+            continue;
+        }
+        io_.run_one_for(std::chrono::milliseconds(50));
+        if (io_.stopped()) io_.restart();
+    }
+    return true;
+}
+
+void application::close_outputs() {
+    for (const auto& out : pipeline_->outputs()) out->close();
+    if (io_.stopped()) io_.restart();
+    const auto deadline = clock::now() + std::chrono::seconds(3);
+    for (;;) {
+        bool closed = true;
+        for (const auto& out : pipeline_->outputs()) closed = closed && out->closed();
+        if (closed || clock::now() >= deadline) break;
+        io_.run_one_for(std::chrono::milliseconds(50));
+        if (io_.stopped()) io_.restart();
+    }
+    pipeline_->flush();
+    sync_outputs();
+}
+
+int application::run_once() {
+    pipeline_->set_estimated_times(true);
+    if (syscall_one_shot_) {
+        pipeline_->clock().refresh();
+        dynamic_cast<klog::sources::syscall_source&>(*source_).read_all(*pipeline_);
+    } else {
+        // Read until drained (EAGAIN) or the end of a replayed file, never waiting for the
+        // kernel; while an output is full, wait for it instead of dropping.
+        bool failed = false;
+        for (;;) {
+            if (pipeline_->blocked()) {
+                pipeline_->flush();
+                if (!wait_unblocked(cfg_.flush_timeout)) {
+                    gave_up_reading_ = true;
+                    break;
+                }
+            }
+            if (read_once(failed) != klog::sources::read_status::more) break;
+            if (output_broken()) break;
+        }
+        if (failed) exit_status_ = 1;
+    }
+    for (const auto& out : pipeline_->outputs()) out->finish();
+    pipeline_->flush();
+    settle(cfg_.flush_timeout);
+    close_outputs();
+    if (!report_delivery(true)) exit_status_ = 1;
+    report_counters();
+    return exit_status_;
+}
+
 int application::run_daemon() {
+    daemon_mode_ = true;
     for (const int signo : {SIGTERM, SIGINT, SIGHUP, SIGTSTP, SIGCONT, SIGUSR1, SIGUSR2}) {
         signals_.add(signo);
     }
@@ -496,10 +658,9 @@ int application::run_daemon() {
     watch_signals();
 
     start_cursor();
-    // Backlog first (times estimated), then live.
+    // Backlog first (times estimated until caught up), then live.
     pipeline_->set_estimated_times(true);
     drain();
-    pipeline_->set_estimated_times(false);
     wait_for_records();
     daemon::ready();
     daemon::notify("READY=1");
@@ -508,22 +669,56 @@ int application::run_daemon() {
     io_.run();
 
     daemon::notify("STOPPING=1");
+    // What the outputs still hold gets a short while; what does not make it stays behind the
+    // saved cursor and is read again from the ring at the next start (or waits in a spool).
+    for (const auto& out : pipeline_->outputs()) out->finish();
     pipeline_->flush();
-    save_cursor();
+    settle(std::min(cfg_.flush_timeout, std::chrono::milliseconds(2000)));
+    close_outputs();
+    save_cursor(true);
+    report_delivery(false);
     report_counters();
     pidfile_->remove();
     return exit_status_;
 }
 
-void application::report_counters() const {
-    // Network outputs: sent, queued, spooled, dropped, resent (with -d, or when one lost or
-    // still holds records).
+bool application::report_delivery(bool one_shot) const {
+    bool complete = !gave_up_reading_;
     for (const auto& out : pipeline_->outputs()) {
-        const auto* net = dynamic_cast<const klog::sinks::network_sink*>(out.sink.get());
-        if (net == nullptr) continue;
-        const auto n = net->counters();
-        if (cfg_.debug || n.dropped != 0 || n.spool_bytes != 0 || n.queued != 0) {
-            std::cerr << "klogd: " << net->counters_line() << '\n';
+        const auto lacking = out->unsafe();
+        if (lacking != 0) {
+            complete = false;
+            const auto ec = out->last_error();
+            std::cerr << "klogd: " << out->name() << ": " << lacking << " records not delivered"
+                      << (ec ? " (" + ec.message() + ")" : std::string())
+                      << (one_shot ? ""
+                                   : "; they are read again from the kernel at the next start")
+                      << '\n';
+        } else if (const auto held = out->held(); !held.empty() && !out->idle()) {
+            std::cerr << "klogd: " << out->name() << ": " << held
+                      << " (sent when the collector is back)\n";
+        }
+    }
+    if (gave_up_reading_) {
+        for (const auto& out : pipeline_->outputs()) {
+            if (out->mode() == klog::sinks::when_full::block && out->full()) {
+                std::cerr << "klogd: stopped reading: " << out->name()
+                          << " could take no more for "
+                          << std::chrono::duration_cast<std::chrono::seconds>(cfg_.flush_timeout)
+                                 .count()
+                          << " s\n";
+            }
+        }
+    }
+    return complete;
+}
+
+void application::report_counters() const {
+    // Outputs: with -d, or when one dropped records or holds some.
+    for (const auto& out : pipeline_->outputs()) {
+        const auto& n = out->counters();
+        if (cfg_.debug || n.dropped != 0 || out->queued() != 0) {
+            std::cerr << "klogd: " << out->counters_line() << '\n';
         }
     }
     const auto& c = pipeline_->counters();

@@ -40,7 +40,9 @@ po::options_description describe(options& o) {
          "auto|kmsg|proc|syscall, or a saved log PATH (- = standard input) to replay")
         ("output", po::value<std::vector<std::string>>(&o.outputs)->value_name("SPEC"),
          "syslog[:SOCKET], file:PATH, udp://HOST[:PORT], tcp://HOST[:PORT], tls://HOST[:PORT] "
-         "(repeatable: every record goes to every output)")
+         "(repeatable: every record goes to every output); a network output ending in "
+         "?full=drop drops records (and says so) instead of holding the others back when it "
+         "can take no more, ?full=block holds them back (udp drops by default)")
         ("format", po::value<std::string>()->value_name("FMT"),
          "traditional|raw|json|rfc3164|rfc5424 for files and standard output")
         ("pidfile", po::value<std::string>(&o.pidfile)->value_name("PATH"),
@@ -64,10 +66,13 @@ po::options_description describe(options& o) {
          "client certificate (PEM) for tls:// collectors that ask for one")
         ("tls-key", po::value<std::string>()->value_name("FILE"), "key of --tls-cert (PEM)")
         ("spool-dir", po::value<std::string>()->value_name("DIR"),
-         "keep records for unreachable tcp:// and tls:// collectors in DIR (one subdirectory "
-         "per output) and send them when the collector is back")
+         "disk queue of tcp:// and tls:// outputs, one subdirectory per output (default: "
+         "spool/ beside the state file for the daemon, none for -o; none: memory only)")
         ("spool-max", po::value<std::string>()->value_name("SIZE"),
          "size cap of each output's spool, bytes with K, M or G suffix (default 64M)")
+        ("flush-timeout", po::value<std::string>()->value_name("SECONDS"),
+         "-o: give up on outputs that make no progress for this long (default 10); a "
+         "stopping daemon waits at most 2 s of it")
         ("check-config", po::bool_switch(&o.check_config),
          "check the command line and the files it names, then exit")
         ("help,h", po::bool_switch(&o.help), "print this help and exit");
@@ -113,6 +118,7 @@ options parse_options(int argc, const char* const argv[]) {
     o.tls_key = take(vm, "tls-key");
     o.spool_dir = take(vm, "spool-dir");
     o.spool_max = take(vm, "spool-max");
+    o.flush_timeout = take(vm, "flush-timeout");
     return o;
 }
 

@@ -5,30 +5,94 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <string_view>
 #include <system_error>
 
 namespace klog {
 
 namespace {
 
-std::string_view value_of(std::string_view text, std::string_view key) {
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        const auto nl = text.find('\n', pos);
-        const auto line = text.substr(pos, nl == std::string_view::npos ? nl : nl - pos);
-        if (line.size() > key.size() && line.starts_with(key) && line[key.size()] == '=') {
-            return line.substr(key.size() + 1);
+std::string escape(std::string_view s) {
+    std::string out;
+    for (const char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c < 0x20 || c == 0x7f || c == '\\') {
+            char buf[5];
+            std::snprintf(buf, sizeof buf, "\\x%02x", c);
+            out += buf;
+        } else {
+            out += ch;
         }
-        if (nl == std::string_view::npos) break;
-        pos = nl + 1;
     }
-    return {};
+    return out;
+}
+
+std::optional<std::string> unescape(std::string_view s) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] != '\\') {
+            out += s[i];
+            continue;
+        }
+        unsigned v = 0;
+        if (i + 3 >= s.size() || s[i + 1] != 'x') return std::nullopt;
+        const auto [end, ec] = std::from_chars(s.data() + i + 2, s.data() + i + 4, v, 16);
+        if (ec != std::errc{} || end != s.data() + i + 4) return std::nullopt;
+        out += static_cast<char>(v);
+        i += 3;
+    }
+    return out;
+}
+
+bool parse_u64(std::string_view s, std::uint64_t& v) {
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    return !s.empty() && ec == std::errc{} && end == s.data() + s.size();
+}
+
+/// `N` or `none`.
+bool parse_seq(std::string_view s, std::optional<std::uint64_t>& out) {
+    if (s == "none") {
+        out.reset();
+        return true;
+    }
+    std::uint64_t v = 0;
+    if (!parse_u64(s, v)) return false;
+    out = v;
+    return true;
+}
+
+std::string seq_text(const std::optional<std::uint64_t>& s) {
+    return s ? std::to_string(*s) : std::string("none");
+}
+
+bool write_all(int fd, std::string_view bytes) {
+    while (!bytes.empty()) {
+        const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        if (n == 0) {
+            errno = EIO;
+            return false;
+        }
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
 }
 
 }  // namespace
+
+const output_cursor* cursor::find(const std::string& name) const noexcept {
+    for (const auto& o : outputs) {
+        if (o.name == name) return &o;
+    }
+    return nullptr;
+}
 
 std::optional<cursor> cursor_file::load(std::string& error) const {
     error.clear();
@@ -37,38 +101,89 @@ std::optional<cursor> cursor_file::load(std::string& error) const {
         if (errno != ENOENT) error = path_ + ": " + std::generic_category().message(errno);
         return std::nullopt;
     }
-    const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    const auto boot = value_of(text, "boot_id");
-    const auto seq_text = value_of(text, "seq");
-    cursor c;
-    const auto [end, ec] =
-        std::from_chars(seq_text.data(), seq_text.data() + seq_text.size(), c.seq);
-    if (boot.empty() || seq_text.empty() || ec != std::errc{} ||
-        end != seq_text.data() + seq_text.size()) {
+    const auto bad = [&] {
         error = path_ + ": not a klogd state file (ignored: the whole ring will be read)";
         return std::nullopt;
+    };
+    cursor c;
+    bool have_boot = false;
+    bool have_seq = false;
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty()) continue;
+        const auto eq = line.find('=');
+        if (eq == std::string::npos) return bad();
+        const std::string_view key(line.data(), eq);
+        const std::string_view value(line.data() + eq + 1, line.size() - eq - 1);
+        if (key == "boot_id") {
+            if (value.empty()) return bad();
+            c.boot_id = value;
+            have_boot = true;
+        } else if (key == "seq") {
+            if (!parse_seq(value, c.seq)) return bad();
+            have_seq = true;
+        } else if (key == "output") {
+            auto name = unescape(value);
+            if (!name || name->empty()) return bad();
+            c.outputs.push_back({std::move(*name), std::nullopt, std::nullopt});
+        } else if (key == "output.seq") {
+            if (c.outputs.empty() || !parse_seq(value, c.outputs.back().seq)) return bad();
+        } else if (key == "output.file") {
+            if (c.outputs.empty()) return bad();
+            sinks::file_position f;
+            const auto a = value.find(':');
+            const auto b = a == std::string_view::npos ? a : value.find(':', a + 1);
+            if (b == std::string_view::npos || !parse_u64(value.substr(0, a), f.device) ||
+                !parse_u64(value.substr(a + 1, b - a - 1), f.inode) ||
+                !parse_u64(value.substr(b + 1), f.offset)) {
+                return bad();
+            }
+            c.outputs.back().file = f;
+        }
+        // Unknown keys: from a newer klogd; ignored.
     }
-    c.boot_id = boot;
+    if (!have_boot || !have_seq) return bad();
     return c;
 }
 
-void cursor_file::save(const cursor& c) {
-    if (last_saved_ == c) return;
+void cursor_file::save(const cursor& c, bool durable) {
+    if (last_saved_ == c && (last_durable_ || !durable)) return;
     const std::filesystem::path path(path_);
     std::error_code ec;
     if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+    std::string text = "boot_id=" + c.boot_id + "\nseq=" + seq_text(c.seq) + "\n";
+    for (const auto& o : c.outputs) {
+        text += "output=" + escape(o.name) + "\noutput.seq=" + seq_text(o.seq) + "\n";
+        if (o.file) {
+            text += "output.file=" + std::to_string(o.file->device) + ":" +
+                    std::to_string(o.file->inode) + ":" + std::to_string(o.file->offset) + "\n";
+        }
+    }
     const std::string tmp = path_ + ".tmp";
-    const std::string text = "boot_id=" + c.boot_id + "\nseq=" + std::to_string(c.seq) + "\n";
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0) throw std::system_error(errno, std::generic_category(), tmp);
-    const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    const bool written = write_all(fd, text) && (!durable || ::fsync(fd) == 0);
     const int err = errno;
     ::close(fd);
-    if (!written) throw std::system_error(err, std::generic_category(), tmp);
+    if (!written) {
+        ::unlink(tmp.c_str());
+        throw std::system_error(err, std::generic_category(), tmp);
+    }
     if (::rename(tmp.c_str(), path_.c_str()) != 0) {
-        throw std::system_error(errno, std::generic_category(), path_);
+        const int rerr = errno;
+        ::unlink(tmp.c_str());
+        throw std::system_error(rerr, std::generic_category(), path_);
+    }
+    if (durable) {
+        const auto dir = path.has_parent_path() ? path.parent_path().string() : std::string(".");
+        const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            ::fsync(dfd);
+            ::close(dfd);
+        }
     }
     last_saved_ = c;
+    last_durable_ = durable;
 }
 
 std::string cursor_file::current_boot_id() {

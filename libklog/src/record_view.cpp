@@ -33,4 +33,11 @@ klog::origin record_view::origin() const noexcept {
     return o;
 }
 
+record_view own_notice(std::string_view text, std::uint8_t level) noexcept {
+    record_view own;
+    own.level = level;
+    own.text = text;
+    return own;
+}
+
 }  // namespace klog

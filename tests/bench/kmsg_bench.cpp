@@ -73,17 +73,16 @@ std::uint64_t raw_pass(std::vector<char>& buffer, double& seconds) {
 
 std::uint64_t klog_pass(boost::asio::io_context& io, klog::record_rewriter* rewriter,
                         bool traditional, double& seconds) {
-    std::vector<klog::output> outputs;
-    klog::output out;
+    std::unique_ptr<klog::formatters::formatter> format;
     if (traditional) {
         klog::formatters::format_options options;
         options.hostname = "benchhost";
-        out.format = std::make_unique<klog::formatters::traditional_formatter>(options);
+        format = std::make_unique<klog::formatters::traditional_formatter>(options);
     } else {
-        out.format = std::make_unique<klog::formatters::raw_formatter>();
+        format = std::make_unique<klog::formatters::raw_formatter>();
     }
-    out.sink = std::make_unique<klog::sinks::file_sink>("/dev/null");
-    outputs.push_back(std::move(out));
+    std::vector<std::unique_ptr<klog::sinks::sink>> outputs;
+    outputs.push_back(std::make_unique<klog::sinks::file_sink>("/dev/null", std::move(format)));
     klog::pipeline pipe(std::move(outputs));
     pipe.set_rewriter(rewriter);
     klog::sources::kmsg_source source(io, klog::sources::kmsg_source::open_device("/dev/kmsg"));

@@ -3,9 +3,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "klog/cursor_file.hpp"
 #include "klog/pipeline.hpp"
@@ -19,6 +21,12 @@ namespace klogd {
 /// Wires a validated config into a source, the pipeline and its outputs, and runs them: once
 /// (`-o`) or as the daemon. Everything runs on one io_context on the calling thread; signals
 /// arrive through a signal_set and act at once, not after the next kernel message.
+///
+/// Delivery (DESIGN.md): the kernel is read only while no `block` output is full (the ring is
+/// the buffer); outputs report progress (room made, records acknowledged) and reading resumes.
+/// The cursor saved after every batch holds each output's durable watermark. `-o` waits until
+/// every output has everything (or none makes progress for `--flush-timeout`) and exits 0 only
+/// if every record reached every output.
 class application {
   public:
     explicit application(config cfg);
@@ -36,11 +44,13 @@ class application {
     [[nodiscard]] const klog::pipeline& pipeline() const noexcept { return *pipeline_; }
 
   private:
+    using clock = std::chrono::steady_clock;
+
     int run_once();
     int run_daemon();
     std::unique_ptr<klog::sources::source> open_source();
     std::unique_ptr<klog::sources::source> open_kmsg(const std::string& path, bool explicit_path);
-    std::vector<klog::output> open_outputs();
+    std::vector<std::unique_ptr<klog::sinks::sink>> open_outputs();
     void set_console_level();
     void open_symbols();
     void watch_signals();
@@ -48,10 +58,28 @@ class application {
     /// One batch from the source into the pipeline; a read error is reported, sets `failed`
     /// and ends reading.
     klog::sources::read_status read_once(bool& failed);
+    /// Reads until drained, the end, or a full output (then paused until progress).
     void drain();
     void start_cursor();
-    void save_cursor();
+    void save_cursor(bool durable = false);
+    /// End of a batch: outputs write out, the cursor is saved, timers armed as needed.
     void flush_outputs();
+    /// An output made room or moved its watermark (called from its handlers).
+    void on_progress();
+    void resume_reading();
+    void arm_retry();
+    void arm_fsync();
+    void sync_outputs();
+    /// Runs the io_context until every output is idle, or none made progress for `quiet`.
+    bool settle(std::chrono::milliseconds quiet);
+    /// Runs the io_context until no `block` output is full, or no progress for `quiet`.
+    bool wait_unblocked(std::chrono::milliseconds quiet);
+    /// Ends every output's connection cleanly (bounded).
+    void close_outputs();
+    /// One line per output that lacks records (and what is held in spools); false when some
+    /// record did not reach some output.
+    bool report_delivery(bool one_shot) const;
+    [[nodiscard]] bool output_broken() const;
     void suspend();
     void resume();
     void stop(int status);
@@ -62,9 +90,16 @@ class application {
     boost::asio::io_context io_;
     boost::asio::signal_set signals_;
     boost::asio::steady_timer retry_timer_;
+    boost::asio::steady_timer fsync_timer_;
     bool retry_armed_ = false;
+    bool fsync_armed_ = false;
+    bool progress_posted_ = false;
+    bool paused_ = false;        ///< not reading: an output is full
+    bool daemon_mode_ = false;
+    clock::time_point last_progress_{};
     std::unique_ptr<klog::sources::source> source_;
     std::unique_ptr<klog::pipeline> pipeline_;
+    std::vector<std::string> output_keys_;  ///< the state file's name of each output
     std::unique_ptr<symbol_stage> symbols_;
     std::optional<klogd::pidfile> pidfile_;
     std::optional<klog::cursor_file> cursor_;  ///< /dev/kmsg only, daemon only
@@ -74,6 +109,7 @@ class application {
     bool syscall_one_shot_ = false;
     bool suspended_ = false;
     bool stopping_ = false;
+    bool gave_up_reading_ = false;
     int exit_status_ = 0;
 };
 

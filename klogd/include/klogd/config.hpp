@@ -5,8 +5,11 @@
 #include <string>
 #include <vector>
 
+#include <chrono>
+
 #include "klog/formatters/format_kind.hpp"
 #include "klog/sinks/framing.hpp"
+#include "klog/sinks/sink.hpp"
 #include "klog/sinks/network_endpoint.hpp"
 #include "klogd/options.hpp"
 
@@ -15,11 +18,17 @@ namespace klogd {
 /// Which kernel interface to read.
 enum class source_kind { automatic, kmsg, proc, syscall, replay };
 
-/// One destination of `--output=` / `-f`.
+/// One destination of `--output=` / `-f`, checked (see klogd/outputs.hpp for the kinds).
 struct output_spec {
     enum class kind { syslog, file, udp, tcp, tls };
     kind type = kind::syslog;
+    /// How the state file names this output: the `--output=` value without its query
+    /// (`file:/var/log/kern.log`, `syslog:/dev/log`, `tcp://logs:514`); `-f FILE` is `file:FILE`.
+    std::string key;
     std::string path;  ///< file: the path, "-" for standard output; syslog: the socket
+    /// When it can take no more: stop reading the kernel (block) or drop and say so (drop).
+    /// `?full=drop|block` on network outputs; udp drops by default, everything else blocks.
+    klog::sinks::when_full mode = klog::sinks::when_full::block;
     // Network outputs (udp, tcp, tls): always RFC 5424 records.
     klog::sinks::network_endpoint endpoint{};  ///< host and port (default 514, tls 6514)
     klog::sinks::framing framing = klog::sinks::framing::octet_counting;  ///< tcp, tls
@@ -29,6 +38,10 @@ struct output_spec {
     std::optional<std::string> spool_dir{};  ///< tcp, tls: this output's own spool directory
     std::uint64_t spool_max = 64ULL << 20;   ///< --spool-max, bytes
 };
+
+/// How long `-o` waits for outputs that make no progress (`--flush-timeout`), and how long a
+/// stopping daemon waits (the shorter of it and two seconds).
+inline constexpr std::chrono::milliseconds default_flush_timeout{10000};
 
 /// The validated configuration: every value checked, every file named checked.
 struct config {
@@ -56,6 +69,7 @@ struct config {
     std::string state_file;
     std::optional<std::string> user;
     std::string syslog_socket = "/dev/log";
+    std::chrono::milliseconds flush_timeout = default_flush_timeout;
 };
 
 /// Checks `opts` and the files it names. Throws usage_error with one line naming the option

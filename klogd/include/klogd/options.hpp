@@ -45,6 +45,7 @@ struct options {
     std::optional<std::string> tls_key;    ///< --tls-key=FILE
     std::optional<std::string> spool_dir;  ///< --spool-dir=DIR
     std::optional<std::string> spool_max;  ///< --spool-max=SIZE (K, M, G suffixes)
+    std::optional<std::string> flush_timeout;  ///< --flush-timeout=SECONDS
     bool check_config = false;
     bool help = false;
 };

@@ -2,14 +2,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "klog/output.hpp"
 #include "klog/record_clock.hpp"
 #include "klog/record_rewriter.hpp"
-#include "klog/sequence_tracker.hpp"
+#include "klog/sinks/sink.hpp"
 #include "klog/sources/record_handler.hpp"
 
 namespace klog {
@@ -19,31 +19,36 @@ struct pipeline_counters {
     std::uint64_t records = 0;         ///< delivered to the outputs
     std::uint64_t malformed = 0;       ///< did not parse; delivered as text
     std::uint64_t missed = 0;          ///< sequence numbers the ring lost before we read them
-    std::uint64_t duplicates = 0;      ///< already delivered (sequence not forward): skipped
+    std::uint64_t duplicates = 0;      ///< every output had them already: skipped
     std::uint64_t filtered = 0;        ///< below --min-level: read but not delivered
     std::uint64_t overruns = 0;        ///< EPIPE from /dev/kmsg
     std::uint64_t lost_too_large = 0;  ///< EINVAL from /dev/kmsg
 };
 
-/// The path every record takes after its source: sequence check (gaps become a record of our
-/// own, duplicates are skipped), level filter, rewriting (symbols), wall-clock time, then each
-/// output's formatter and sink. One failing output never stops the others.
+/// The path every record takes after its source: for each output, the sequence check (records
+/// it already has are skipped, a gap becomes one notice of klogd's own in front of the next
+/// record), the level filter, rewriting (symbols), wall-clock time, then the output's
+/// formatter and sink. Each record (with everything klogd writes for it) is one delivery
+/// position; the outputs report how far they hold everything safely (their watermarks), which
+/// is what the cursor saves. One failing output never stops the others; a full `block` output
+/// makes `blocked()` true, and the reader stops until it has room again.
 class pipeline final : public sources::record_handler {
   public:
-    /// Where the pipeline reports its own trouble (a sink that failed to reopen): `-d` output.
+    /// Where the pipeline reports its own trouble (an output that failed to reopen, errors that
+    /// start or stop keeping records waiting): `-d` output.
     using diagnostics_fn = std::function<void(const std::string& message)>;
 
-    explicit pipeline(std::vector<output> outputs);
+    explicit pipeline(std::vector<std::unique_ptr<sinks::sink>> outputs);
 
     void on_record(const record_view& record) override;
     void on_event(sources::source_event event) override;
 
-    /// Writes out everything the sinks hold (end of a batch, shutdown). An output that starts
-    /// or stops failing is reported once through the diagnostics.
+    /// Some `block` output can take no more: do not read the kernel now.
+    [[nodiscard]] bool blocked() const noexcept;
+    /// Pushes out what the outputs hold (end of a batch). An output that starts or stops
+    /// failing is reported once through the diagnostics.
     void flush();
-    /// Some output holds bytes it could not write yet (retry later; do not advance a cursor).
-    [[nodiscard]] bool has_pending() const noexcept;
-    /// SIGHUP: every sink reopens; one that fails is reported and keeps its old file.
+    /// SIGHUP: every output reopens; one that fails is reported and keeps its old file.
     void reopen();
     void set_diagnostics(diagnostics_fn fn) { diagnostics_ = std::move(fn); }
 
@@ -57,28 +62,25 @@ class pipeline final : public sources::record_handler {
     /// Records read before we caught up (startup backlog, replay) are marked estimated.
     void set_estimated_times(bool estimated) noexcept { estimated_ = estimated; }
     [[nodiscard]] record_clock& clock() noexcept { return clock_; }
-    /// Start after a saved cursor (`last_delivered`).
-    void resume_after(std::uint64_t last_delivered) noexcept {
-        tracker_ = sequence_tracker(last_delivered);
-    }
-    [[nodiscard]] std::optional<std::uint64_t> last_seq() const noexcept { return tracker_.last(); }
+    /// Output `index` starts after a saved cursor (records up to `seq` are there already).
+    void resume(std::size_t index, std::optional<std::uint64_t> seq);
     [[nodiscard]] const pipeline_counters& counters() const noexcept { return counters_; }
-    [[nodiscard]] const std::vector<output>& outputs() const noexcept { return outputs_; }
+    [[nodiscard]] const std::vector<std::unique_ptr<sinks::sink>>& outputs() const noexcept {
+        return outputs_;
+    }
 
     /// Delivers a message of klogd's own (facility kern, level warning, no kernel time).
     void notice(std::string_view text, std::uint8_t level = 4);
 
   private:
-    void deliver(const record_view& record);
-
-    std::vector<output> outputs_;
-    sequence_tracker tracker_;
+    std::vector<std::unique_ptr<sinks::sink>> outputs_;
+    std::optional<std::uint64_t> read_last_;  ///< the newest sequence number read
+    std::uint64_t position_ = 0;
     record_clock clock_;
     pipeline_counters counters_;
     bool estimated_ = false;
     std::uint8_t min_level_ = 7;
     record_rewriter* rewriter_ = nullptr;
-    std::string buffer_;
     std::string rewritten_;
     std::string notice_text_;
     diagnostics_fn diagnostics_;

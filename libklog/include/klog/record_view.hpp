@@ -36,4 +36,8 @@ struct record_view {
     [[nodiscard]] klog::origin origin() const noexcept;
 };
 
+/// A message of klogd's own (a loss notice, a symbol statement): facility kern, no sequence
+/// number, no kernel time; `text` must outlive the view.
+[[nodiscard]] record_view own_notice(std::string_view text, std::uint8_t level = 4) noexcept;
+
 }  // namespace klog

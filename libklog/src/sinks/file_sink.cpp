@@ -1,6 +1,7 @@
 #include "klog/sinks/file_sink.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,16 +13,23 @@ namespace {
 constexpr std::uint8_t crit_level = 2;
 }
 
-file_sink::file_sink(std::string path)
-    : path_(std::move(path)), name_(path_ == "-" ? "stdout" : path_), is_stdout_(path_ == "-") {
+file_sink::file_sink(std::string path, std::unique_ptr<formatters::formatter> format, settings s)
+    : sink(path == "-" ? "stdout" : path, std::move(format), when_full::block),
+      path_(std::move(path)),
+      s_(s),
+      is_stdout_(path_ == "-") {
     fd_ = is_stdout_ ? STDOUT_FILENO : open_path();
-    pending_.reserve(flush_threshold * 2);
+    learn_position();
+    pending_.reserve(s_.write_threshold * 2);
 }
+
+file_sink::file_sink(std::string path, std::unique_ptr<formatters::formatter> format)
+    : file_sink(std::move(path), std::move(format), settings{}) {}
 
 file_sink::~file_sink() {
     write_pending();
     if (!is_stdout_ && fd_ >= 0) {
-        ::fsync(fd_);
+        if (dirty_) ::fsync(fd_);
         ::close(fd_);
     }
 }
@@ -33,57 +41,118 @@ int file_sink::open_path() const {
     return fd;
 }
 
-void file_sink::write(std::string_view bytes, const record_view& record) {
-    if (pending_.size() + bytes.size() > max_pending) {
-        // The file has refused writes for a long time: drop the oldest whole lines.
-        const std::size_t excess = pending_.size() + bytes.size() - max_pending;
-        auto cut = pending_.find('\n', excess);
-        cut = cut == std::string::npos ? pending_.size() : cut + 1;
-        dropped_bytes_ += cut;
-        for (std::size_t i = 0; i < cut; ++i) dropped_lines_ += pending_[i] == '\n' ? 1 : 0;
-        pending_.erase(0, cut);
+void file_sink::learn_position() {
+    positioned_ = false;
+    last_pos_.reset();
+    if (is_stdout_) return;  // a terminal, a pipe, or a file shared with the shell: no cut
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) return;
+    positioned_ = true;
+    device_ = static_cast<std::uint64_t>(st.st_dev);
+    inode_ = static_cast<std::uint64_t>(st.st_ino);
+    written_end_ = static_cast<std::uint64_t>(st.st_size);
+    last_pos_begin_ = written_end_;
+}
+
+std::uint64_t file_sink::truncate_to(const file_position& saved) {
+    if (!positioned_ || counters_.written != 0 || head_ != 0) return 0;
+    if (saved.device != device_ || saved.inode != inode_) return 0;  // rotated: never touched
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) return 0;
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    if (size <= saved.offset) return 0;  // nothing past it (or truncated by copytruncate)
+    if (::ftruncate(fd_, static_cast<off_t>(saved.offset)) != 0) {
+        throw std::system_error(errno, std::generic_category(), path_ + ": truncate");
     }
+    learn_position();
+    return size - saved.offset;
+}
+
+std::optional<file_position> file_sink::durable_file_position() const {
+    if (!positioned_) return std::nullopt;
+    std::uint64_t offset = written_end_;
+    // A record partly written (its -2 twin, its loss notice) is not safe: the position ends
+    // where it began.
+    if (!items_.empty() && last_pos_ == items_.front().meta.pos) offset = last_pos_begin_;
+    return file_position{device_, inode_, offset};
+}
+
+void file_sink::put(std::string_view bytes, const record_meta& meta) {
     pending_.append(bytes);
-    if (record.level <= crit_level) {
-        if (write_pending() && !is_stdout_) ::fsync(fd_);
-    } else if (pending_.size() >= flush_threshold) {
+    items_.push_back({meta, pending_.size()});
+    if (meta.level <= crit_level) {
+        if (write_pending() && !is_stdout_ && ::fsync(fd_) == 0) dirty_ = false;
+    } else if (pending_.size() - head_ >= s_.write_threshold) {
         write_pending();
     }
 }
 
 bool file_sink::write_pending() noexcept {
-    if (dropped_lines_ > 0 && !pending_.empty()) {
-        const std::string note = "klogd: " + std::to_string(dropped_lines_) +
-                                 " lines dropped while " + name_ + " could not be written (" +
-                                 last_error_.message() + ")\n";
-        pending_.insert(0, note);
-        dropped_lines_ = 0;
-    }
-    std::size_t done = 0;
-    while (done < pending_.size()) {
-        const ssize_t n = ::write(fd_, pending_.data() + done, pending_.size() - done);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            ++write_errors_;
-            last_error_ = std::error_code(errno, std::generic_category());
-            pending_.erase(0, done);
-            return false;
+    bool ok = true;
+    while (head_ < pending_.size()) {
+        const ssize_t n = ::write(fd_, pending_.data() + head_, pending_.size() - head_);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR) continue;
+            const int err = n < 0 ? errno : EIO;
+            last_error_ = std::error_code(err, std::generic_category());
+            // Standard output whose reader is gone can never be written again.
+            if (is_stdout_ && (err == EPIPE || err == EBADF)) broken_ = true;
+            ok = false;
+            break;
         }
-        done += static_cast<std::size_t>(n);
+        dirty_ = true;
+        const std::size_t new_head = head_ + static_cast<std::size_t>(n);
+        std::uint64_t end_offset = 0;
+        if (positioned_) {
+            const off_t at = ::lseek(fd_, 0, SEEK_CUR);
+            if (at < 0) {
+                positioned_ = false;
+            } else {
+                end_offset = static_cast<std::uint64_t>(at);
+            }
+        }
+        while (!items_.empty() && items_.front().end <= new_head) {
+            const auto& it = items_.front();
+            if (positioned_) {
+                if (last_pos_ != it.meta.pos) {
+                    last_pos_ = it.meta.pos;
+                    last_pos_begin_ = written_end_;  // where this item began: the one before ended
+                }
+                written_end_ = end_offset - (new_head - it.end);
+            }
+            ++counters_.written;
+            items_.pop_front();
+        }
+        head_ = new_head;
     }
-    pending_.clear();
-    last_error_.clear();
-    return true;
+    if (head_ == pending_.size()) {
+        pending_.clear();
+        head_ = 0;
+    } else if (head_ >= s_.write_threshold && head_ * 2 >= pending_.size()) {
+        pending_.erase(0, head_);
+        for (auto& it : items_) it.end -= head_;
+        head_ = 0;
+    }
+    if (ok) last_error_.clear();
+    return ok;
 }
 
 void file_sink::flush() { write_pending(); }
+
+void file_sink::sync() {
+    if (!dirty_ || is_stdout_) return;
+    if (::fsync(fd_) == 0) dirty_ = false;
+}
 
 void file_sink::reopen() {
     write_pending();
     if (is_stdout_) return;
     const int fd = open_path();
+    if (dirty_) ::fsync(fd_);
     ::close(fd_);
     fd_ = fd;
+    dirty_ = false;
+    learn_position();
 }
 
 }  // namespace klog::sinks

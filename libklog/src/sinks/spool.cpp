@@ -8,7 +8,9 @@
 
 #include <boost/crc.hpp>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <system_error>
 
@@ -16,7 +18,7 @@ namespace klog::sinks {
 
 namespace {
 
-constexpr std::uint64_t first_id = 0x4000000000000000ULL;  // room to prepend below
+constexpr std::uint64_t first_id = 0x4000000000000000ULL;
 
 void put_u32(std::string& out, std::uint32_t v) {
     for (int i = 0; i < 4; ++i) out += static_cast<char>((v >> (8 * i)) & 0xffU);
@@ -41,23 +43,11 @@ std::uint32_t checksum(std::string_view flags_seq, std::string_view payload) {
     return crc.checksum();
 }
 
-/// "4000000000000001.spool" → id; nullopt for anything else.
-bool parse_segment_name(const char* name, std::uint64_t& id) {
-    const std::string_view n(name);
+/// "4000000000000001.spool" → id.
+bool parse_segment_name(std::string_view n, std::uint64_t& id) {
     if (n.size() != 22 || !n.ends_with(".spool")) return false;
-    id = 0;
-    for (const char c : n.substr(0, 16)) {
-        int d;
-        if (c >= '0' && c <= '9') {
-            d = c - '0';
-        } else if (c >= 'a' && c <= 'f') {
-            d = c - 'a' + 10;
-        } else {
-            return false;
-        }
-        id = (id << 4) | static_cast<std::uint64_t>(d);
-    }
-    return true;
+    const auto [end, ec] = std::from_chars(n.data(), n.data() + 16, id, 16);
+    return ec == std::errc{} && end == n.data() + 16;
 }
 
 bool write_all(int fd, std::string_view bytes) {
@@ -70,6 +60,51 @@ bool write_all(int fd, std::string_view bytes) {
         bytes.remove_prefix(static_cast<std::size_t>(n));
     }
     return true;
+}
+
+enum class stop_reason { end, incomplete, bad };
+
+/// Decodes the records in `bytes` (which start at a record boundary); `consumed` is set to the
+/// end of the last good record. `on_record(payload, seq, end)` for each.
+template <typename F>
+stop_reason decode_records(std::string_view bytes, std::size_t& consumed, std::size_t max_records,
+                           F&& on_record) {
+    std::size_t at = 0;
+    std::size_t n = 0;
+    while (at < bytes.size()) {
+        if (n >= max_records) {
+            consumed = at;
+            return stop_reason::end;
+        }
+        const auto rest = bytes.size() - at;
+        if (rest < spool::header_size) {
+            consumed = at;
+            return stop_reason::incomplete;
+        }
+        const auto len = get_le(bytes, at, 4);
+        const auto crc = get_le(bytes, at + 4, 4);
+        if (len > spool::max_record) {
+            consumed = at;
+            return stop_reason::bad;
+        }
+        if (len > rest - spool::header_size) {
+            consumed = at;
+            return stop_reason::incomplete;
+        }
+        const auto flags_seq = bytes.substr(at + 8, 9);
+        const auto payload = bytes.substr(at + spool::header_size, static_cast<std::size_t>(len));
+        if (checksum(flags_seq, payload) != crc || (flags_seq[0] & ~1) != 0) {
+            consumed = at;
+            return stop_reason::bad;
+        }
+        std::optional<std::uint64_t> seq;
+        if (flags_seq[0] == 1) seq = get_le(bytes, at + 9, 8);
+        at += spool::header_size + static_cast<std::size_t>(len);
+        on_record(payload, seq, at);
+        ++n;
+    }
+    consumed = at;
+    return stop_reason::end;
 }
 
 }  // namespace
@@ -98,32 +133,34 @@ spool::spool(std::string dir, std::uint64_t max_bytes, std::size_t segment_bytes
         throw std::system_error(err, std::generic_category(), "spool directory " + dir_);
     }
     while (const dirent* e = ::readdir(d)) {
-        std::uint64_t id = 0;
+        const std::string_view name(e->d_name);
         const std::string path = dir_ + "/" + e->d_name;
-        if (std::string_view(e->d_name).ends_with(".spool.tmp")) {
-            ::unlink(path.c_str());  // a prepend that never finished; its records were in memory
+        if (name.ends_with(".tmp")) {
+            ::unlink(path.c_str());  // a save that never finished
             continue;
         }
-        if (!parse_segment_name(e->d_name, id)) continue;
+        std::uint64_t id = 0;
+        if (!parse_segment_name(name, id)) continue;
         struct stat st {};
-        if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-        segments_[id] = static_cast<std::uint64_t>(st.st_size);
+        if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        segments_[id] = {static_cast<std::uint64_t>(st.st_size), false, std::nullopt};
         bytes_ += static_cast<std::uint64_t>(st.st_size);
     }
     ::closedir(d);
+    load_acked();
 }
 
 spool::~spool() {
+    write();
+    sync();
     close_tail();
-    if (lock_fd_ >= 0) ::close(lock_fd_);
-}
-
-void spool::close_tail() noexcept {
-    if (tail_fd_ >= 0) {
-        ::fsync(tail_fd_);
-        ::close(tail_fd_);
+    close_reader();
+    if (empty()) {
+        // Everything was delivered: leave a clean directory.
+        while (!segments_.empty()) remove_segment(segments_.begin()->first);
+        ::unlink((dir_ + "/acked").c_str());
     }
-    tail_fd_ = -1;
+    if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
 std::string spool::segment_path(std::uint64_t id) const {
@@ -132,129 +169,329 @@ std::string spool::segment_path(std::uint64_t id) const {
     return dir_ + "/" + name;
 }
 
-void spool::encode(const queued_record& record, std::string& out) {
-    const auto size = std::min<std::size_t>(record.bytes.size(), max_record);
-    const std::string_view payload(record.bytes.data(), size);
+void spool::load_acked() {
+    const auto path = dir_ + "/acked";
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return;
+    char buf[64] = {};
+    const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    if (n <= 0) return;
+    const std::string_view text(buf, static_cast<std::size_t>(n));
+    location at;
+    const auto sp = text.find(' ');
+    if (sp == std::string_view::npos) return;
+    const auto [e1, ec1] = std::from_chars(text.data(), text.data() + sp, at.segment, 16);
+    const auto [e2, ec2] = std::from_chars(text.data() + sp + 1, text.data() + text.size(), at.end);
+    if (ec1 != std::errc{} || ec2 != std::errc{} || e1 != text.data() + sp) return;
+    const auto it = segments_.find(at.segment);
+    if (it == segments_.end() || at.end < magic.size() || at.end > it->second.size) return;
+    while (!segments_.empty() && segments_.begin()->first < at.segment) {
+        remove_segment(segments_.begin()->first);
+    }
+    read_id_ = at.segment;
+    read_offset_ = at.end;
+    acked_ = at;
+    acked_saved_ = at;
+}
+
+void spool::encode(std::string_view payload, std::optional<std::uint64_t> seq, std::string& out) {
+    payload = payload.substr(0, max_record);
     std::string flags_seq;
-    flags_seq += static_cast<char>(record.seq ? 1 : 0);
-    put_u64(flags_seq, record.seq.value_or(0));
-    put_u32(out, static_cast<std::uint32_t>(size));
+    flags_seq += static_cast<char>(seq ? 1 : 0);
+    put_u64(flags_seq, seq.value_or(0));
+    put_u32(out, static_cast<std::uint32_t>(payload.size()));
     put_u32(out, checksum(flags_seq, payload));
     out += flags_seq;
     out += payload;
 }
 
-spool::load_result spool::decode(std::string_view segment) {
-    load_result result;
+spool::decoded spool::decode(std::string_view segment) {
+    decoded result;
     if (!segment.starts_with(magic)) {
         result.damaged_bytes = segment.size();
         return result;
     }
-    std::size_t at = magic.size();
-    while (at < segment.size()) {
-        const auto rest = segment.size() - at;
-        if (rest < header_size) break;
-        const auto len = get_le(segment, at, 4);
-        const auto crc = get_le(segment, at + 4, 4);
-        if (len > max_record || len > rest - header_size) break;
-        const auto flags_seq = segment.substr(at + 8, 9);
-        const auto payload = segment.substr(at + header_size, static_cast<std::size_t>(len));
-        if (checksum(flags_seq, payload) != crc || (flags_seq[0] & ~1) != 0) break;
-        queued_record r;
-        r.bytes.assign(payload);
-        if (flags_seq[0] == 1) r.seq = get_le(segment, at + 9, 8);
-        result.records.push_back(std::move(r));
-        at += header_size + static_cast<std::size_t>(len);
+    const auto body = segment.substr(magic.size());
+    std::size_t consumed = 0;
+    const auto why = decode_records(
+        body, consumed, SIZE_MAX,
+        [&](std::string_view payload, std::optional<std::uint64_t> seq, std::size_t end) {
+            result.records.push_back(
+                {std::string(payload), seq, location{0, magic.size() + end}});
+        });
+    const auto rest = body.size() - consumed;
+    if (why == stop_reason::incomplete) {
+        result.torn_bytes = rest;
+    } else {
+        result.damaged_bytes = rest;
     }
-    result.damaged_bytes = segment.size() - at;
     return result;
 }
 
-bool spool::append(const queued_record& record, bool over_cap) {
-    scratch_.clear();
-    encode(record, scratch_);
-    if (!over_cap && bytes_ + scratch_.size() > max_bytes_) return false;
-    if (tail_fd_ < 0 || segments_[tail_id_] >= segment_bytes_) {
-        close_tail();
-        tail_id_ = segments_.empty() ? first_id : segments_.rbegin()->first + 1;
-        const auto path = segment_path(tail_id_);
-        tail_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
-        if (tail_fd_ < 0 || !write_all(tail_fd_, magic)) {
-            ++write_errors_;
-            if (tail_fd_ >= 0) ::unlink(path.c_str());
-            close_tail();
-            return false;
-        }
-        segments_[tail_id_] = magic.size();
-        bytes_ += magic.size();
-    }
-    const auto before = static_cast<off_t>(segments_[tail_id_]);
-    if (!write_all(tail_fd_, scratch_)) {
-        ++write_errors_;
-        // Cut a partial record off so the segment stays readable; start a new one next time.
-        if (::ftruncate(tail_fd_, before) != 0) {
-            // The torn tail is detected (CRC) and reported when the segment is read.
-        }
-        close_tail();
+void spool::append(std::string_view payload, std::optional<std::uint64_t> seq) {
+    encode(payload, seq, pending_);
+    pending_ends_.push_back(pending_.size());
+}
+
+bool spool::open_tail() {
+    close_tail();
+    const auto id = segments_.empty() ? first_id : segments_.rbegin()->first + 1;
+    const auto path = segment_path(id);
+    const int fd =
+        ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        last_error_ = std::error_code(errno, std::generic_category());
         return false;
     }
-    segments_[tail_id_] += scratch_.size();
-    bytes_ += scratch_.size();
+    if (!write_all(fd, magic)) {
+        last_error_ = std::error_code(errno, std::generic_category());
+        ::close(fd);
+        ::unlink(path.c_str());
+        return false;
+    }
+    tail_fd_ = fd;
+    tail_id_ = id;
+    tail_dirty_ = true;
+    segments_[id] = {magic.size(), true, std::nullopt};
+    bytes_ += magic.size();
     return true;
 }
 
-bool spool::write_file(const std::string& path, std::string_view bytes) {
+void spool::close_tail() noexcept {
+    if (tail_fd_ >= 0) {
+        if (tail_dirty_) ::fsync(tail_fd_);
+        ::close(tail_fd_);
+    }
+    tail_fd_ = -1;
+    tail_dirty_ = false;
+}
+
+std::size_t spool::write() {
+    if (pending_head_ == pending_.size()) return 0;
+    // A new segment at a record boundary once the current one is big enough.
+    if (tail_fd_ < 0 || (pending_head_ == 0 && segments_[tail_id_].size >= segment_bytes_)) {
+        if (!open_tail()) return 0;
+    }
+    bool ok = true;
+    while (pending_head_ < pending_.size()) {
+        const ssize_t n =
+            ::write(tail_fd_, pending_.data() + pending_head_, pending_.size() - pending_head_);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR) continue;
+            last_error_ = std::error_code(n < 0 ? errno : EIO, std::generic_category());
+            ok = false;
+            break;
+        }
+        pending_head_ += static_cast<std::size_t>(n);
+        segments_[tail_id_].size += static_cast<std::uint64_t>(n);
+        bytes_ += static_cast<std::uint64_t>(n);
+        tail_dirty_ = true;
+    }
+    std::size_t done = 0;
+    while (pending_done_ < pending_ends_.size() && pending_ends_[pending_done_] <= pending_head_) {
+        ++pending_done_;
+        ++done;
+    }
+    if (pending_head_ == pending_.size()) {
+        pending_.clear();
+        pending_ends_.clear();
+        pending_head_ = 0;
+        pending_done_ = 0;
+    }
+    if (ok) last_error_.clear();
+    return done;
+}
+
+void spool::sync() {
+    if (tail_fd_ >= 0 && tail_dirty_ && ::fsync(tail_fd_) == 0) tail_dirty_ = false;
+    if (!acked_ || (acked_saved_ && acked_saved_->segment == acked_->segment &&
+                    acked_saved_->end == acked_->end)) {
+        return;
+    }
+    char text[64];
+    const int len = std::snprintf(text, sizeof text, "%016llx %llu\n",
+                                  static_cast<unsigned long long>(acked_->segment),
+                                  static_cast<unsigned long long>(acked_->end));
+    const auto path = dir_ + "/acked";
     const auto tmp = path + ".tmp";
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) return false;
-    const bool ok = write_all(fd, bytes) && ::fsync(fd) == 0;
+    if (fd < 0) return;
+    const bool ok = write_all(fd, std::string_view(text, static_cast<std::size_t>(len))) &&
+                    ::fsync(fd) == 0;
     ::close(fd);
     if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
         ::unlink(tmp.c_str());
-        return false;
+        return;
     }
-    return true;
+    acked_saved_ = acked_;
 }
 
-bool spool::prepend(const std::deque<queued_record>& records) {
-    if (records.empty()) return true;
-    std::string bytes(magic);
-    for (const auto& r : records) encode(r, bytes);
-    const auto id = segments_.empty() ? first_id : segments_.begin()->first - 1;
-    if (!write_file(segment_path(id), bytes)) {
-        ++write_errors_;
-        return false;
-    }
-    segments_[id] = bytes.size();
-    bytes_ += bytes.size();
-    return true;
+void spool::close_reader() noexcept {
+    if (read_fd_ >= 0) ::close(read_fd_);
+    read_fd_ = -1;
 }
 
-spool::load_result spool::load_head() {
-    load_result result;
-    if (segments_.empty()) return result;
-    const auto [id, size] = *segments_.begin();
-    if (tail_fd_ >= 0 && id == tail_id_) close_tail();
-    result.file = segment_path(id);
-    std::string bytes;
-    const int fd = ::open(result.file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd >= 0) {
-        char buf[65536];
-        for (;;) {
-            const ssize_t n = ::read(fd, buf, sizeof buf);
+bool spool::unread() const noexcept {
+    if (segments_.empty()) return false;
+    // Segments before the one being read are finished; those after it are not read yet.
+    if (!read_id_) return !segments_.rbegin()->second.good_end;
+    const auto it = segments_.find(*read_id_);
+    if (it != segments_.end() && !it->second.good_end &&
+        (it->second.size > read_offset_ || !writing(*read_id_))) {
+        return true;
+    }
+    return segments_.upper_bound(*read_id_) != segments_.end();
+}
+
+void spool::finish_segment(std::uint64_t id, std::uint64_t good_end) {
+    close_reader();
+    const auto it = segments_.find(id);
+    if (it == segments_.end()) return;
+    it->second.good_end = good_end;
+    const auto next = segments_.upper_bound(id);
+    if (next != segments_.end()) {
+        read_id_ = next->first;
+        read_offset_ = 0;
+    }
+    // Nothing in it, or all of it delivered already: gone.
+    if (good_end <= magic.size() || acked_through(id, good_end)) remove_segment(id);
+}
+
+std::vector<spool::stored> spool::read(std::size_t max_records, std::size_t max_bytes,
+                                       std::vector<damage>& damaged) {
+    std::vector<stored> out;
+    std::size_t got_bytes = 0;
+    while (out.size() < max_records && got_bytes < max_bytes) {
+        if (!read_id_) {
+            // Start at the oldest segment not read to its end.
+            const auto first = std::find_if(segments_.begin(), segments_.end(),
+                                            [](const auto& s) { return !s.second.good_end; });
+            if (first == segments_.end()) break;
+            read_id_ = first->first;
+            read_offset_ = 0;
+        }
+        const auto id = *read_id_;
+        const auto it = segments_.find(id);
+        if (it == segments_.end() || it->second.good_end) {
+            const auto next = segments_.upper_bound(id);
+            if (next == segments_.end()) break;
+            close_reader();
+            read_id_ = next->first;
+            read_offset_ = 0;
+            continue;
+        }
+        auto& info = it->second;
+        if (read_offset_ >= info.size) {
+            if (writing(id)) break;  // caught up with the writer
+            finish_segment(id, read_offset_);
+            if (read_id_ == id || !read_id_) break;  // no newer segment yet
+            continue;
+        }
+        if (read_fd_ < 0) {
+            read_fd_ = ::open(segment_path(id).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+            if (read_fd_ < 0) {
+                damaged.push_back({segment_path(id), info.size - read_offset_});
+                finish_segment(id, read_offset_ == 0 ? magic.size() : read_offset_);
+                continue;
+            }
+        }
+        // The rest of the segment as far as it is written.
+        const auto want = static_cast<std::size_t>(info.size - read_offset_);
+        read_buffer_.resize(want);
+        std::size_t have = 0;
+        while (have < want) {
+            const ssize_t n = ::pread(read_fd_, read_buffer_.data() + have, want - have,
+                                      static_cast<off_t>(read_offset_ + have));
             if (n < 0 && errno == EINTR) continue;
             if (n <= 0) break;
-            bytes.append(buf, static_cast<std::size_t>(n));
+            have += static_cast<std::size_t>(n);
         }
-        ::close(fd);
+        std::string_view bytes(read_buffer_.data(), have);
+        if (read_offset_ == 0) {
+            if (!bytes.starts_with(magic)) {
+                if (have < magic.size() && writing(id)) break;
+                damaged.push_back({segment_path(id), info.size});
+                finish_segment(id, magic.size());
+                continue;
+            }
+            read_offset_ = magic.size();
+            bytes.remove_prefix(magic.size());
+        }
+        std::size_t consumed = 0;
+        const auto base = read_offset_;
+        const auto why = decode_records(
+            bytes, consumed, max_records - out.size(),
+            [&](std::string_view payload, std::optional<std::uint64_t> seq, std::size_t end) {
+                out.push_back({std::string(payload), seq, location{id, base + end}});
+                got_bytes += payload.size();
+            });
+        read_offset_ = base + consumed;
+        if (out.size() >= max_records || got_bytes >= max_bytes) break;
+        if (why == stop_reason::end && have == want) continue;  // at its end: finished above
+        if (why == stop_reason::incomplete && (info.ours || have < want)) {
+            break;  // our own segment, still being written: the rest comes later
+        }
+        // A segment an earlier run left: a record cut off at its end was never counted (the
+        // run was killed while writing it); anything else is damage.
+        if (why == stop_reason::bad) damaged.push_back({segment_path(id), info.size - read_offset_});
+        finish_segment(id, read_offset_);
     }
-    auto decoded = decode(bytes);
-    decoded.file = result.file;
-    if (fd < 0) decoded.damaged_bytes = size;
-    ::unlink(result.file.c_str());
-    bytes_ -= std::min(bytes_, size);
-    segments_.erase(segments_.begin());
-    return decoded;
+    return out;
+}
+
+void spool::remove_segment(std::uint64_t id) {
+    const auto it = segments_.find(id);
+    if (it == segments_.end()) return;
+    if (writing(id)) close_tail();
+    if (read_id_ && *read_id_ == id) {
+        close_reader();
+        const auto next = segments_.upper_bound(id);
+        if (next == segments_.end()) {
+            read_id_.reset();
+        } else {
+            read_id_ = next->first;
+        }
+        read_offset_ = 0;
+    }
+    ::unlink(segment_path(id).c_str());
+    bytes_ -= std::min(bytes_, it->second.size);
+    segments_.erase(it);
+}
+
+void spool::release(const location& at) {
+    // A record sent again after a reset may be acknowledged again: never step back.
+    if (acked_ && (at.segment < acked_->segment ||
+                   (at.segment == acked_->segment && at.end <= acked_->end))) {
+        return;
+    }
+    acked_ = at;
+    // Records are delivered in order: every older segment was read and delivered to its end.
+    while (!segments_.empty() && segments_.begin()->first < at.segment) {
+        remove_segment(segments_.begin()->first);
+    }
+    const auto it = segments_.find(at.segment);
+    if (it != segments_.end() && it->second.good_end && at.end >= *it->second.good_end) {
+        remove_segment(at.segment);
+    }
+}
+
+std::uint64_t spool::bytes() const noexcept {
+    std::uint64_t held = bytes_ + (pending_.size() - pending_head_);
+    // The oldest segment kept may be delivered in part (the one being written, usually).
+    if (acked_ && !segments_.empty() && segments_.begin()->first == acked_->segment) {
+        held -= std::min(held, acked_->end);
+    }
+    return held;
+}
+
+bool spool::empty() const noexcept {
+    if (!pending_ends_.empty()) return false;
+    for (const auto& [id, info] : segments_) {
+        const auto end = info.good_end.value_or(info.size);
+        if (end > magic.size() && !acked_through(id, end)) return false;
+    }
+    return true;
 }
 
 }  // namespace klog::sinks

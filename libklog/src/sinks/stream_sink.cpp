@@ -1,15 +1,19 @@
 #include "klog/sinks/stream_sink.hpp"
 
-#include <linux/sockios.h>
-#include <poll.h>
-#include <sys/ioctl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/bio.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/write.hpp>
 #include <system_error>
+
+#include "tcp_acked.hpp"
 
 namespace klog::sinks {
 
@@ -34,16 +38,33 @@ bool is_ip_literal(const std::string& host) {
 
 }  // namespace
 
+template <typename F>
+auto stream_sink::guarded(F&& f) {
+    ++outstanding_;
+    return [this, alive = std::weak_ptr<char>(alive_), gen = generation_,
+            f = std::forward<F>(f)](auto&&... args) mutable {
+        if (alive.expired()) return;
+        --outstanding_;
+        if (gen != generation_) return;
+        f(std::forward<decltype(args)>(args)...);
+    };
+}
+
 stream_sink::stream_sink(asio::io_context& io, settings s,
-                         std::unique_ptr<formatters::formatter> notice_format,
+                         std::unique_ptr<formatters::formatter> format, when_full mode,
                          diagnostics_fn diagnostics)
-    : io_(io),
+    : sink(std::string(s.tls ? "tls://" : "tcp://") + s.endpoint.to_string(), std::move(format),
+           mode),
+      io_(io),
       s_(std::move(s)),
-      name_(std::string(s_.tls ? "tls://" : "tcp://") + s_.endpoint.to_string()),
-      notice_format_(std::move(notice_format)),
       diag_(std::move(diagnostics)),
       resolver_(io),
       timer_(io),
+      ack_timer_(io),
+      queue_(s_.queue, s_.spool_dir ? std::make_unique<spool>(
+                                          *s_.spool_dir, s_.spool_max,
+                                          std::min<std::size_t>(256 * 1024, s_.spool_max / 4))
+                                    : nullptr),
       backoff_(s_.backoff_initial, s_.backoff_max) {
     if (s_.tls) {
         ssl_.emplace(asio::ssl::context::tls_client);
@@ -68,18 +89,25 @@ stream_sink::stream_sink(asio::io_context& io, settings s,
             if (ec) tls_setup_error("--tls-key " + *s_.tls_key, ec);
         }
     }
-    if (s_.spool_dir) spool_.emplace(*s_.spool_dir, s_.spool_max);
-    if (spool_ && !spool_->empty()) {
-        diag(name_ + ": " + std::to_string(spool_->bytes()) + " bytes spooled in " +
-             spool_->directory() + " from an earlier run; replaying once connected");
+    queue_.set_damage_notice([this](const spool::damage& d) {
+        const std::string text = "klogd: missed kernel messages: spool file " + d.file +
+                                 " damaged, " + std::to_string(d.bytes) + " bytes unreadable";
+        diag(name() + ": " + text);
+        return format_notice(text);
+    });
+    if (const auto* disk = queue_.disk(); disk != nullptr && !disk->empty()) {
+        diag(name() + ": " + std::to_string(disk->bytes()) + " bytes spooled in " +
+             disk->directory() + " from an earlier run; sending them once connected");
     }
     start_connect();
 }
 
 stream_sink::~stream_sink() {
     try {
-        if (!memory_.empty() || writing_ || gap_.pending()) drive(true);
+        stopping_ = true;
+        ++generation_;
         timer_.cancel();
+        ack_timer_.cancel();
         close_transport();
         // Let the aborted operations finish while their objects still exist.
         if (io_.stopped()) io_.restart();
@@ -96,134 +124,108 @@ void stream_sink::diag(const std::string& message) const {
     if (diag_) diag_(message);
 }
 
-network_counters stream_sink::counters() const {
-    auto c = counters_;
-    c.queued = memory_.size();
-    c.spool_bytes = spool_ ? spool_->bytes() : 0;
-    return c;
-}
-
 tcp::socket& stream_sink::tcp_socket() { return tls_ ? tls_->next_layer() : *socket_; }
 
-void stream_sink::write(std::string_view bytes, const record_view& record) {
+std::uint64_t stream_sink::stream_position() const {
+    // TLS: every byte the TLS layer produced (handshake included) went to the socket before
+    // the write completed; tcpi_bytes_acked counts the same bytes.
+    if (tls_) return BIO_number_written(SSL_get_wbio(tls_->native_handle()));
+    return written_bytes_;
+}
+
+std::string stream_sink::held() const {
+    const auto* disk = queue_.disk();
+    if (disk == nullptr || disk->empty()) return {};
+    return std::to_string(disk->bytes()) + " bytes kept in the spool " + disk->directory();
+}
+
+void stream_sink::put(std::string_view bytes, const record_meta& meta) {
     if (!bytes.empty() && bytes.back() == '\n') bytes.remove_suffix(1);
-    accept(queued_record{std::string(bytes), record.seq});
-    kick();
-}
-
-void stream_sink::accept(queued_record record) {
-    const bool to_spool = spool_ && (state_ != state::connected || !spool_->empty() ||
-                                     memory_.size() >= s_.queue_max);
-    if (to_spool) {
-        if (!spool_->fits(record.bytes.size())) {
-            if (!gap_.pending())
-                diag(name_ + ": spool full (" + std::to_string(spool_->bytes()) +
-                     " bytes): dropping records");
-            gap_.add(record.seq);
-            ++counters_.dropped;
-            return;
-        }
-        place_gap_notice();
-        if (spool_->append(record)) {
-            ++counters_.spooled;
-        } else {
-            if (!gap_.pending()) diag(name_ + ": cannot write to the spool: dropping records");
-            gap_.add(record.seq);
-            ++counters_.dropped;
-        }
-        return;
-    }
-    if (memory_.size() >= s_.queue_max) {
-        if (!gap_.pending()) diag(name_ + ": queue full: dropping records");
-        gap_.add(record.seq);
-        ++counters_.dropped;
-        return;
-    }
-    place_gap_notice();
-    memory_.push_back(std::move(record));
-}
-
-void stream_sink::place_gap_notice() {
-    if (!gap_.pending()) return;
-    queued_record notice{format_notice(*notice_format_, gap_.notice()), std::nullopt};
-    diag(name_ + ": " + gap_.notice());
-    gap_.clear();
-    const bool to_spool = spool_ && (state_ != state::connected || !spool_->empty());
-    if (to_spool && spool_->append(notice, true)) return;
-    memory_.push_back(std::move(notice));  // may pass queue_max by one: it is the loss report
+    queue_.push(bytes, meta);
+    if (queue_.disk() == nullptr) kick();
 }
 
 void stream_sink::flush() {
+    if (auto* disk = queue_.disk()) {
+        const auto n = queue_.write_spool();
+        counters_.spooled += n;
+        if (disk->unwritten() != 0) {
+            if (!last_error_) diag(name() + ": spool " + disk->directory() + ": " +
+                                   disk->last_error().message() + " (kept in memory, retrying)");
+            last_error_ = disk->last_error();
+        } else if (last_error_ == disk->last_error() && last_error_) {
+            last_error_.clear();
+        }
+    }
     kick();
-    if (io_.get_executor().running_in_this_thread()) return;
-    // Outside the event loop: shutdown (the loop has stopped), one-shot, the startup backlog.
-    drive(io_.stopped());
 }
 
-void stream_sink::reopen() {
-    diag(name_ + ": SIGHUP: reconnecting");
-    if (state_ == state::connected) {
-        connection_lost("reconnecting on SIGHUP", true);
-    }
-    backoff_.reset();
-    if (state_ == state::waiting) {
-        timer_.cancel();
-        start_connect();
-    }
+void stream_sink::sync() {
+    if (auto* disk = queue_.disk()) disk->sync();
 }
 
-void stream_sink::drive(bool final) {
-    using clock = std::chrono::steady_clock;
-    const auto deadline = clock::now() + s_.shutdown_timeout;
-    if (final) {
-        draining_ = true;
-        if (gap_.pending()) {
-            // No next record will carry it: it goes at the end.
-            place_gap_notice();
+void stream_sink::kick() {
+    if (state_ != state::connected || writing_) return;
+    const auto ready = queue_.ready();
+    if (ready == 0) return;
+    wire_.clear();
+    std::size_t n = 0;
+    while (n < ready && n < batch_records && wire_.size() < batch_bytes) {
+        append_frame(s_.framing, queue_.unsent(n).bytes, wire_);
+        ++n;
+    }
+    writing_ = true;
+    std::shared_ptr<void> keep = tls_ ? std::shared_ptr<void>(tls_) : socket_;
+    auto done = guarded([this, n, keep](const boost::system::error_code& ec, std::size_t bytes) {
+        writing_ = false;
+        if (ec) return connection_lost("write: " + ec.message(), false);
+        written_bytes_ += bytes;
+        queue_.mark_sent(n, stream_position());
+        counters_.written += n;
+        poll_acks();
+        if (after_write_) {
+            auto then = std::move(after_write_);
+            after_write_ = nullptr;
+            then();
+            return;
         }
-    }
-    if (io_.stopped()) {
-        if (!final) return;  // someone stopped the loop (TERM): the final flush follows
-        io_.restart();
-    }
-    while (clock::now() < deadline) {
-        if (state_ == state::waiting) break;  // unreachable: the spool takes the rest
-        if (memory_.empty() && !writing_ && (draining_ || !spool_ || spool_->empty())) break;
         kick();
-        if (io_.run_one_until(deadline) == 0) break;
+    });
+    if (tls_) {
+        asio::async_write(*tls_, asio::buffer(wire_), std::move(done));
+    } else {
+        asio::async_write(*socket_, asio::buffer(wire_), std::move(done));
     }
-    if (!final) return;
-    if (!memory_.empty()) {
-        if (writing_) close_transport();  // in-flight records are still at the queue's front
-        if (spool_) {
-            spill_to_spool();
-        }
-        if (!memory_.empty()) {
-            diag(name_ + ": " + std::to_string(memory_.size()) +
-                 " records could not be sent before exit and are lost");
-            counters_.dropped += memory_.size();
-            memory_.clear();
-        }
-    }
-    if (gap_.pending() && spool_) place_gap_notice();
 }
 
-void stream_sink::spill_to_spool() {
-    if (!spool_ || memory_.empty()) return;
-    if (spool_->prepend(memory_)) {
-        counters_.spooled += memory_.size();
-        memory_.clear();
-    } else {
-        diag(name_ + ": cannot write to the spool in " + spool_->directory());
-    }
+void stream_sink::poll_acks() {
+    if (!socket_ && !tls_) return;
+    const int fd = tcp_socket().native_handle();
+    auto acked = detail::tcp_bytes_acked(fd);
+    if (!acked && detail::tcp_outq(fd) == 0U) acked = stream_position();  // before Linux 4.1
+    if (acked && queue_.acknowledge(*acked) != 0) progress();
+    if (queue_.unacknowledged() != 0) arm_ack_poll();
+}
+
+void stream_sink::arm_ack_poll() {
+    if (ack_armed_) return;
+    ack_armed_ = true;
+    ack_timer_.expires_after(s_.ack_poll);
+    ack_timer_.async_wait(guarded([this](const boost::system::error_code& ec) {
+        ack_armed_ = false;
+        if (ec) return;
+        poll_acks();
+        kick();  // the spool window may refill now
+    }));
 }
 
 void stream_sink::close_transport() noexcept {
     ++generation_;
     writing_ = false;
-    in_flight_ = 0;
-    in_flight_sizes_.clear();
+    ack_armed_ = false;
+    after_write_ = nullptr;
     boost::system::error_code ignored;
+    ack_timer_.cancel();
     resolver_.cancel();
     if (tls_) {
         tls_->lowest_layer().close(ignored);
@@ -238,24 +240,14 @@ void stream_sink::close_transport() noexcept {
 void stream_sink::start_connect() {
     close_transport();
     state_ = state::connecting;
-    const auto gen = generation_;
-    const std::weak_ptr<char> alive = alive_;
-    ++outstanding_;
     timer_.expires_after(s_.connect_timeout);
-    timer_.async_wait([this, alive, gen](const boost::system::error_code& ec) {
-        if (alive.expired()) return;
-        --outstanding_;
-        if (ec || gen != generation_ || state_ != state::connecting) return;
+    timer_.async_wait(guarded([this](const boost::system::error_code& ec) {
+        if (ec || state_ != state::connecting) return;
         connect_failed("connect", asio::error::timed_out);
-    });
-    ++outstanding_;
+    }));
     resolver_.async_resolve(
         s_.endpoint.host, std::to_string(s_.endpoint.port),
-        [this, alive, gen](const boost::system::error_code& ec,
-                           tcp::resolver::results_type results) {
-            if (alive.expired()) return;
-            --outstanding_;
-            if (gen != generation_) return;
+        guarded([this](const boost::system::error_code& ec, tcp::resolver::results_type results) {
             if (ec) return connect_failed("resolve " + s_.endpoint.host, ec);
             if (s_.tls) {
                 tls_ = std::make_shared<asio::ssl::stream<tcp::socket>>(io_, *ssl_);
@@ -263,15 +255,17 @@ void stream_sink::start_connect() {
                 socket_ = std::make_shared<tcp::socket>(io_);
             }
             std::shared_ptr<void> keep = tls_ ? std::shared_ptr<void>(tls_) : socket_;
-            ++outstanding_;
             asio::async_connect(
                 tcp_socket(), results,
-                [this, alive, gen, keep](const boost::system::error_code& cec,
-                                         const tcp::endpoint&) {
-                    if (alive.expired()) return;
-                    --outstanding_;
-                    if (gen != generation_) return;
+                guarded([this, keep](const boost::system::error_code& cec, const tcp::endpoint&) {
                     if (cec) return connect_failed("connect", cec);
+                    // A collector that vanished without a word: the kernel gives up on
+                    // unacknowledged data after user_timeout, and keepalive finds idle ones.
+                    const int fd = tcp_socket().native_handle();
+                    const int one = 1;
+                    const auto timeout = static_cast<unsigned>(s_.user_timeout.count());
+                    ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+                    ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout, sizeof timeout);
                     if (!s_.tls) return on_connected();
                     const auto& host = s_.endpoint.host;
                     if (!is_ip_literal(host)) {
@@ -280,38 +274,33 @@ void stream_sink::start_connect() {
                                    TLSEXT_NAMETYPE_host_name, const_cast<char*>(host.c_str()));
                     }
                     tls_->set_verify_callback(asio::ssl::host_name_verification(host));
-                    ++outstanding_;
                     tls_->async_handshake(
                         asio::ssl::stream_base::client,
-                        [this, alive, gen, keep](const boost::system::error_code& hec) {
-                            if (alive.expired()) return;
-                            --outstanding_;
-                            if (gen != generation_) return;
+                        guarded([this, keep](const boost::system::error_code& hec) {
                             if (hec) return connect_failed("TLS handshake", hec);
                             on_connected();
-                        });
-                });
-        });
+                        }));
+                }));
+        }));
 }
 
 void stream_sink::connect_failed(const std::string& what, const boost::system::error_code& ec) {
     close_transport();
-    state_ = state::waiting;
+    last_error_ = std::error_code(ec.value(), std::generic_category());
     ++failures_;
+    if (stopping_) {
+        state_ = state::closed;
+        return;
+    }
+    state_ = state::waiting;
     const auto delay = backoff_.next();
-    diag(name_ + ": " + what + ": " + ec.message() + "; retrying in " +
+    diag(name() + ": " + what + ": " + ec.message() + "; retrying in " +
          std::to_string(delay.count()) + " ms");
-    spill_to_spool();
-    const auto gen = generation_;
-    const std::weak_ptr<char> alive = alive_;
-    ++outstanding_;
     timer_.expires_after(delay);
-    timer_.async_wait([this, alive, gen](const boost::system::error_code& tec) {
-        if (alive.expired()) return;
-        --outstanding_;
-        if (tec || gen != generation_ || state_ != state::waiting) return;
+    timer_.async_wait(guarded([this](const boost::system::error_code& tec) {
+        if (tec || state_ != state::waiting) return;
         start_connect();
-    });
+    }));
 }
 
 void stream_sink::on_connected() {
@@ -319,127 +308,137 @@ void stream_sink::on_connected() {
     state_ = state::connected;
     backoff_.reset();
     failures_ = 0;
-    written_.clear();
     written_bytes_ = 0;
-    diag(name_ + ": connected");
+    last_error_.clear();
+    diag(name() + ": connected");
+    start_read();
     kick();
 }
 
+void stream_sink::start_read() {
+    std::shared_ptr<void> keep = tls_ ? std::shared_ptr<void>(tls_) : socket_;
+    auto done = guarded([this, keep](const boost::system::error_code& ec, std::size_t) {
+        if (!ec) return start_read();  // a syslog collector has nothing to say: discarded
+        if (state_ == state::closing) return;
+        const bool orderly = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+        connection_lost(orderly ? "closed by the collector" : ec.message(), orderly);
+    });
+    if (tls_) {
+        tls_->async_read_some(asio::buffer(read_buffer_), std::move(done));
+    } else {
+        socket_->async_read_some(asio::buffer(read_buffer_), std::move(done));
+    }
+}
+
 void stream_sink::connection_lost(const std::string& what, bool orderly) {
-    std::size_t resend = written_bytes_;
-    if (orderly && !s_.tls && socket_) {
-        // The peer closed in order (FIN: its receive buffer was empty), so it read everything
-        // its TCP acknowledged; the unacknowledged bytes are lost with the connection, and the
-        // frame it was reading when it stopped may be cut: that one goes again too (+1 byte
-        // reaches back into it).
-        int unacked = 0;
-        if (::ioctl(socket_->native_handle(), SIOCOUTQ, &unacked) == 0 && unacked >= 0) {
-            resend = static_cast<std::size_t>(unacked) + 1;
-        }
-    }
-    std::deque<queued_record> again;
-    std::size_t covered = 0;
-    while (covered < resend && !written_.empty()) {
-        covered += written_.back().wire_bytes;
-        again.push_front(std::move(written_.back().record));
-        written_.pop_back();
-    }
-    counters_.resent += again.size() + in_flight_;
-    memory_.insert(memory_.begin(), std::make_move_iterator(again.begin()),
-                   std::make_move_iterator(again.end()));
-    written_.clear();
-    written_bytes_ = 0;
-    diag(name_ + ": connection lost (" + what + "); sending the last " +
-         std::to_string(again.size() + in_flight_) + " records again after reconnecting");
+    // The collector went away on its own: what its TCP acknowledged may not have been stored
+    // (a collector killed with data it had read or not yet read), so the last records it
+    // acknowledged go again too. Only a close of our own (SIGHUP) sends just the
+    // unacknowledged ones.
+    poll_acks();
+    const auto again = queue_.rewind(true);
+    counters_.resent += again;
+    diag(name() + ": connection lost (" + what + "); " + std::to_string(again) +
+         " records go again after reconnecting");
     connect_failed("connection", orderly
                                      ? boost::system::error_code(asio::error::eof)
                                      : boost::system::error_code(asio::error::connection_reset));
 }
 
-bool stream_sink::peer_alive(bool& orderly) {
-    const int fd = tcp_socket().native_handle();
-    for (;;) {
-        pollfd p{fd, POLLIN | POLLRDHUP, 0};
-        if (::poll(&p, 1, 0) <= 0) return true;
-        if ((p.revents & (POLLERR | POLLHUP)) != 0) {
-            orderly = false;
-            return false;
-        }
-        if ((p.revents & POLLRDHUP) != 0) {
-            orderly = true;
-            return false;
-        }
-        if ((p.revents & POLLIN) == 0 || s_.tls) return true;  // TLS: session tickets, alerts
-        // A syslog receiver sends nothing on plain TCP; read and drop whatever it sent.
-        char buf[4096];
-        const ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-        if (n == 0) {
-            orderly = true;
-            return false;
-        }
-        if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
-    }
-}
-
-void stream_sink::load_spool() {
-    auto loaded = spool_->load_head();
-    for (auto& r : loaded.records) memory_.push_back(std::move(r));
-    if (loaded.damaged_bytes != 0) {
-        counters_.spool_damaged += loaded.damaged_bytes;
-        const std::string text = "klogd: missed kernel messages: spool file " + loaded.file +
-                                 " damaged, " + std::to_string(loaded.damaged_bytes) +
-                                 " bytes unreadable";
-        diag(name_ + ": " + text);
-        memory_.push_back({format_notice(*notice_format_, text), std::nullopt});
-    }
-}
-
-void stream_sink::kick() {
-    if (state_ != state::connected || writing_) return;
-    if (memory_.empty() && !draining_ && spool_ && !spool_->empty()) load_spool();
-    if (memory_.empty()) return;
-    bool orderly = false;
-    if (!peer_alive(orderly)) {
-        connection_lost(orderly ? "closed by the peer" : "reset by the peer", orderly);
+void stream_sink::graceful_close(std::function<void()> then) {
+    if (state_ != state::connected) {
+        then();
         return;
     }
-    wire_.clear();
-    in_flight_sizes_.clear();
-    in_flight_ = 0;
-    while (in_flight_ < memory_.size() && in_flight_ < batch_records &&
-           wire_.size() < batch_bytes) {
-        in_flight_sizes_.push_back(append_frame(s_.framing, memory_[in_flight_].bytes, wire_));
-        ++in_flight_;
+    if (writing_) {
+        // The batch in flight completes first.
+        after_write_ = [this, then = std::move(then)]() mutable {
+            graceful_close(std::move(then));
+        };
+        return;
     }
-    writing_ = true;
-    const auto gen = generation_;
-    const std::weak_ptr<char> alive = alive_;
-    std::shared_ptr<void> keep = tls_ ? std::shared_ptr<void>(tls_) : socket_;
-    auto done = [this, alive, gen, keep](const boost::system::error_code& ec, std::size_t) {
-        if (alive.expired()) return;
-        --outstanding_;
-        if (gen != generation_) return;
-        writing_ = false;
-        if (ec) return connection_lost("write: " + ec.message(), false);
-        for (std::size_t i = 0; i < in_flight_; ++i) {
-            written_.push_back({std::move(memory_.front()), in_flight_sizes_[i]});
-            written_bytes_ += in_flight_sizes_[i];
-            memory_.pop_front();
-        }
-        counters_.sent += in_flight_;
-        in_flight_ = 0;
-        while (written_bytes_ > s_.resend_window && !written_.empty()) {
-            written_bytes_ -= written_.front().wire_bytes;
-            written_.pop_front();
-        }
-        kick();
+    state_ = state::closing;
+    close_step_acks(std::chrono::steady_clock::now() + s_.close_timeout, std::move(then));
+}
+
+void stream_sink::close_step_acks(std::chrono::steady_clock::time_point deadline,
+                                  std::function<void()> then) {
+    // Wait (bounded) until the collector acknowledged everything sent: then nothing needs to go
+    // again on the next connection.
+    poll_acks();
+    if (queue_.unacknowledged() != 0 && std::chrono::steady_clock::now() < deadline) {
+        timer_.expires_after(s_.ack_poll);
+        timer_.async_wait(
+            guarded([this, deadline, then = std::move(then)](const boost::system::error_code& ec) mutable {
+                if (ec) return;
+                close_step_acks(deadline, std::move(then));
+            }));
+        return;
+    }
+    close_step_shutdown(std::move(then));
+}
+
+void stream_sink::close_step_shutdown(std::function<void()> then) {
+    auto finish = [this, then = std::move(then)]() mutable {
+        boost::system::error_code ignored;
+        // FIN after the TLS close_notify: the collector reads all we sent, then sees the end.
+        tcp_socket().shutdown(tcp::socket::shutdown_send, ignored);
+        poll_acks();
+        const auto again = queue_.rewind(false);
+        counters_.resent += again;
+        close_transport();
+        then();
     };
-    ++outstanding_;
-    if (tls_) {
-        asio::async_write(*tls_, asio::buffer(wire_), std::move(done));
-    } else {
-        asio::async_write(*socket_, asio::buffer(wire_), std::move(done));
+    if (!tls_) {
+        finish();
+        return;
     }
+    // close_notify, bounded: a collector need not answer it.
+    boost::system::error_code ignored;
+    tcp_socket().cancel(ignored);  // the read in progress; its handler sees state closing
+    auto shared_finish = std::make_shared<std::function<void()>>(std::move(finish));
+    timer_.expires_after(s_.close_timeout);
+    timer_.async_wait(guarded([shared_finish](const boost::system::error_code& ec) {
+        if (ec || !*shared_finish) return;
+        auto f = std::move(*shared_finish);
+        *shared_finish = nullptr;
+        f();
+    }));
+    std::shared_ptr<void> keep = tls_;
+    tls_->async_shutdown(guarded([this, keep, shared_finish](const boost::system::error_code&) {
+        if (!*shared_finish) return;
+        timer_.cancel();
+        auto f = std::move(*shared_finish);
+        *shared_finish = nullptr;
+        f();
+    }));
+}
+
+void stream_sink::reopen() {
+    diag(name() + ": SIGHUP: reconnecting");
+    backoff_.reset();
+    if (state_ == state::connected) {
+        graceful_close([this] {
+            if (!stopping_) start_connect();
+        });
+        return;
+    }
+    if (state_ == state::waiting) {
+        timer_.cancel();
+        start_connect();
+    }
+}
+
+void stream_sink::close() {
+    stopping_ = true;
+    if (state_ == state::connected) {
+        graceful_close([this] { state_ = state::closed; });
+        return;
+    }
+    if (state_ == state::closing) return;  // a HUP's close in progress ends in closed
+    timer_.cancel();
+    close_transport();
+    state_ = state::closed;
 }
 
 }  // namespace klog::sinks

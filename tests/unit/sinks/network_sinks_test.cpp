@@ -28,12 +28,17 @@ std::vector<std::string> segment_files(const std::string& dir) {
     return out;
 }
 
-std::vector<queued_record> drain(spool& s, std::uint64_t* damaged = nullptr) {
-    std::vector<queued_record> all;
-    while (!s.empty()) {
-        auto r = s.load_head();
-        if (damaged != nullptr) *damaged += r.damaged_bytes;
-        for (auto& q : r.records) all.push_back(std::move(q));
+/// Reads everything the spool holds and acknowledges it.
+std::vector<spool::stored> drain(spool& s, std::uint64_t* damaged = nullptr) {
+    std::vector<spool::stored> all;
+    for (int round = 0; round < 1000 && s.unread(); ++round) {
+        std::vector<spool::damage> d;
+        auto got = s.read(7, 1 << 20, d);
+        for (const auto& x : d) {
+            if (damaged != nullptr) *damaged += x.bytes;
+        }
+        if (!got.empty()) s.release(got.back().at);
+        for (auto& r : got) all.push_back(std::move(r));
     }
     return all;
 }
@@ -95,7 +100,7 @@ TEST_CASE("backoff doubles up to its maximum with jitter in [d/2, d], and resets
     CHECK(same < 20);
 }
 
-TEST_CASE("loss_gap says exactly what pipeline::notice says for a ring gap", "[sinks]") {
+TEST_CASE("loss_gap says exactly what the pipeline says for a ring gap", "[sinks]") {
     loss_gap g;
     CHECK_FALSE(g.pending());
     CHECK(g.notice().empty());
@@ -105,66 +110,100 @@ TEST_CASE("loss_gap says exactly what pipeline::notice says for a ring gap", "[s
     g.add(std::nullopt);
     g.add(std::nullopt);
     CHECK(g.notice() == "klogd: missed 2 kernel messages");
+    g.clear();
+    g.add_range(10, 19);
+    g.add(20);
+    CHECK(g.notice() == "klogd: missed 11 kernel messages (seq 10..20)");
+    g.clear();
+    g.add_range(0, UINT64_MAX);  // a bogus jump: the count saturates, never wraps to 0
+    CHECK(g.count() == UINT64_MAX);
 }
 
-TEST_CASE("spool keeps records in order across segments, restarts and records put back in front",
-          "[sinks]") {
+TEST_CASE("spool: records come back in order across segments and restarts, and go once acked",
+          "[sinks][spool]") {
     klog_test::temp_dir dir;
     const auto path = dir.file("out");
     {
         spool s(path, 1 << 20, 256);  // tiny segments: many files
-        for (int i = 1; i <= 50; ++i) {
-            REQUIRE(s.append({"record " + std::to_string(i), std::uint64_t(i)}));
-        }
-        CHECK(s.segments() >= 5);
-        // Records taken back from memory go in front of everything.
-        REQUIRE(s.prepend({{"early a", std::nullopt}, {"early b", std::uint64_t(0)}}));
+        for (int i = 1; i <= 50; ++i) s.append("record " + std::to_string(i), std::uint64_t(i));
+        CHECK(s.unwritten() == 50);
+        CHECK(s.write() == 50);
+        CHECK(s.unwritten() == 0);
+        s.append("no seq", std::nullopt);
+        CHECK(s.write() == 1);
+        CHECK(s.segments() >= 1);
     }
     struct stat st {};
     REQUIRE(::stat(path.c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0700);
     spool again(path, 1 << 20, 256);  // an earlier run's spool
     CHECK_FALSE(again.empty());
-    REQUIRE(again.append({"record 51", std::uint64_t(51)}));  // never into an old segment
+    CHECK(again.unread());
+    again.append("record 52", std::uint64_t(52));  // never into an old segment
+    REQUIRE(again.write() == 1);
     std::uint64_t damaged = 0;
     const auto all = drain(again, &damaged);
     CHECK(damaged == 0);
-    REQUIRE(all.size() == 53);
-    CHECK(all[0].bytes == "early a");
-    CHECK_FALSE(all[0].seq);
-    CHECK(all[1].seq == 0U);
-    for (int i = 1; i <= 51; ++i) {
-        CHECK(all[static_cast<std::size_t>(i + 1)].bytes == "record " + std::to_string(i));
-        CHECK(all[static_cast<std::size_t>(i + 1)].seq == std::uint64_t(i));
+    REQUIRE(all.size() == 52);
+    for (int i = 1; i <= 50; ++i) {
+        CHECK(all[static_cast<std::size_t>(i - 1)].bytes == "record " + std::to_string(i));
+        CHECK(all[static_cast<std::size_t>(i - 1)].seq == std::uint64_t(i));
     }
-    CHECK(again.bytes() == 0);
-    CHECK(segment_files(path).empty());
+    CHECK_FALSE(all[50].seq);
+    CHECK(all[51].bytes == "record 52");
+    CHECK(again.empty());
 }
 
-TEST_CASE("spool refuses appends past its cap; the loss notice may pass it", "[sinks]") {
+TEST_CASE("spool: what was acknowledged is not sent again after a restart", "[sinks][spool]") {
+    klog_test::temp_dir dir;
+    const auto path = dir.file("out");
+    {
+        spool s(path, 1 << 20);
+        for (int i = 1; i <= 10; ++i) s.append("r" + std::to_string(i), std::uint64_t(i));
+        REQUIRE(s.write() == 10);
+        std::vector<spool::damage> d;
+        const auto got = s.read(4, 1 << 20, d);
+        REQUIRE(got.size() == 4);
+        s.release(got.back().at);  // 1..4 delivered
+        s.sync();                  // the fsync timer: how far is saved
+    }
+    spool again(path, 1 << 20);
+    const auto rest = drain(again);
+    REQUIRE(rest.size() == 6);
+    CHECK(rest.front().bytes == "r5");
+    CHECK(again.empty());
+}
+
+TEST_CASE("spool: full at its cap, counting what is not written yet", "[sinks][spool]") {
     klog_test::temp_dir dir;
     spool s(dir.file("out"), 4096);
     int kept = 0;
-    while (s.append({std::string(100, 'x'), std::uint64_t(kept)})) ++kept;
-    CHECK(kept == (4096 - 8) / 117);
-    CHECK_FALSE(s.fits(100));
-    CHECK(s.bytes() <= 4096);
-    CHECK(s.append({"klogd: missed 1 kernel messages (seq 9..9)", std::nullopt}, true));
-    CHECK(s.bytes() > 4096 - 117);
+    while (!s.full()) {
+        s.append(std::string(100, 'x'), std::uint64_t(kept));
+        ++kept;
+    }
+    CHECK(s.bytes() >= 4096);
+    CHECK(s.write() == static_cast<std::size_t>(kept));
+    CHECK(s.full());
+    const auto all = drain(s);
+    CHECK(all.size() == static_cast<std::size_t>(kept));
+    CHECK_FALSE(s.full());
 }
 
 TEST_CASE("a damaged spool segment gives the records before the damage and the bytes lost",
-          "[sinks]") {
+          "[sinks][spool]") {
     std::string seg(spool::magic);
-    for (int i = 0; i < 3; ++i) spool::encode({"rec" + std::to_string(i), std::uint64_t(i)}, seg);
+    for (int i = 0; i < 3; ++i) spool::encode("rec" + std::to_string(i), std::uint64_t(i), seg);
     const auto whole = spool::decode(seg);
     REQUIRE(whole.records.size() == 3);
     CHECK(whole.damaged_bytes == 0);
+    CHECK(whole.torn_bytes == 0);
 
-    SECTION("torn tail") {
+    SECTION("torn tail: a write that never finished, not damage") {
         const auto r = spool::decode(std::string_view(seg).substr(0, seg.size() - 2));
         CHECK(r.records.size() == 2);
-        CHECK(r.damaged_bytes == spool::header_size + 4 - 2);
+        CHECK(r.damaged_bytes == 0);
+        CHECK(r.torn_bytes == spool::header_size + 4 - 2);
     }
     SECTION("flipped payload byte: CRC") {
         auto bad = seg;
@@ -178,6 +217,7 @@ TEST_CASE("a damaged spool segment gives the records before the damage and the b
         bad[8 + spool::header_size + 4 + 3] = '\x7f';
         const auto r = spool::decode(bad);
         CHECK(r.records.size() == 1);
+        CHECK(r.damaged_bytes > 0);
     }
     SECTION("bad magic, empty file, garbage") {
         CHECK(spool::decode("KLOGSPL9").damaged_bytes == 8);
@@ -185,27 +225,46 @@ TEST_CASE("a damaged spool segment gives the records before the damage and the b
         std::string garbage(1000, '\xff');
         CHECK(spool::decode(garbage).damaged_bytes == 1000);
     }
-    SECTION("a damaged file in the directory is read around, reported and removed") {
+    SECTION("in the directory: a torn tail is skipped quietly, damage is reported") {
         klog_test::temp_dir dir;
         const auto path = dir.file("out");
         {
             spool s(path, 1 << 20);
-            for (int i = 0; i < 10; ++i)
-                REQUIRE(s.append({"r" + std::to_string(i), std::uint64_t(i)}));
+            for (int i = 0; i < 10; ++i) s.append("r" + std::to_string(i), std::uint64_t(i));
+            REQUIRE(s.write() == 10);
         }
-        const auto files = segment_files(path);
+        auto files = segment_files(path);
         REQUIRE(files.size() == 1);
         std::filesystem::resize_file(files[0], std::filesystem::file_size(files[0]) - 5);
+        {
+            spool s(path, 1 << 20);
+            std::uint64_t damaged = 0;
+            const auto all = drain(s, &damaged);
+            CHECK(all.size() == 9);
+            CHECK(damaged == 0);
+            CHECK(s.empty());
+        }
+        CHECK(segment_files(path).empty());
+        {
+            spool s(path, 1 << 20);
+            for (int i = 0; i < 10; ++i) s.append("r" + std::to_string(i), std::uint64_t(i));
+            REQUIRE(s.write() == 10);
+        }
+        files = segment_files(path);
+        REQUIRE(files.size() == 1);
+        auto bytes = klog_test::read_file(files[0]);
+        bytes[8 + 4 * (spool::header_size + 2) + spool::header_size] ^= 1;  // record 5's payload
+        klog_test::write_file(files[0], bytes);
         spool s(path, 1 << 20);
         std::uint64_t damaged = 0;
         const auto all = drain(s, &damaged);
-        CHECK(all.size() == 9);
-        CHECK(damaged == spool::header_size + 2 - 5);
-        CHECK(segment_files(path).empty());
+        CHECK(all.size() == 4);
+        CHECK(damaged == 6 * (spool::header_size + 2));
+        CHECK(s.empty());
     }
 }
 
-TEST_CASE("two spools cannot share a directory", "[sinks]") {
+TEST_CASE("two spools cannot share a directory", "[sinks][spool]") {
     klog_test::temp_dir dir;
     spool first(dir.file("out"), 1 << 20);
     CHECK_THROWS_AS(spool(dir.file("out"), 1 << 20), std::system_error);

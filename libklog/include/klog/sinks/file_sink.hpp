@@ -1,6 +1,9 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "klog/sinks/sink.hpp"
@@ -10,47 +13,87 @@ namespace klog::sinks {
 /// Appends to a file (`-f FILE`, `--output=file:PATH`) or standard output (`-`).
 ///
 /// The file is opened O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC|O_NOFOLLOW with mode 0640 — never
-/// truncated, never through a symlink. Writes are batched in memory and written on `flush()`
-/// (end of each batch of records) or when the batch grows large; records of level crit or worse
-/// are written and fsync'ed at once. A failed write keeps the bytes and is retried on the next
-/// flush (counted in `write_errors`; the daemon retries on a timer, e.g. until a full disk has
-/// room again); only past `max_pending` bytes are the oldest lines dropped — counted, and said
-/// in the file itself by a line of klogd's own once writing works again.
+/// truncated by opening, never through a symlink. Records are collected in memory and written
+/// by `flush()` (end of each batch) or when `write_threshold` bytes wait; records of level crit
+/// or worse are written and fsync'ed at once; `sync()` fsyncs (the daemon's timer, exit).
+///
+/// A record is safe once write(2) returned for all of its bytes. A failed write (a full disk)
+/// keeps the bytes — a short write resumes exactly where it stopped, so no line is ever torn
+/// or repeated — and the daemon retries on a timer; past `max_pending` bytes the output is
+/// full and the daemon stops reading the kernel until it is written again (nothing dropped).
+///
+/// For exactly-once delivery across kill -9 the sink knows, for its watermark, the file's
+/// device, inode and the offset where the records up to the watermark end
+/// (`durable_file_position`); at the next start `truncate_to` cuts what an earlier run wrote
+/// past that offset, if the file is still the same inode and longer. Standard output has no
+/// position (it is delivered at least once).
 class file_sink final : public sink {
   public:
-    static constexpr std::size_t flush_threshold = 64 * 1024;
-    static constexpr std::size_t max_pending = 16 * 1024 * 1024;
+    struct settings {
+        std::size_t write_threshold = 64 * 1024;
+        std::size_t max_pending = 4 * 1024 * 1024;
+    };
 
     /// Opens `path` ("-" = standard output). Throws std::system_error naming the path.
-    explicit file_sink(std::string path);
+    file_sink(std::string path, std::unique_ptr<formatters::formatter> format, settings s);
+    file_sink(std::string path, std::unique_ptr<formatters::formatter> format);
     ~file_sink() override;
     file_sink(const file_sink&) = delete;
     file_sink& operator=(const file_sink&) = delete;
 
-    [[nodiscard]] const std::string& name() const noexcept override { return name_; }
-    void write(std::string_view bytes, const record_view& record) override;
+    /// Cuts the bytes an earlier run wrote after `saved` (same device and inode, file longer):
+    /// returns how many were removed (0: nothing to do). Only before this sink wrote anything.
+    std::uint64_t truncate_to(const file_position& saved) override;
+
+    [[nodiscard]] std::optional<file_position> durable_file_position() const override;
+    [[nodiscard]] std::size_t unsafe() const noexcept override { return items_.size(); }
+    [[nodiscard]] std::size_t queued() const noexcept override { return items_.size(); }
+    [[nodiscard]] bool full() const noexcept override {
+        return pending_.size() - head_ >= s_.max_pending;
+    }
+    [[nodiscard]] bool idle() const noexcept override { return items_.empty(); }
     void flush() override;
+    void sync() override;
     /// Reopens the path (after logrotate moved it). Standard output is kept.
     void reopen() override;
-
-    [[nodiscard]] bool has_pending() const noexcept override { return !pending_.empty(); }
     [[nodiscard]] std::error_code last_error() const noexcept override { return last_error_; }
-    [[nodiscard]] std::uint64_t write_errors() const noexcept { return write_errors_; }
-    [[nodiscard]] std::uint64_t dropped_bytes() const noexcept { return dropped_bytes_; }
+    [[nodiscard]] bool broken() const noexcept override { return broken_; }
+
+  protected:
+    void put(std::string_view bytes, const record_meta& meta) override;
+    [[nodiscard]] std::optional<record_meta> first_unsafe() const noexcept override {
+        if (items_.empty()) return std::nullopt;
+        return items_.front().meta;
+    }
 
   private:
+    struct item {
+        record_meta meta;
+        std::size_t end;  ///< offset into pending_ just after its bytes
+    };
+
     [[nodiscard]] int open_path() const;
+    /// Takes the device, inode and end offset of the open file (after open, reopen).
+    void learn_position();
     bool write_pending() noexcept;
 
     std::string path_;
-    std::string name_;
+    settings s_;
     int fd_ = -1;
     bool is_stdout_ = false;
     std::string pending_;
-    std::uint64_t write_errors_ = 0;
-    std::uint64_t dropped_bytes_ = 0;
-    std::uint64_t dropped_lines_ = 0;  ///< since the last successful write: said in the file
+    std::size_t head_ = 0;  ///< bytes of pending_ already written
+    std::deque<item> items_;
+    bool dirty_ = false;  ///< written since the last fsync
+    bool broken_ = false;
     std::error_code last_error_;
+    // Where the file stands (regular files; not standard output).
+    bool positioned_ = false;
+    std::uint64_t device_ = 0;
+    std::uint64_t inode_ = 0;
+    std::uint64_t written_end_ = 0;            ///< file offset after the last byte written
+    std::optional<std::uint64_t> last_pos_;    ///< position of the last item written
+    std::uint64_t last_pos_begin_ = 0;         ///< file offset where that position begins
 };
 
 }  // namespace klog::sinks

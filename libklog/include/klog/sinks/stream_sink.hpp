@@ -1,55 +1,54 @@
 #pragma once
 
 // <utility> before Asio (DESIGN.md, Boost 1.74 with g++ 12).
+#include <utility>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <array>
 #include <chrono>
 #include <cstdint>
-#include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
-#include <utility>
-#include <vector>
 
-#include "klog/formatters/formatter.hpp"
 #include "klog/sinks/backoff.hpp"
+#include "klog/sinks/delivery_queue.hpp"
 #include "klog/sinks/framing.hpp"
-#include "klog/sinks/loss_gap.hpp"
 #include "klog/sinks/network_endpoint.hpp"
-#include "klog/sinks/network_sink.hpp"
-#include "klog/sinks/queued_record.hpp"
-#include "klog/sinks/spool.hpp"
+#include "klog/sinks/sink.hpp"
 
 namespace klog::sinks {
 
 /// A syslog collector over TCP (`tcp://`, RFC 6587) or TLS (`tls://`, RFC 5425), on the
-/// application's io_context. `write()` only queues; everything else happens in handlers.
+/// application's io_context. Records are kept by a delivery_queue (memory, or the disk spool
+/// when `spool_dir` is set) and go out in batches, framed by octet counting (default) or LF.
 ///
-/// - Records go out in batches, framed by octet counting (default) or LF.
-/// - A bounded memory queue (`queue_max` records). While the peer is unreachable, or the
-///   spool still holds older records, or the memory queue is full, records go to the disk
-///   spool (`spool_dir`, capped at `spool_max` bytes) and are replayed in order once the
-///   connection is back. Without a spool, or with the spool full, new records are dropped and
-///   the gap is reported in front of the next record that gets through:
-///   `klogd: missed N kernel messages (seq A..B)`.
-/// - Reconnects wait `backoff` (exponential from 200 ms to 30 s, jittered); SIGHUP reconnects
-///   at once.
-/// - Before each batch the socket is polled (POLLRDHUP): a peer that closed or reset is never
-///   written to. After a broken connection the records written last are sent again (at least
-///   once): with an orderly close (FIN) those the peer's TCP had not acknowledged (SIOCOUTQ,
-///   plain TCP) and the one the peer may have read only part of; otherwise — reset, write error,
-///   TLS — the last `resend_window` bytes of records. A receiver may see those twice (counted in
-///   `resent`).
+/// - A record is safe once the collector's TCP acknowledged its last byte (TCP_INFO
+///   `tcpi_bytes_acked`, polled after each write and every `ack_poll` while bytes are
+///   unacknowledged; for TLS, counted at the socket under the TLS layer), or once it is in the
+///   spool. The queue's cap makes the output full: `block` (the default) stops the daemon
+///   reading the kernel, `drop` drops with one notice per gap.
+/// - The connection is read all the time (whatever the collector sends is discarded), so a
+///   close by the collector is seen at once and klogd never resets a connection by closing it
+///   with unread data (which makes the collector's kernel throw away what it acknowledged).
+/// - Connection lost (closed or reset by the collector, a write error): every record not
+///   acknowledged goes again, and so do those acknowledged within the last `resend_bytes` (a
+///   collector killed before it stored what its TCP acknowledged loses them). Receivers may see
+///   those twice (counted as `resent`); RFC 5424 `boot` and `seq` are the key to drop them.
+/// - Reconnects wait `backoff` (exponential from 200 ms to 30 s, jittered). SIGHUP
+///   (`reopen`) waits briefly for acknowledgements, closes cleanly and reconnects at once,
+///   sending again only what was not acknowledged.
+/// - `close()` (exit) ends the connection cleanly (TLS close_notify, FIN) once the caller has
+///   let the queue drain; `closed()` says when it is done.
+/// - TCP keepalive and TCP_USER_TIMEOUT (`user_timeout`) end a connection to a collector that
+///   vanished without a word.
 /// - TLS: certificate checked against `tls_ca` (else the system's CAs) and the host name or IP
 ///   address; optional client certificate and key.
-/// - `flush()` outside the event loop (shutdown, one-shot, startup) runs the io_context until
-///   the memory queue is written, for at most `shutdown_timeout`; what is left goes to the
-///   spool (or is counted as dropped without one).
-class stream_sink final : public network_sink {
+class stream_sink final : public sink {
   public:
     struct settings {
         bool tls = false;
@@ -60,80 +59,94 @@ class stream_sink final : public network_sink {
         std::optional<std::string> tls_key;
         std::optional<std::string> spool_dir;  ///< this output's own directory
         std::uint64_t spool_max = 64ULL << 20;
-        std::size_t queue_max = 10000;
-        std::size_t resend_window = 256 * 1024;
+        delivery_queue::limits queue{};
         std::chrono::milliseconds backoff_initial{200};
         std::chrono::milliseconds backoff_max{30000};
         std::chrono::milliseconds connect_timeout{5000};
-        std::chrono::milliseconds shutdown_timeout{3000};
+        std::chrono::milliseconds ack_poll{20};
+        std::chrono::milliseconds close_timeout{1000};
+        std::chrono::milliseconds user_timeout{30000};
     };
 
-    /// `notice_format` formats klogd's own loss notices for this output (the same format as
-    /// its records). Throws std::system_error for TLS files or a spool directory that cannot
-    /// be used. Connecting starts at once.
+    /// Throws std::system_error for TLS files or a spool directory that cannot be used.
+    /// Connecting starts at once.
     stream_sink(boost::asio::io_context& io, settings s,
-                std::unique_ptr<formatters::formatter> notice_format, diagnostics_fn diag = {});
+                std::unique_ptr<formatters::formatter> format, when_full mode = when_full::block,
+                diagnostics_fn diag = {});
     ~stream_sink() override;
     stream_sink(const stream_sink&) = delete;
     stream_sink& operator=(const stream_sink&) = delete;
 
-    [[nodiscard]] const std::string& name() const noexcept override { return name_; }
-    void write(std::string_view bytes, const record_view& record) override;
+    [[nodiscard]] std::size_t unsafe() const noexcept override { return queue_.unsafe(); }
+    [[nodiscard]] std::size_t queued() const noexcept override { return queue_.waiting(); }
+    [[nodiscard]] bool full() const noexcept override { return queue_.full(); }
+    [[nodiscard]] bool idle() const noexcept override { return queue_.idle(); }
     void flush() override;
+    void sync() override;
     void reopen() override;
-    [[nodiscard]] network_counters counters() const override;
+    void close() override;
+    [[nodiscard]] bool closed() const noexcept override { return state_ == state::closed; }
+    [[nodiscard]] std::error_code last_error() const noexcept override { return last_error_; }
+    [[nodiscard]] std::string held() const override;
     [[nodiscard]] bool connected() const noexcept { return state_ == state::connected; }
 
-  private:
-    enum class state { waiting, connecting, connected };
-    struct written {
-        queued_record record;
-        std::size_t wire_bytes = 0;
-    };
+  protected:
+    void put(std::string_view bytes, const record_meta& meta) override;
+    [[nodiscard]] std::optional<record_meta> first_unsafe() const noexcept override {
+        return queue_.first_unsafe();
+    }
 
-    void accept(queued_record record);
-    void place_gap_notice();
+  private:
+    enum class state { waiting, connecting, connected, closing, closed };
+
     void kick();
     void start_connect();
     void connect_failed(const std::string& what, const boost::system::error_code& ec);
     void on_connected();
+    void start_read();
     void connection_lost(const std::string& what, bool orderly);
+    void poll_acks();
+    void arm_ack_poll();
+    /// Ends the connection cleanly, then calls `then` (reconnect, or nothing at exit).
+    void graceful_close(std::function<void()> then);
+    void close_step_acks(std::chrono::steady_clock::time_point deadline,
+                         std::function<void()> then);
+    void close_step_shutdown(std::function<void()> then);
     void close_transport() noexcept;
-    void spill_to_spool();
-    [[nodiscard]] bool peer_alive(bool& orderly);
-    void load_spool();
+    void schedule_reconnect();
     [[nodiscard]] boost::asio::ip::tcp::socket& tcp_socket();
-    void drive(bool final);
+    [[nodiscard]] std::uint64_t stream_position() const;
     void diag(const std::string& message) const;
+    /// A handler's guard: the sink still exists and the connection it was made for is the
+    /// current one.
+    template <typename F>
+    auto guarded(F&& f);
 
     boost::asio::io_context& io_;
     settings s_;
-    std::string name_;
-    std::unique_ptr<formatters::formatter> notice_format_;
     diagnostics_fn diag_;
     std::optional<boost::asio::ssl::context> ssl_;
     boost::asio::ip::tcp::resolver resolver_;
     boost::asio::steady_timer timer_;
+    boost::asio::steady_timer ack_timer_;
     // Shared with the handlers of operations on them, so a closed transport outlives its
     // aborted operations.
     std::shared_ptr<boost::asio::ip::tcp::socket> socket_;
     std::shared_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket>> tls_;
     state state_ = state::waiting;
     bool writing_ = false;
+    bool ack_armed_ = false;
+    bool stopping_ = false;  ///< close() was called: no reconnecting
+    std::function<void()> after_write_;  ///< a graceful close waiting for the write in flight
     std::uint64_t generation_ = 0;
-    std::shared_ptr<char> alive_ = std::make_shared<char>();
-    std::deque<queued_record> memory_;
-    std::size_t in_flight_ = 0;
-    std::vector<std::size_t> in_flight_sizes_;
     std::uint32_t outstanding_ = 0;  ///< asynchronous operations not completed yet
-    bool draining_ = false;          ///< shutdown: do not load more from the spool
-    std::deque<written> written_;    ///< last records written on this connection (resend window)
-    std::size_t written_bytes_ = 0;
+    std::shared_ptr<char> alive_ = std::make_shared<char>();
+    std::uint64_t written_bytes_ = 0;  ///< plain TCP: bytes the socket took on this connection
     std::string wire_;
-    std::optional<spool> spool_;
-    loss_gap gap_;
+    std::array<char, 4096> read_buffer_{};
+    delivery_queue queue_;
     sinks::backoff backoff_;
-    network_counters counters_;
+    std::error_code last_error_;
     std::uint32_t failures_ = 0;
 };
 

@@ -1,11 +1,17 @@
 #pragma once
 
+// <utility> before Asio (DESIGN.md, Boost 1.74 with g++ 12).
+#include <utility>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/datagram_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <string>
 
-#include "klog/formatters/formatter.hpp"
+#include "klog/sinks/queued_record.hpp"
 #include "klog/sinks/sink.hpp"
 
 namespace klog::sinks {
@@ -16,46 +22,65 @@ namespace klog::sinks {
 /// `ident[pid]` tag). The text goes as it is, newlines included: the syslog daemon decides how
 /// to store control bytes.
 ///
-/// When the syslog daemon is restarting (the socket refuses or is gone), the sink reconnects
-/// and sends the same record again; records it cannot send yet wait in a bounded queue
-/// (oldest dropped past `max_queued`, counted) and go first on the next write or flush; the
-/// daemon flushes again every second while any wait, and its cursor does not pass them.
+/// A record is safe once send(2) returned. When the syslog daemon is busy (EAGAIN) the sink
+/// waits until the socket is writable; when it is away (the socket refuses or is gone) it
+/// reconnects on a timer (100 ms doubling to 2 s) and sends the same record again. Records
+/// wait in order in a bounded queue; a full queue makes the daemon stop reading the kernel
+/// (nothing is dropped), and they go out as soon as the syslog daemon is back, even if the
+/// kernel stays quiet.
 class syslog_sink final : public sink {
   public:
-    static constexpr std::size_t max_queued = 10000;
+    struct settings {
+        std::string path = "/dev/log";
+        std::size_t max_queued = 10000;
+        std::chrono::milliseconds retry_initial{100};
+        std::chrono::milliseconds retry_max{2000};
+    };
 
     /// The formatter this sink expects (the datagram format above).
     [[nodiscard]] static std::unique_ptr<formatters::formatter> make_formatter();
 
-    /// Connects to the datagram socket at `path`. A socket nobody listens on yet is not an
-    /// error: the sink retries. Throws std::system_error naming the path for anything else.
-    explicit syslog_sink(std::string path);
+    /// A socket nobody listens on yet is not an error: the sink retries. Throws
+    /// std::system_error naming the path when it is too long.
+    syslog_sink(boost::asio::io_context& io, settings s);
     ~syslog_sink() override;
     syslog_sink(const syslog_sink&) = delete;
     syslog_sink& operator=(const syslog_sink&) = delete;
 
-    [[nodiscard]] const std::string& name() const noexcept override { return path_; }
-    void write(std::string_view bytes, const record_view& record) override;
+    [[nodiscard]] std::size_t unsafe() const noexcept override { return queue_.size(); }
+    [[nodiscard]] std::size_t queued() const noexcept override { return queue_.size(); }
+    [[nodiscard]] bool full() const noexcept override { return queue_.size() >= s_.max_queued; }
+    [[nodiscard]] bool idle() const noexcept override { return queue_.empty(); }
     void flush() override;
     void reopen() override;
-
-    [[nodiscard]] bool has_pending() const noexcept override { return !queue_.empty(); }
+    void close() override;
     [[nodiscard]] std::error_code last_error() const noexcept override { return last_error_; }
-    [[nodiscard]] std::uint64_t sent() const noexcept { return sent_; }
-    [[nodiscard]] std::uint64_t dropped() const noexcept { return dropped_; }
-    [[nodiscard]] std::size_t queued() const noexcept { return queue_.size(); }
+
+  protected:
+    void put(std::string_view bytes, const record_meta& meta) override;
+    [[nodiscard]] std::optional<record_meta> first_unsafe() const noexcept override {
+        if (queue_.empty()) return std::nullopt;
+        return queue_.front().meta;
+    }
 
   private:
+    enum class outcome { sent, busy, away };
     bool connect() noexcept;
-    /// Sends one datagram; on a vanished peer reconnects and tries once more.
-    bool send(std::string_view datagram) noexcept;
-    bool send_queue() noexcept;
+    outcome send(std::string_view datagram) noexcept;
+    /// Sends what waits, in order; arms the wait or the retry timer when it has to stop.
+    void send_queue();
+    void wait_writable();
+    void retry_later();
 
-    std::string path_;
-    int fd_ = -1;
-    std::deque<std::string> queue_;
-    std::uint64_t sent_ = 0;
-    std::uint64_t dropped_ = 0;
+    boost::asio::io_context& io_;
+    settings s_;
+    boost::asio::local::datagram_protocol::socket socket_;
+    boost::asio::steady_timer timer_;
+    std::deque<queued_record> queue_;
+    bool waiting_ = false;  ///< a writability wait or the retry timer is armed
+    std::uint64_t generation_ = 0;
+    std::chrono::milliseconds retry_delay_;
+    std::shared_ptr<char> alive_ = std::make_shared<char>();
     std::error_code last_error_;
 };
 

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "klog/formatters/format_kind.hpp"
+#include "klog/formatters/formatter.hpp"
+#include "klog/sinks/sink.hpp"
+#include "klogd/config.hpp"
+#include "klogd/options.hpp"
+
+namespace klogd {
+
+/// What an output may need from the application when it is made.
+struct output_context {
+    boost::asio::io_context& io;
+    klog::formatters::format_options format_options;
+    klog::formatters::format_kind file_format = klog::formatters::format_kind::traditional;
+    klog::sinks::sink::diagnostics_fn diagnostics;
+};
+
+/// One kind of output: the scheme that names it, how a `--output=` value of that scheme is
+/// checked (throws usage_error naming the option), and how the sink is made. A new output is
+/// one sink class plus one entry in `output_registry()`; nothing else changes.
+struct output_kind {
+    std::string_view scheme;  ///< "file:", "syslog", "udp://", ...
+    /// `rest` is the value after the scheme; `opts` the command line (shared settings such as
+    /// --framing, --tls-*, --spool-*); `c` the config being made (state file, one-shot).
+    output_spec (*parse)(std::string_view rest, const options& opts, const config& c);
+    std::unique_ptr<klog::sinks::sink> (*make)(const output_spec& spec, output_context& ctx);
+};
+
+/// Every output klogd knows, in the order `--help` names them.
+[[nodiscard]] const std::vector<output_kind>& output_registry();
+
+/// Checks one `--output=` value (throws usage_error naming it).
+[[nodiscard]] output_spec parse_output(const std::string& spec, const options& opts,
+                                       const config& c);
+
+/// Makes the sink for a checked spec. Throws std::system_error naming what cannot be opened.
+[[nodiscard]] std::unique_ptr<klog::sinks::sink> make_output(const output_spec& spec,
+                                                             output_context& ctx);
+
+}  // namespace klogd

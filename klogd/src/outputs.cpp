@@ -1,0 +1,226 @@
+#include "klogd/outputs.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+
+#include "klog/formatters/format_kind.hpp"
+#include "klog/sinks/file_sink.hpp"
+#include "klog/sinks/stream_sink.hpp"
+#include "klog/sinks/syslog_sink.hpp"
+#include "klog/sinks/udp_sink.hpp"
+#include "klogd/config_checks.hpp"
+
+namespace klogd {
+
+namespace {
+
+using klog::formatters::format_kind;
+using klog::sinks::when_full;
+
+[[noreturn]] void fail(const std::string& option, const std::string& reason) {
+    throw usage_error(option + ": " + reason);
+}
+
+/// `--spool-max`: bytes, with an optional K, M or G (binary) suffix; at least 4K.
+std::uint64_t parse_size(const std::string& option, const std::string& text) {
+    std::uint64_t value = 0;
+    const auto* end = text.data() + text.size();
+    const auto [stop, ec] = std::from_chars(text.data(), end, value);
+    std::string_view suffix(stop, static_cast<std::size_t>(end - stop));
+    std::uint64_t scale = 1;
+    if (suffix == "K" || suffix == "k") {
+        scale = 1ULL << 10;
+    } else if (suffix == "M" || suffix == "m") {
+        scale = 1ULL << 20;
+    } else if (suffix == "G" || suffix == "g") {
+        scale = 1ULL << 30;
+    } else if (!suffix.empty()) {
+        fail(option + " " + text,
+             ec == std::errc{} ? "unknown size suffix (K, M or G)" : "not a size");
+    }
+    if (ec != std::errc{} || stop == text.data()) fail(option + " " + text, "not a size");
+    if (value > (std::uint64_t{1} << 50) / scale) fail(option + " " + text, "too large");
+    if (value * scale < 4096) fail(option + " " + text, "must be at least 4K");
+    return value * scale;
+}
+
+output_spec parse_file(std::string_view rest, const options&, const config&) {
+    output_spec out;
+    out.type = output_spec::kind::file;
+    out.path = rest;
+    out.key = "file:" + out.path;
+    check_output_path("--output file:" + out.path, out.path);
+    return out;
+}
+
+output_spec parse_syslog(std::string_view rest, const options&, const config& c) {
+    output_spec out;
+    out.type = output_spec::kind::syslog;
+    if (rest.empty()) {
+        out.path = c.syslog_socket;
+    } else {
+        if (rest.front() != ':') fail("--output syslog" + std::string(rest), "unknown output");
+        out.path = rest.substr(1);
+        if (out.path.empty()) fail("--output syslog:", "empty socket path");
+        if (out.path.size() >= 108) fail("--output syslog:" + out.path, "socket path too long");
+    }
+    out.key = "syslog:" + out.path;
+    return out;
+}
+
+/// `HOST[:PORT][?full=drop|block]` for udp://, tcp://, tls://.
+output_spec parse_network(std::string_view scheme, output_spec::kind type, std::uint16_t port,
+                          std::string_view rest, const options& opts, const config& c) {
+    const std::string option = "--output " + std::string(scheme) + std::string(rest);
+    output_spec out;
+    out.type = type;
+    out.mode = type == output_spec::kind::udp ? when_full::drop : when_full::block;
+    std::string_view address = rest;
+    if (const auto q = rest.find('?'); q != std::string_view::npos) {
+        address = rest.substr(0, q);
+        const auto query = rest.substr(q + 1);
+        if (query == "full=drop") {
+            out.mode = when_full::drop;
+        } else if (query == "full=block") {
+            out.mode = when_full::block;
+        } else {
+            fail(option, "unknown setting '" + std::string(query) +
+                             "' (expected ?full=drop or ?full=block)");
+        }
+    }
+    const auto endpoint = klog::sinks::network_endpoint::parse(address, port);
+    if (!endpoint) fail(option, "expected HOST[:PORT] (IPv6 as [ADDR]:PORT)");
+    out.endpoint = *endpoint;
+    out.key = std::string(scheme) + out.endpoint.to_string();
+    if (type == output_spec::kind::udp) return out;
+    if (opts.framing) {
+        const auto f = klog::sinks::parse_framing(*opts.framing);
+        if (!f) fail("--framing " + *opts.framing, "must be octet or lf");
+        out.framing = *f;
+    }
+    if (type == output_spec::kind::tls) {
+        for (const auto& [name, file] :
+             {std::pair{"--tls-ca", &opts.tls_ca}, std::pair{"--tls-cert", &opts.tls_cert},
+              std::pair{"--tls-key", &opts.tls_key}}) {
+            if (*file) check_readable(name, **file);
+        }
+        if (opts.tls_cert.has_value() != opts.tls_key.has_value()) {
+            fail(opts.tls_cert ? "--tls-cert" : "--tls-key",
+                 "--tls-cert and --tls-key go together");
+        }
+        out.tls_ca = opts.tls_ca;
+        out.tls_cert = opts.tls_cert;
+        out.tls_key = opts.tls_key;
+    }
+    if (opts.spool_max) out.spool_max = parse_size("--spool-max", *opts.spool_max);
+    // The disk queue: --spool-dir, else (the daemon with a state file) spool/ beside the state
+    // file; -o keeps records in memory unless told otherwise.
+    std::optional<std::string> base;
+    if (opts.spool_dir) {
+        if (opts.spool_dir->empty()) fail("--spool-dir", "empty path");
+        if (*opts.spool_dir != "none") {
+            check_directory_creatable("--spool-dir", *opts.spool_dir);
+            base = *opts.spool_dir;
+        }
+    } else if (!c.one_shot && !c.state_file.empty()) {
+        const std::filesystem::path state(c.state_file);
+        base = ((state.has_parent_path() ? state.parent_path() : std::filesystem::path(".")) /
+                "spool")
+                   .string();
+    }
+    if (base) {
+        // One subdirectory per output: tcp-HOST-PORT.
+        std::string sub = std::string(scheme.substr(0, 3)) + "-" + out.endpoint.host + "-" +
+                          std::to_string(out.endpoint.port);
+        for (auto& ch : sub) {
+            if (ch == ':' || ch == '/') ch = '_';
+        }
+        out.spool_dir = (std::filesystem::path(*base) / sub).string();
+    }
+    return out;
+}
+
+output_spec parse_udp(std::string_view rest, const options& opts, const config& c) {
+    return parse_network("udp://", output_spec::kind::udp, 514, rest, opts, c);
+}
+output_spec parse_tcp(std::string_view rest, const options& opts, const config& c) {
+    return parse_network("tcp://", output_spec::kind::tcp, 514, rest, opts, c);
+}
+output_spec parse_tls(std::string_view rest, const options& opts, const config& c) {
+    return parse_network("tls://", output_spec::kind::tls, 6514, rest, opts, c);
+}
+
+std::unique_ptr<klog::sinks::sink> make_file(const output_spec& spec, output_context& ctx) {
+    return std::make_unique<klog::sinks::file_sink>(
+        spec.path, klog::formatters::make_formatter(ctx.file_format, ctx.format_options));
+}
+
+std::unique_ptr<klog::sinks::sink> make_syslog(const output_spec& spec, output_context& ctx) {
+    klog::sinks::syslog_sink::settings s;
+    s.path = spec.path;
+    return std::make_unique<klog::sinks::syslog_sink>(ctx.io, std::move(s));
+}
+
+std::unique_ptr<klog::sinks::sink> make_udp(const output_spec& spec, output_context& ctx) {
+    klog::sinks::udp_sink::settings s;
+    s.endpoint = spec.endpoint;
+    // Network outputs always carry RFC 5424 records (--format is for files).
+    return std::make_unique<klog::sinks::udp_sink>(
+        ctx.io, std::move(s),
+        klog::formatters::make_formatter(format_kind::rfc5424, ctx.format_options), spec.mode,
+        ctx.diagnostics);
+}
+
+std::unique_ptr<klog::sinks::sink> make_stream(const output_spec& spec, output_context& ctx) {
+    klog::sinks::stream_sink::settings s;
+    s.tls = spec.type == output_spec::kind::tls;
+    s.endpoint = spec.endpoint;
+    s.framing = spec.framing;
+    s.tls_ca = spec.tls_ca;
+    s.tls_cert = spec.tls_cert;
+    s.tls_key = spec.tls_key;
+    s.spool_dir = spec.spool_dir;
+    s.spool_max = spec.spool_max;
+    return std::make_unique<klog::sinks::stream_sink>(
+        ctx.io, std::move(s),
+        klog::formatters::make_formatter(format_kind::rfc5424, ctx.format_options), spec.mode,
+        ctx.diagnostics);
+}
+
+}  // namespace
+
+const std::vector<output_kind>& output_registry() {
+    static const std::vector<output_kind> kinds = {
+        {"syslog", parse_syslog, make_syslog},  // syslog or syslog:SOCKET
+        {"file:", parse_file, make_file},
+        {"udp://", parse_udp, make_udp},
+        {"tcp://", parse_tcp, make_stream},
+        {"tls://", parse_tls, make_stream},
+    };
+    return kinds;
+}
+
+output_spec parse_output(const std::string& spec, const options& opts, const config& c) {
+    for (const auto& kind : output_registry()) {
+        if (spec.starts_with(kind.scheme)) {
+            return kind.parse(std::string_view(spec).substr(kind.scheme.size()), opts, c);
+        }
+    }
+    fail("--output " + spec,
+         "unknown output (expected syslog[:SOCKET], file:PATH, udp://HOST[:PORT], "
+         "tcp://HOST[:PORT] or tls://HOST[:PORT])");
+}
+
+std::unique_ptr<klog::sinks::sink> make_output(const output_spec& spec, output_context& ctx) {
+    for (const auto& kind : output_registry()) {
+        if (spec.key.starts_with(kind.scheme)) return kind.make(spec, ctx);
+    }
+    throw std::logic_error("no output kind for " + spec.key);
+}
+
+}  // namespace klogd

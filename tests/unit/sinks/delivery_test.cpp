@@ -1,0 +1,177 @@
+// The delivery pieces under the sinks: the file output's positions and exactly-once cut, and
+// the stream outputs' queue (memory and spool) with its send/acknowledge/rewind bookkeeping.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "klog/formatters/raw_formatter.hpp"
+#include "klog/sinks/delivery_queue.hpp"
+#include "klog/sinks/file_sink.hpp"
+#include "test_support.hpp"
+
+using namespace klog::sinks;
+
+namespace {
+
+klog::record_view text_record(std::uint64_t seq, std::string_view text, std::uint8_t level = 6) {
+    klog::record_view r;
+    r.seq = seq;
+    r.ts_usec = seq;
+    r.level = level;
+    r.text = text;
+    return r;
+}
+
+record_meta meta_for(std::uint64_t pos, std::optional<std::uint64_t> seq) {
+    record_meta m;
+    m.pos = pos;
+    m.seq = seq;
+    m.before = seq && *seq > 0 ? std::optional<std::uint64_t>(*seq - 1) : std::nullopt;
+    return m;
+}
+
+std::uint64_t file_size(const std::string& path) { return std::filesystem::file_size(path); }
+
+}  // namespace
+
+TEST_CASE("file_sink: the durable position is where the safe records end", "[sinks][file]") {
+    klog_test::temp_dir dir;
+    const auto path = dir.file("kern.log");
+    klog_test::write_file(path, "older content\n");
+    file_sink f(path, std::make_unique<klog::formatters::raw_formatter>());
+    const klog::formatters::record_time t{};
+    const auto start = f.durable_file_position();
+    REQUIRE(start);
+    CHECK(start->offset == 14);
+    f.take(text_record(1, "one"), t, meta_for(1, 1));
+    f.take(text_record(2, "two"), t, meta_for(2, 2));
+    CHECK(f.unsafe() == 2);
+    CHECK(f.durable_seq() == 0U);  // nothing written yet: only what came before 1
+    CHECK(f.durable_file_position()->offset == 14);
+    f.flush();
+    CHECK(f.unsafe() == 0);
+    CHECK(f.durable_seq() == 2U);
+    CHECK(f.durable_file_position()->offset == file_size(path));
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK(f.durable_file_position()->inode == st.st_ino);
+    CHECK(f.counters().written == 2);
+}
+
+TEST_CASE("file_sink: truncate_to cuts only its own file, only what lies beyond",
+          "[sinks][file]") {
+    klog_test::temp_dir dir;
+    const auto path = dir.file("kern.log");
+    klog_test::write_file(path, "line 1\nline 2\nline 3 written after the cursor was saved\n");
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    const auto dev = static_cast<std::uint64_t>(st.st_dev);
+    const auto ino = static_cast<std::uint64_t>(st.st_ino);
+    {
+        file_sink other(path, std::make_unique<klog::formatters::raw_formatter>());
+        CHECK(other.truncate_to({dev, ino + 1, 14}) == 0);  // a rotated file: never touched
+        CHECK(other.truncate_to({dev, ino, 1000}) == 0);    // shorter (copytruncate): nothing
+    }
+    CHECK(file_size(path) == 56);
+    file_sink f(path, std::make_unique<klog::formatters::raw_formatter>());
+    CHECK(f.truncate_to({dev, ino, 14}) == 42);
+    CHECK(klog_test::read_file(path) == "line 1\nline 2\n");
+    f.take(text_record(3, "three"), {}, meta_for(1, 3));
+    f.flush();
+    CHECK(klog_test::read_file(path) == "line 1\nline 2\n<6>[    0.000003] three\n");
+    CHECK(f.truncate_to({dev, ino, 7}) == 0);  // never after it wrote
+}
+
+TEST_CASE("file_sink: on a failing device records wait, nothing is torn, the output fills up",
+          "[sinks][file]") {
+    file_sink::settings s;
+    s.write_threshold = 64;
+    s.max_pending = 256;
+    file_sink f("/dev/full", std::make_unique<klog::formatters::raw_formatter>(), s);
+    int taken = 0;
+    while (!f.full() && taken < 1000) {
+        f.take(text_record(static_cast<std::uint64_t>(taken), "a record that waits"), {},
+               meta_for(static_cast<std::uint64_t>(taken), static_cast<std::uint64_t>(taken)));
+        ++taken;
+    }
+    CHECK(f.full());
+    CHECK(taken < 20);
+    f.flush();
+    CHECK(f.last_error() == std::errc::no_space_on_device);
+    CHECK(f.unsafe() == static_cast<std::size_t>(taken));
+    CHECK_FALSE(f.broken());
+    CHECK_FALSE(f.durable_seq());  // seq 0 is the first record there is: nothing before it
+}
+
+TEST_CASE("delivery_queue in memory: safe only when acknowledged; rewind after a loss",
+          "[sinks][queue]") {
+    delivery_queue::limits l;
+    l.max_records = 5;
+    l.resend_bytes = 6;  // keeps the last two acknowledged 3-byte records
+    delivery_queue q(l);
+    for (std::uint64_t i = 1; i <= 4; ++i) q.push("r0" + std::to_string(i), meta_for(i, i));
+    CHECK_FALSE(q.full());
+    q.push("r05", meta_for(5, 5));
+    CHECK(q.full());
+    CHECK(q.first_unsafe()->seq == 1U);
+    REQUIRE(q.ready() == 5);
+    q.mark_sent(3, 300);  // r01..r03 end at byte 300
+    CHECK(q.ready() == 2);
+    CHECK(q.unacknowledged() == 3);
+    CHECK(q.acknowledge(299) == 0);
+    CHECK(q.acknowledge(300) == 3);
+    CHECK(q.first_unsafe()->seq == 4U);
+    CHECK_FALSE(q.full());
+    q.mark_sent(2, 500);
+    // An orderly close: only what was not acknowledged goes again.
+    CHECK(q.rewind(false) == 2);
+    REQUIRE(q.ready() == 2);
+    CHECK(q.unsent(0).bytes == "r04");
+    // A reset: the acknowledged records still in the resend window go again too.
+    CHECK(q.rewind(true) == 2);
+    REQUIRE(q.ready() == 4);
+    CHECK(q.unsent(0).bytes == "r02");
+    CHECK(q.first_unsafe()->seq == 4U);  // r02, r03 stay safe
+    q.mark_sent(4, 100);
+    CHECK(q.acknowledge(100) == 4);
+    CHECK_FALSE(q.first_unsafe());
+    CHECK(q.idle());
+    CHECK(q.unsafe() == 0);
+}
+
+TEST_CASE("delivery_queue with a spool: safe once written, released once acknowledged",
+          "[sinks][queue][spool]") {
+    klog_test::temp_dir dir;
+    const auto path = dir.file("spool");
+    {
+        delivery_queue q({}, std::make_unique<spool>(path, 1 << 20));
+        for (std::uint64_t i = 1; i <= 6; ++i) q.push("s" + std::to_string(i), meta_for(i, i));
+        CHECK(q.first_unsafe()->seq == 1U);
+        CHECK(q.unsafe() == 6);
+        CHECK(q.ready() == 0);  // nothing on disk yet
+        CHECK(q.write_spool() == 6);
+        CHECK_FALSE(q.first_unsafe());
+        REQUIRE(q.ready() == 6);
+        q.mark_sent(6, 60);
+        CHECK(q.acknowledge(30) == 0);  // tokens are per batch here
+        CHECK(q.acknowledge(60) == 6);
+        CHECK(q.idle());
+        for (std::uint64_t i = 7; i <= 9; ++i) q.push("s" + std::to_string(i), meta_for(i, i));
+        q.write_spool();
+        REQUIRE(q.ready() == 3);
+        q.mark_sent(2, 80);  // s7, s8 sent; killed before any acknowledgement
+        q.disk()->sync();
+    }
+    // The next run sends what the collector did not acknowledge, in order.
+    delivery_queue q({}, std::make_unique<spool>(path, 1 << 20));
+    REQUIRE(q.ready() == 3);
+    CHECK(q.unsent(0).bytes == "s7");
+    CHECK(q.unsent(2).bytes == "s9");
+    CHECK(q.unsent(2).meta.seq == 9U);
+    CHECK_FALSE(q.idle());
+    q.mark_sent(3, 10);
+    q.acknowledge(10);
+    CHECK(q.idle());
+}
