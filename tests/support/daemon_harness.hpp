@@ -2,9 +2,14 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <deque>
 #include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace klog_test {
@@ -54,6 +59,50 @@ class kmsg_standin {
     int listen_fd_ = -1;
     int conn_fd_ = -1;
 };
+
+/// A stand-in for /dev/kmsg that behaves like the kernel's ring: it keeps the last `capacity`
+/// records; every connection (an open of /dev/kmsg) reads from the oldest record still kept and
+/// then follows new ones, one SOCK_SEQPACKET message per record; a reader that fell behind the
+/// ring (its next record was overwritten) jumps to the oldest kept record — a sequence gap, as
+/// after EPIPE. A thread serves it, so the test can add records while klogd is down, paused or
+/// restarting. klogd connects with --source=kmsg:PATH.
+class kmsg_ring {
+  public:
+    kmsg_ring(std::string path, std::size_t capacity);
+    ~kmsg_ring();
+    kmsg_ring(const kmsg_ring&) = delete;
+    kmsg_ring& operator=(const kmsg_ring&) = delete;
+
+    [[nodiscard]] const std::string& path() const noexcept { return path_; }
+    /// Appends one record (the oldest is overwritten when the ring is full).
+    void add(std::string record);
+    /// Records added so far.
+    [[nodiscard]] std::uint64_t added() const;
+    /// Connections accepted so far (klogd starts).
+    [[nodiscard]] std::uint64_t connections() const noexcept { return connections_; }
+    /// Records the current reader was sent (of all added), 0 without a reader.
+    [[nodiscard]] std::uint64_t sent_to_reader() const;
+
+  private:
+    void serve();
+    void wake() const;
+
+    std::string path_;
+    std::size_t capacity_;
+    int listen_fd_ = -1;
+    int wake_fd_ = -1;
+    mutable std::mutex mutex_;
+    std::deque<std::string> ring_;
+    std::uint64_t first_index_ = 0;  ///< index (of all added) of ring_.front()
+    std::uint64_t reader_next_ = 0;  ///< index of the next record for the reader
+    bool has_reader_ = false;
+    std::atomic<std::uint64_t> connections_{0};
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
+/// Peak resident memory of a process (VmHWM, KiB), 0 if unknown.
+std::uint64_t peak_rss_kib(pid_t pid);
 
 /// Polls `condition` every 20 ms until it holds or `timeout` passes; returns the last result.
 bool eventually(const std::function<bool()>& condition,

@@ -284,7 +284,7 @@ tcp_capture::~tcp_capture() {
     if (pid_ > 0) kill();
 }
 
-void tcp_capture::start() {
+void tcp_capture::start(std::chrono::microseconds read_delay, std::size_t read_size, int rcvbuf) {
     REQUIRE(pid_ < 0);
     ++starts_;
     const std::string prefix = dir_ + "/conn-" + std::to_string(starts_) + "-";
@@ -297,6 +297,7 @@ void tcp_capture::start() {
         const int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
         const int one = 1;
         ::setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (rcvbuf > 0) ::setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
         sockaddr_in addr{};
         addr.sin_family = AF_INET;
         addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -313,9 +314,10 @@ void tcp_capture::start() {
             std::snprintf(name, sizeof name, "%s%06d", prefix.c_str(), n);
             const int out = ::open(name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
             for (;;) {
-                const ssize_t r = ::read(c, buf, sizeof buf);
+                const ssize_t r = ::read(c, buf, std::min(read_size, sizeof buf));
                 if (r <= 0) break;
                 if (::write(out, buf, static_cast<std::size_t>(r)) != r) ::_exit(4);
+                if (read_delay.count() > 0) ::usleep(static_cast<useconds_t>(read_delay.count()));
             }
             ::close(out);
             ::close(c);

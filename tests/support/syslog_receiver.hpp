@@ -103,7 +103,10 @@ class tcp_capture {
     ~tcp_capture();
     tcp_capture(const tcp_capture&) = delete;
     tcp_capture& operator=(const tcp_capture&) = delete;
-    void start();
+    /// Listens again. `read_delay` between reads of at most `read_size` bytes and a receive
+    /// buffer of `rcvbuf` bytes (0: the system's) make a slow collector.
+    void start(std::chrono::microseconds read_delay = {}, std::size_t read_size = 65536,
+               int rcvbuf = 0);
     void kill();
     /// The octet-counted frames of every connection, oldest connection first; a frame cut
     /// off at the end of a connection is left out.

@@ -305,6 +305,10 @@ std::size_t spool::write() {
 
 void spool::sync() {
     if (tail_fd_ >= 0 && tail_dirty_ && ::fsync(tail_fd_) == 0) tail_dirty_ = false;
+    save_acked(true);
+}
+
+void spool::save_acked(bool durable) {
     if (!acked_ || (acked_saved_ && acked_saved_->segment == acked_->segment &&
                     acked_saved_->end == acked_->end)) {
         return;
@@ -318,7 +322,7 @@ void spool::sync() {
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return;
     const bool ok = write_all(fd, std::string_view(text, static_cast<std::size_t>(len))) &&
-                    ::fsync(fd) == 0;
+                    (!durable || ::fsync(fd) == 0);
     ::close(fd);
     if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
         ::unlink(tmp.c_str());

@@ -156,6 +156,7 @@ void stream_sink::flush() {
         } else if (last_error_ == disk->last_error() && last_error_) {
             last_error_.clear();
         }
+        disk->save_acked();
     }
     kick();
 }

@@ -26,8 +26,8 @@ namespace klog::sinks {
 /// (that run was killed while writing it, so it never counted it) is skipped silently; a
 /// record that does not check out (bad magic, bad CRC) ends that segment and its bytes are
 /// reported as damaged — never a crash. `release` removes segments whose records were all
-/// delivered; how far the newest one was delivered is kept in the file `acked` by `sync()`, so
-/// a restart sends again only what was not acknowledged by then.
+/// delivered; how far the newest one was delivered is kept in the file `acked` (after each
+/// batch, and fsync'ed by `sync()`), so a restart sends again only what was not acknowledged.
 class spool {
   public:
     static constexpr std::string_view magic = "KLOGSPL1";
@@ -70,12 +70,20 @@ class spool {
     /// Writes what was appended; returns how many records became complete on disk. On an
     /// error what was not written stays (retried by the next call) and `last_error()` says why.
     std::size_t write();
-    [[nodiscard]] std::size_t unwritten() const noexcept { return pending_ends_.size(); }
+    [[nodiscard]] std::size_t unwritten() const noexcept {
+        return pending_ends_.size() - pending_done_;
+    }
+    [[nodiscard]] std::size_t unwritten_bytes() const noexcept {
+        return pending_.size() - pending_head_;
+    }
     /// The cap is reached: records held (on disk and not acknowledged, or not yet written).
     [[nodiscard]] bool full() const noexcept { return bytes() >= max_bytes_; }
     [[nodiscard]] std::error_code last_error() const noexcept { return last_error_; }
     /// fsync of the segment being written; saves how far the collector acknowledged.
     void sync();
+    /// Saves how far the collector acknowledged (file `acked`, replaced atomically), so that a
+    /// restart does not send it again; `durable` fsyncs it.
+    void save_acked(bool durable = false);
 
     // The reading end.
     /// Up to `max_records` (and about `max_bytes`) records after the last one read, oldest
