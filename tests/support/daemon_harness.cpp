@@ -15,6 +15,8 @@
 #include <fstream>
 #include <thread>
 
+#include "test_support.hpp"
+
 extern char** environ;
 
 namespace klog_test {
@@ -22,7 +24,7 @@ namespace klog_test {
 background_klogd::background_klogd(const std::vector<std::string>& args,
                                    const std::string& stderr_path,
                                    const std::vector<std::string>& env) {
-    std::vector<std::string> argv_s{KLOGD_BINARY};
+    std::vector<std::string> argv_s{klogd_binary()};
     argv_s.insert(argv_s.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& a : argv_s) argv.push_back(a.data());

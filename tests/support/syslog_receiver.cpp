@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -334,9 +336,11 @@ void tcp_capture::kill() {
     pid_ = -1;
 }
 
-std::vector<std::string> tcp_capture::frames() const {
+std::vector<std::string> tcp_capture::frames() const { return octet_frames_in(dir_); }
+
+std::vector<std::string> octet_frames_in(const std::string& dir) {
     std::vector<std::string> names;
-    for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
         const auto n = e.path().filename().string();
         if (n.starts_with("conn-")) names.push_back(e.path().string());
     }
@@ -361,5 +365,73 @@ std::vector<std::string> tcp_capture::frames() const {
     }
     return frames;
 }
+
+tls_capture::tls_capture(std::string dir, std::uint16_t port, test_pki pki,
+                         std::chrono::milliseconds read_delay)
+    : dir_(std::move(dir)), port_(port), pki_(std::move(pki)), read_delay_(read_delay) {}
+
+tls_capture::~tls_capture() {
+    if (pid_ > 0) kill();
+}
+
+void tls_capture::start() {
+    REQUIRE(pid_ < 0);
+    ++starts_;
+    const std::string prefix = dir_ + "/conn-" + std::to_string(starts_) + "-";
+    pid_ = ::fork();
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+        if (ctx == nullptr || SSL_CTX_use_certificate_chain_file(ctx, pki_.cert.c_str()) != 1 ||
+            SSL_CTX_use_PrivateKey_file(ctx, pki_.key.c_str(), SSL_FILETYPE_PEM) != 1) {
+            ::_exit(5);
+        }
+        const int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
+        const int one = 1;
+        ::setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        addr.sin_port = htons(port_);
+        if (::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+            ::listen(lfd, 8) != 0) {
+            ::_exit(3);
+        }
+        static char buf[65536];
+        for (int n = 1;; ++n) {
+            const int c = ::accept(lfd, nullptr, nullptr);
+            if (c < 0) continue;
+            SSL* ssl = SSL_new(ctx);
+            SSL_set_fd(ssl, c);
+            if (SSL_accept(ssl) == 1) {
+                ::usleep(static_cast<useconds_t>(read_delay_.count() * 1000));
+                char name[512];
+                std::snprintf(name, sizeof name, "%s%06d", prefix.c_str(), n);
+                const int out = ::open(name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+                for (;;) {
+                    const int r = SSL_read(ssl, buf, sizeof buf);
+                    if (r <= 0) break;
+                    if (::write(out, buf, static_cast<std::size_t>(r)) != r) ::_exit(4);
+                }
+                ::close(out);
+                SSL_shutdown(ssl);
+            }
+            SSL_free(ssl);
+            ::close(c);
+        }
+    }
+    REQUIRE(eventually([&] { return tcp_port_open(port_); }));
+}
+
+void tls_capture::kill() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    int st = 0;
+    ::waitpid(pid_, &st, 0);
+    pid_ = -1;
+}
+
+std::vector<std::string> tls_capture::frames() const { return octet_frames_in(dir_); }
 
 }  // namespace klog_test

@@ -119,6 +119,33 @@ class tcp_capture {
     int starts_ = 0;
 };
 
+/// A forked TLS receiver (OpenSSL) on 127.0.0.1:`port` with the test PKI's server certificate:
+/// after each handshake it waits `read_delay` before reading (a collector slow to start), then
+/// writes the decrypted bytes of the connection to `dir`/conn-<start>-<n>.
+class tls_capture {
+  public:
+    tls_capture(std::string dir, std::uint16_t port, test_pki pki,
+                std::chrono::milliseconds read_delay = {});
+    ~tls_capture();
+    tls_capture(const tls_capture&) = delete;
+    tls_capture& operator=(const tls_capture&) = delete;
+    void start();
+    void kill();
+    [[nodiscard]] std::vector<std::string> frames() const;
+
+  private:
+    std::string dir_;
+    std::uint16_t port_;
+    test_pki pki_;
+    std::chrono::milliseconds read_delay_;
+    pid_t pid_ = -1;
+    int starts_ = 0;
+};
+
+/// The octet-counted frames in the files conn-* of `dir`, oldest connection first; a frame cut
+/// off at the end of a connection is left out.
+std::vector<std::string> octet_frames_in(const std::string& dir);
+
 /// Connecting to 127.0.0.1:`port` succeeds (TCP).
 bool tcp_port_open(std::uint16_t port);
 

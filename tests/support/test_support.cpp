@@ -129,9 +129,14 @@ process_result run_process(const std::vector<std::string>& argv, const std::stri
     return result;
 }
 
+std::string klogd_binary() {
+    const char* other = std::getenv("KLOGD_TEST_BINARY");
+    return other != nullptr && *other != '\0' ? std::string(other) : std::string(KLOGD_BINARY);
+}
+
 process_result run_klogd(const std::vector<std::string>& args, const std::string& input,
                          int timeout_ms) {
-    std::vector<std::string> argv{KLOGD_BINARY};
+    std::vector<std::string> argv{klogd_binary()};
     argv.insert(argv.end(), args.begin(), args.end());
     return run_process(argv, input, timeout_ms);
 }

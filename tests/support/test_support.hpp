@@ -42,6 +42,10 @@ struct process_result {
 process_result run_process(const std::vector<std::string>& argv, const std::string& input = {},
                            int timeout_ms = 30000);
 
+/// The klogd binary under test: $KLOGD_TEST_BINARY if set (to run the suite against another
+/// build, e.g. to see a test fail on an older klogd), else the one built with the tests.
+std::string klogd_binary();
+
 /// Runs the built klogd with `args`.
 process_result run_klogd(const std::vector<std::string>& args, const std::string& input = {},
                          int timeout_ms = 30000);

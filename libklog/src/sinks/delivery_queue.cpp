@@ -57,6 +57,23 @@ std::size_t delivery_queue::ready() {
             window_.push_back(std::move(e));
         }
     }
+    if (spool_ && !spool_->unread() && spool_->unwritten() != 0 && spool_->last_error()) {
+        // The spool cannot be written (a full disk): what waits for it goes from memory, safe
+        // only once acknowledged — the collector need not wait for the disk.
+        auto taken = spool_->take_unwritten();
+        for (auto& r : taken) {
+            entry e;
+            e.bytes = std::move(r.bytes);
+            if (!spool_pending_.empty()) {
+                e.meta = spool_pending_.front();
+                spool_pending_.pop_front();
+            }
+            waiting_bytes_ += e.bytes.size();
+            ++unsafe_;
+            window_.push_back(std::move(e));
+        }
+        spool_pending_.clear();
+    }
     return window_.size() - acked_ - sent_;
 }
 
@@ -103,20 +120,17 @@ std::size_t delivery_queue::rewind(bool reset) {
 }
 
 std::optional<record_meta> delivery_queue::first_unsafe() const noexcept {
-    if (spool_) {
-        if (spool_pending_.empty()) return std::nullopt;
-        return spool_pending_.front();
+    // Entries in memory come before what waits for the spool.
+    if (unsafe_ != 0) {
+        for (std::size_t i = 0; i < window_.size(); ++i) {
+            if (!window_[i].safe) return window_[i].meta;
+        }
     }
-    if (unsafe_ == 0) return std::nullopt;
-    for (std::size_t i = 0; i < window_.size(); ++i) {
-        if (!window_[i].safe) return window_[i].meta;
-    }
-    return std::nullopt;
+    if (spool_pending_.empty()) return std::nullopt;
+    return spool_pending_.front();
 }
 
-std::size_t delivery_queue::unsafe() const noexcept {
-    return spool_ ? spool_pending_.size() : unsafe_;
-}
+std::size_t delivery_queue::unsafe() const noexcept { return unsafe_ + spool_pending_.size(); }
 
 bool delivery_queue::idle() const noexcept {
     if (window_.size() != acked_) return false;

@@ -303,6 +303,33 @@ std::size_t spool::write() {
     return done;
 }
 
+std::vector<spool::stored> spool::take_unwritten() {
+    std::vector<stored> out;
+    if (pending_done_ == pending_ends_.size()) return out;
+    const std::size_t start = pending_done_ == 0 ? 0 : pending_ends_[pending_done_ - 1];
+    if (pending_head_ > start) {
+        // Part of the next record is on disk: cut it off, or more appends would follow a torn
+        // record.
+        const auto partial = static_cast<std::uint64_t>(pending_head_ - start);
+        auto& info = segments_[tail_id_];
+        if (tail_fd_ < 0 || ::ftruncate(tail_fd_, static_cast<off_t>(info.size - partial)) != 0) {
+            return out;
+        }
+        info.size -= partial;
+        bytes_ -= std::min(bytes_, partial);
+    }
+    std::size_t consumed = 0;
+    decode_records(std::string_view(pending_).substr(start), consumed, SIZE_MAX,
+                   [&](std::string_view payload, std::optional<std::uint64_t> seq, std::size_t) {
+                       out.push_back({std::string(payload), seq, location{}});
+                   });
+    pending_.clear();
+    pending_ends_.clear();
+    pending_head_ = 0;
+    pending_done_ = 0;
+    return out;
+}
+
 void spool::sync() {
     if (tail_fd_ >= 0 && tail_dirty_ && ::fsync(tail_fd_) == 0) tail_dirty_ = false;
     save_acked(true);

@@ -79,6 +79,9 @@ class spool {
     /// The cap is reached: records held (on disk and not acknowledged, or not yet written).
     [[nodiscard]] bool full() const noexcept { return bytes() >= max_bytes_; }
     [[nodiscard]] std::error_code last_error() const noexcept { return last_error_; }
+    /// Takes back the records appended and not written completely (a part written is cut off
+    /// the segment), oldest first — for sending them from memory while the disk is full.
+    std::vector<stored> take_unwritten();
     /// fsync of the segment being written; saves how far the collector acknowledged.
     void sync();
     /// Saves how far the collector acknowledged (file `acked`, replaced atomically), so that a
