@@ -64,7 +64,7 @@ struct daemon_fixture {
 
 }  // namespace
 
-TEST_CASE("klogd -n delivers records from a stand-in kmsg in order; TERM ends it cleanly",
+TEST_CASE("klogd -n delivers records from a stand-in kmsg in order, TERM ends it cleanly",
           "[integration][daemon]") {
     daemon_fixture f;
     background_klogd klogd(f.args(), f.err);
@@ -369,7 +369,7 @@ TEST_CASE("cursor: a cursor from another boot means the whole ring is read",
 }
 
 TEST_CASE(
-    "on this machine: klogd -n -f FILE reads /dev/kmsg; TSTP/CONT keep it reading; TERM "
+    "on this machine: klogd -n -f FILE reads /dev/kmsg, TSTP/CONT keep it reading, TERM "
     "removes the pid file",
     "[integration][daemon][host]") {
     klog_test::temp_dir dir;

@@ -93,7 +93,7 @@ void fill_up(const std::string& path) {
 
 TEST_CASE(
     "kill -9 torture: 200,000 records to a file and a tcp collector that is down, slow, then "
-    "killed; klogd SIGKILLed 20 times: the file has each record once, the collector at least once",
+    "killed, klogd SIGKILLed 20 times: the file has each record once, the collector at least once",
     "[integration][delivery]") {
     klog_test::temp_dir dir;
     constexpr std::uint64_t total = 200000;
@@ -520,7 +520,7 @@ TEST_CASE("1 KB records, klogd killed at a random moment and restarted: no line 
 
 TEST_CASE(
     "a file on a full tmpfs during 250,000 records: every record the ring held is written once, "
-    "every one it lost is in exactly one 'missed' notice; reading pauses, memory stays bounded",
+    "every one it lost is in exactly one 'missed' notice, reading pauses, memory stays bounded",
     "[integration][delivery][file]") {
     ring_fixture f;
     const auto mnt = f.dir.file("mnt");

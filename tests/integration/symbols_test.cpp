@@ -77,7 +77,7 @@ TEST_CASE("System.map with the offset from the log's own Kernel Offset line",
     CHECK(out.rfind("<4>[    4.836489] " + sample_core_only + "\n", 0) == 0);
 }
 
-TEST_CASE("klogd -2 prints the raw line, then the resolved one; -x resolves nothing",
+TEST_CASE("klogd -2 prints the raw line, then the resolved one, -x resolves nothing",
           "[integration][symbols]") {
     klog_test::temp_dir dir;
     klog_test::write_file(dir.file("saved.log"), kernel_sample_log());
@@ -92,7 +92,7 @@ TEST_CASE("klogd -2 prints the raw line, then the resolved one; -x resolves noth
     CHECK(replay(none, dir.file("saved.log")) == kernel_sample_log());
 }
 
-TEST_CASE("a replay without tables leaves addresses raw; userspace records are never resolved",
+TEST_CASE("a replay without tables leaves addresses raw, userspace records are never resolved",
           "[integration][symbols]") {
     const auto out = replay({});
     CHECK(out.find(sample_line(sample_raw)) != std::string::npos);

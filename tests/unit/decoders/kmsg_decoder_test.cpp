@@ -77,7 +77,7 @@ TEST_CASE("kmsg: u64 seq and timestamp", "[decoders][kmsg]") {
     CHECK(decode("6,18446744073709551616,1,-;overflow\n").malformed);
 }
 
-TEST_CASE("kmsg: \\xNN escapes are decoded, including \\x5c and \\x00", "[decoders][kmsg]") {
+TEST_CASE("kmsg: backslash-xNN escapes are decoded, including backslash-x5c and backslash-x00", "[decoders][kmsg]") {
     const auto r = decode(
         "11,377,4837611,-;klogd-sample: control \\x01 bytes \\x1b[31m and utf8 \\xc3\\xa9 and "
         "backslash \\x5c\\x5c end\n");

@@ -98,7 +98,7 @@ TEST_CASE("json: string escaping", "[formatters]") {
     CHECK(json("end\xe2\x82") == R"(end\\xe2\\x82)");
 }
 
-TEST_CASE("json: text, dictionary, host and boot id are escaped; one line", "[formatters]") {
+TEST_CASE("json: text, dictionary, host and boot id are escaped, one line", "[formatters]") {
     auto r = kernel_record("line1\nline2\x1b[0m\xff");
     r.seq.reset();
     r.ts_usec.reset();

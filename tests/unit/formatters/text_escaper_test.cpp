@@ -89,7 +89,7 @@ TEST_CASE("text_escaper keeps printable ASCII, TAB, backslash and valid UTF-8", 
     CHECK(esc("\xf0\x90\x80\x80") == "\xf0\x90\x80\x80");  // U+10000, shortest 4-byte
 }
 
-TEST_CASE("text_escaper escapes C0 controls, DEL, newline and NUL as \\xNN", "[formatters]") {
+TEST_CASE("text_escaper escapes C0 controls, DEL, newline and NUL as backslash-xNN", "[formatters]") {
     CHECK(esc("\x1b[31mred") == "\\x1b[31mred");
     CHECK(esc(std::string_view("a\0b", 3)) == "a\\x00b");
     CHECK(esc("a\x7f") == "a\\x7f");

@@ -67,7 +67,7 @@ TEST_CASE("symbol_stage: an address in no known module reloads modules, rate-lim
           f.said.end());
 }
 
-TEST_CASE("symbol_stage: -p reloads on Oops before expanding; userspace records untouched",
+TEST_CASE("symbol_stage: -p reloads on Oops before expanding, userspace records untouched",
           "[klogd][symbols]") {
     stage_fixture f;
     auto stage = f.make(true, false, std::chrono::hours(1));

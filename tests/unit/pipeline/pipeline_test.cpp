@@ -127,7 +127,7 @@ TEST_CASE("pipeline: --min-level filters kernel records but never klogd's notice
     CHECK(f.sink().durable_seq() == 12U);
 }
 
-TEST_CASE("pipeline: a rewriter replaces the text; with keep_original both go out", "[pipeline]") {
+TEST_CASE("pipeline: a rewriter replaces the text, with keep_original both go out", "[pipeline]") {
     fixture f;
     upper_rewriter only(false);
     f.pipe->set_rewriter(&only);

@@ -105,7 +105,7 @@ TEST_CASE("file_sink: on a failing device records wait, nothing is torn, the out
     CHECK_FALSE(f.durable_seq());  // seq 0 is the first record there is: nothing before it
 }
 
-TEST_CASE("delivery_queue in memory: safe only when acknowledged; rewind after a loss",
+TEST_CASE("delivery_queue in memory: safe only when acknowledged, rewind after a loss",
           "[sinks][queue]") {
     delivery_queue::limits l;
     l.max_records = 5;

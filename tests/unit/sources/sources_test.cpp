@@ -87,7 +87,7 @@ TEST_CASE("kmsg_source: EPERM and other errors end reading with the error", "[so
     CHECK(h.records.size() == 1);
 }
 
-TEST_CASE("kmsg_source: a batch yields after batch_records; a closed peer ends",
+TEST_CASE("kmsg_source: a batch yields after batch_records, a closed peer ends",
           "[sources][kmsg]") {
     boost::asio::io_context io;
     std::deque<step> script;

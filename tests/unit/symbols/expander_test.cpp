@@ -202,7 +202,7 @@ TEST_CASE("resolver: modules reload independently of the kernel table", "[symbol
 
 TEST_CASE(
     "kallsyms: a module stuck in its init lists undefined symbols ('u') at core "
-    "addresses; they never resolve as the module's",
+    "addresses, they never resolve as the module's",
     "[symbols]") {
     // Seen in the qemu guest after a module's init oopsed: the module stays COMING and
     // /proc/kallsyms shows its whole symtab, undefined symbols included, lowercase.

@@ -59,7 +59,7 @@ TEST_CASE("symbol_loader: kallsyms of the running kernel, no map search", "[symb
     CHECK(expand(r, sample_line) == expected_line);
 }
 
-TEST_CASE("symbol_loader: -k map with the offset from kallsyms; modules reload alone",
+TEST_CASE("symbol_loader: -k map with the offset from kallsyms, modules reload alone",
           "[symbols]") {
     scratch dir;
     symbol_loader::config cfg;
@@ -90,7 +90,7 @@ TEST_CASE("symbol_loader: -k map with the offset from kallsyms; modules reload a
     CHECK(expand(r, "[<fffffffface07e3d>]") == "[<fffffffface07e3d>] _printk+0x0/0x83");
 }
 
-TEST_CASE("symbol_loader: kptr_restrict said once; map named for the release used", "[symbols]") {
+TEST_CASE("symbol_loader: kptr_restrict said once, map named for the release used", "[symbols]") {
     scratch dir;
     symbol_loader::config cfg;
     cfg.kallsyms = dir.write("kallsyms",
