@@ -312,7 +312,12 @@ void application::drain() {
             stop(1);
             return;
         }
-        if (status == klog::sources::read_status::more) continue;
+        if (status == klog::sources::read_status::more) {
+            // A long backlog: the cursor keeps up batch by batch.
+            pipeline_->flush();
+            save_cursor();
+            continue;
+        }
         // Caught up: from now on records are seen as they happen.
         if (status == klog::sources::read_status::drained) pipeline_->set_estimated_times(false);
         flush_outputs();
@@ -447,6 +452,13 @@ void application::start_cursor() {
         diag(out.name() + ": resuming after seq " +
              (at->seq ? std::to_string(*at->seq) : std::string("(none)")));
     }
+}
+
+void application::begin_cursor() {
+    start_cursor();
+    // Where every output stands before anything is written: bytes a file gets after this and
+    // before the next save are cut at the next start, even if this run is killed at once.
+    save_cursor();
 }
 
 void application::save_cursor(bool durable) {
@@ -657,7 +669,7 @@ int application::run_daemon() {
     if (cfg_.user) daemon::drop_privileges(*cfg_.user);
     watch_signals();
 
-    start_cursor();
+    begin_cursor();
     // Backlog first (times estimated until caught up), then live.
     pipeline_->set_estimated_times(true);
     drain();

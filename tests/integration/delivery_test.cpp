@@ -513,7 +513,25 @@ TEST_CASE("1 KB records, klogd killed at a random moment and restarted: no line 
         const auto t = count_frames(lines, "kilobyte " + std::string(1000, 'x') + " ");
         INFO("trial " << trial << ": " << lines.size() << " lines");
         CHECK(t.seqs.size() == n);
-        if (t.repeats != 0 || lines.size() != n) ++repeated_trials;
+        if (t.repeats != 0 || lines.size() != n) {
+            ++repeated_trials;
+            std::size_t odd = 0;
+            for (const auto& line : lines) {
+                if (!trailing_number(line, "kilobyte " + std::string(1000, 'x') + " ")) {
+                    std::cerr << "not a record: " << line.substr(0, 100) << " ... "
+                              << line.substr(line.size() > 60 ? line.size() - 60 : 0) << "\n";
+                    if (++odd > 3) break;
+                }
+            }
+            for (std::size_t i = 1; i < t.order.size(); ++i) {
+                if (t.order[i] != t.order[i - 1] + 1) {
+                    std::cerr << "line " << i << ": " << t.order[i] << " after "
+                              << t.order[i - 1] << "\n";
+                    break;
+                }
+            }
+            std::cerr << f.diagnostics().substr(0, 3000) << "\n";
+        }
     }
     CHECK(repeated_trials == 0);
 }
@@ -598,7 +616,9 @@ TEST_CASE(
     CHECK(expected == total + 1);
     CHECK(delivered + missed == total);
     CHECK(missed > 0);  // the ring did overrun while klogd waited
-    CHECK(peak_rss < 48 * 1024);
+#ifndef KLOG_TEST_SANITIZED
+    CHECK(peak_rss < 48 * 1024);  // the file's 4 MiB and a read batch, not the 250,000 records
+#endif
 }
 
 TEST_CASE("a spool on a full disk: records go from memory, reading pauses, nothing is lost",
@@ -637,7 +657,9 @@ TEST_CASE("a spool on a full disk: records go from memory, reading pauses, nothi
     CHECK(diagnostics.find("klogd: missed") == std::string::npos);
     CHECK(diagnostics.find(" 0 missed,") != std::string::npos);
     std::cout << "spool on a full disk: peak RSS " << rss / 1024 << " MiB while paused\n";
-    CHECK(rss < 48 * 1024);
+#ifndef KLOG_TEST_SANITIZED
+    CHECK(rss < 48 * 1024);  // the queue's caps, not the 30,000 records
+#endif
 }
 
 TEST_CASE("local syslog away for 20,000 records: nothing dropped, all arrive in order when it "

@@ -61,6 +61,7 @@ class application {
     /// Reads until drained, the end, or a full output (then paused until progress).
     void drain();
     void start_cursor();
+    void begin_cursor();
     void save_cursor(bool durable = false);
     /// End of a batch: outputs write out, the cursor is saved, timers armed as needed.
     void flush_outputs();
