@@ -191,7 +191,7 @@ TEST_CASE("a damaged spool segment gives the records before the damage and the b
         {
             spool s(path, 1 << 20);
             for (int i = 0; i < 10; ++i)
-                REQUIRE(s.append({"r" + std::to_string(i), std::uint64_t(i)}));
+                REQUIRE(s.append({std::string("r").append(std::to_string(i)), std::uint64_t(i)}));
         }
         const auto files = segment_files(path);
         REQUIRE(files.size() == 1);
