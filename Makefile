@@ -9,16 +9,19 @@ BUILD_ASAN ?= build-asan
 BUILD_BENCH ?= build-bench
 JOBS       ?= $(shell nproc)
 CTEST_ARGS ?=
+# syslog-ng for the network tests: unpacked there with the libraries this system lacks, not
+# installed (it conflicts with rsyslog). Both test trees use it.
+SYSLOG_NG_DIR ?= $(abspath $(BUILD))/syslog-ng
 # The trees make builds and tests: warnings are errors (Debian's g++ 12, as CI checks it).
 # make bench, a plain cmake configure and a packager's build leave warnings warnings.
-TREE_FLAGS := -DKLOGD_WERROR=ON
+TREE_FLAGS := -DKLOGD_WERROR=ON -DKLOGD_TEST_SYSLOG_NG_DIR=$(SYSLOG_NG_DIR)
 
 # Debian packages: build, tests (qemu guest, real syslog daemons, man page lint), benchmarks.
 DEPS := cmake g++ make pkg-config libboost-dev libboost-program-options-dev catch2 libssl-dev \
         mandoc qemu-system-x86 busybox-static cpio xz-utils kmod rsyslog rsyslog-openssl \
         logrotate openssl util-linux procps systemd linux-headers-6.1.0-56-amd64
 
-.PHONY: all deps build build-asan run test bench clean
+.PHONY: all deps test-deps build build-asan run test bench clean
 all: build
 
 # Install what is missing (apt-get update once, only when something is missing).
@@ -30,6 +33,10 @@ deps:
 	  echo "installing:" $$missing; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+
+# What the tests need beyond DEPS: syslog-ng, downloaded and unpacked once (checked every time).
+test-deps: deps
+	tests/support/unpack-syslog-ng.sh $(SYSLOG_NG_DIR)
 
 # Configured on every call (it takes a moment), so a tree configured before gets these flags too.
 build: deps
@@ -44,7 +51,7 @@ build-asan: deps
 run: build
 	$(BUILD)/klogd/klogd -n -f - --pidfile=$(BUILD)/klogd.pid --state-file=none
 
-test: build build-asan
+test: test-deps build build-asan
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS) -LE vm $(CTEST_ARGS)
