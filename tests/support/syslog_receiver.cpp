@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <sstream>
@@ -86,8 +87,10 @@ child_process::child_process(const std::vector<std::string>& argv, const std::st
     const int rc = ::posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     ::close(log);
-    INFO("spawning " << argv[0]);
-    REQUIRE(rc == 0);
+    if (rc != 0) {
+        FAIL("cannot run " << argv[0] << ": " << std::strerror(rc)
+                           << " (make test installs or unpacks the programs the tests run)");
+    }
 }
 
 child_process::~child_process() {
