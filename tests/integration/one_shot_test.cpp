@@ -27,7 +27,8 @@ std::string level_only(const std::string& line) {
     const auto close = line.find('>');
     if (close == std::string::npos) return line;
     const int pri = std::stoi(line.substr(1, close - 1));
-    return "<" + std::to_string(pri & 7) + line.substr(close);
+    // Appended: g++ 12 at -O3 reports a false -Wrestrict for "<" + std::to_string(...).
+    return std::string("<").append(std::to_string(pri & 7)).append(line, close);
 }
 
 /// util-linux prints the further lines of a multi-line record indented under the first; klogd

@@ -16,7 +16,10 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <filesystem>
+#include <map>
+#include <sstream>
 #include <thread>
 
 #include "daemon_harness.hpp"
@@ -86,8 +89,10 @@ child_process::child_process(const std::vector<std::string>& argv, const std::st
     const int rc = ::posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     ::close(log);
-    INFO("spawning " << argv[0]);
-    REQUIRE(rc == 0);
+    if (rc != 0) {
+        FAIL("cannot run " << argv[0] << ": " << std::strerror(rc)
+                           << " (make test installs or unpacks the programs the tests run)");
+    }
 }
 
 child_process::~child_process() {
@@ -214,34 +219,30 @@ std::string rsyslog_receiver::log() const { return read_if_any(log_); }
 
 namespace {
 
-/// syslog-ng and the libraries it needs: the installed one, or Debian's packages unpacked in
-/// the build tree. Returns {binary, module path, LD_LIBRARY_PATH}.
+/// syslog-ng as tests/support/unpack-syslog-ng.sh left it in KLOGD_TEST_SYSLOG_NG_DIR (make
+/// test runs it first): {binary, module path, LD_LIBRARY_PATH} from its `env` file.
 std::vector<std::string> find_syslog_ng() {
-    if (exists("/usr/sbin/syslog-ng")) return {"/usr/sbin/syslog-ng", "", ""};
-    const auto build = std::filesystem::path(KLOGD_BINARY).parent_path().parent_path();
-    const auto dir = (build / "tests" / "syslog-ng").string();
-    const auto root = dir + "/root";
-    const auto binary = root + "/usr/sbin/syslog-ng";
-    if (!exists(binary)) {
-        std::filesystem::create_directories(dir);
-        // syslog-ng-core conflicts with rsyslog as an installed package: fetch and unpack it
-        // (with the libraries bookworm does not have yet) instead of installing it.
-        run_ok({"/bin/sh", "-c",
-                "cd '" + dir +
-                    "' && rm -f *.deb && pkgs='syslog-ng-core libivykis0 libnet1 "
-                    "libwrap0' && { apt-get download $pkgs || { apt-get update -qq && "
-                    "apt-get download $pkgs; }; } && rm -rf root.tmp && "
-                    "for d in *.deb; do dpkg -x \"$d\" root.tmp || exit 1; done && "
-                    "rm -rf root && mv root.tmp root"},
-               120000);
+    const std::string dir = KLOGD_TEST_SYSLOG_NG_DIR;
+    const std::string env = read_if_any(dir + "/env");
+    if (env.empty()) {
+        FAIL("syslog-ng is not unpacked in "
+             << dir
+             << " (Debian package syslog-ng-core and the libraries it needs; it conflicts with "
+                "rsyslog, so it is unpacked, not installed): run `make test`, or "
+             << KLOG_SOURCE_DIR << "/tests/support/unpack-syslog-ng.sh " << dir);
     }
-    REQUIRE(exists(binary));
-    std::string modules;
-    for (const auto& e : std::filesystem::directory_iterator(root + "/usr/lib/syslog-ng")) {
-        if (e.is_directory()) modules = e.path().string();
+    std::map<std::string, std::string> vars;
+    std::istringstream lines(env);
+    for (std::string line; std::getline(lines, line);) {
+        const auto eq = line.find('=');
+        if (eq != std::string::npos) vars[line.substr(0, eq)] = line.substr(eq + 1);
     }
-    REQUIRE(!modules.empty());
-    return {binary, modules, root + "/usr/lib/x86_64-linux-gnu:" + root + "/usr/lib/syslog-ng"};
+    INFO(dir << "/env:\n" << env);
+    for (const char* key : {"SYSLOG_NG", "SYSLOG_NG_MODULE_PATH", "LD_LIBRARY_PATH"}) {
+        REQUIRE(vars.count(key) == 1);
+    }
+    REQUIRE(exists(vars["SYSLOG_NG"]));
+    return {vars["SYSLOG_NG"], vars["SYSLOG_NG_MODULE_PATH"], vars["LD_LIBRARY_PATH"]};
 }
 
 }  // namespace
@@ -268,12 +269,9 @@ syslog_ng_receiver::syslog_ng_receiver(const std::string& dir)
                                   "-c",       dir + "/syslog-ng.ctl",
                                   "-R",       dir + "/syslog-ng.persist",
                                   "--no-caps"};
-    std::vector<std::string> env;
-    if (!found[1].empty()) {
-        argv.push_back("--module-path=" + found[1]);
-        env.push_back("LD_LIBRARY_PATH=" + found[2]);
-    }
-    process_ = std::make_unique<child_process>(argv, log_, env);
+    argv.push_back("--module-path=" + found[1]);
+    process_ = std::make_unique<child_process>(
+        argv, log_, std::vector<std::string>{"LD_LIBRARY_PATH=" + found[2]});
     INFO(log());
     REQUIRE(eventually([&] { return tcp_port_open(tcp_port_); }));
 }

@@ -1,7 +1,7 @@
 #pragma once
 
 // Real syslog receivers for the network tests: a private rsyslogd (Debian package), a private
-// syslog-ng (fetched with apt-get download into the build tree when not installed), and a
+// syslog-ng (unpacked by tests/support/unpack-syslog-ng.sh, which make test runs), and a
 // plain TCP capture process that a test can SIGKILL and restart.
 #include <sys/types.h>
 
@@ -78,9 +78,9 @@ class rsyslog_receiver {
 
 /// syslog-ng -F with a private configuration: a syslog() source (RFC 5424 over TCP, octet
 /// counting) on a free 127.0.0.1 port writing `INPUT|FACILITY|PROGRAM|PROGRAM|MSG<<END>>`.
-/// Uses /usr/sbin/syslog-ng if installed, else the Debian packages fetched with
-/// `apt-get download` into the build tree and unpacked with `dpkg -x` (syslog-ng-core
-/// conflicts with rsyslog as an installed package). Fails the test if neither works.
+/// Uses the Debian packages that tests/support/unpack-syslog-ng.sh unpacked in
+/// KLOGD_TEST_SYSLOG_NG_DIR (syslog-ng-core conflicts with rsyslog as an installed package);
+/// fails the test with a message naming that script if they are not there.
 class syslog_ng_receiver {
   public:
     explicit syslog_ng_receiver(const std::string& dir);

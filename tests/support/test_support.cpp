@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -73,7 +74,10 @@ process_result run_process(const std::vector<std::string>& argv, const std::stri
     ::close(in_pipe[0]);
     ::close(out_pipe[1]);
     ::close(err_pipe[1]);
-    REQUIRE(rc == 0);
+    if (rc != 0) {
+        FAIL("cannot run " << argv[0] << ": " << std::strerror(rc)
+                           << " (make deps installs the programs the tests run)");
+    }
 
     process_result result;
     std::size_t written = 0;

@@ -159,7 +159,7 @@ TEST_CASE("spool: what was acknowledged is not sent again after a restart", "[si
     const auto path = dir.file("out");
     {
         spool s(path, 1 << 20);
-        for (int i = 1; i <= 10; ++i) s.append("r" + std::to_string(i), std::uint64_t(i));
+        for (int i = 1; i <= 10; ++i) s.append(std::string("r").append(std::to_string(i)), std::uint64_t(i));
         REQUIRE(s.write() == 10);
         std::vector<spool::damage> d;
         const auto got = s.read(4, 1 << 20, d);
@@ -230,7 +230,7 @@ TEST_CASE("a damaged spool segment gives the records before the damage and the b
         const auto path = dir.file("out");
         {
             spool s(path, 1 << 20);
-            for (int i = 0; i < 10; ++i) s.append("r" + std::to_string(i), std::uint64_t(i));
+            for (int i = 0; i < 10; ++i) s.append(std::string("r").append(std::to_string(i)), std::uint64_t(i));
             REQUIRE(s.write() == 10);
         }
         auto files = segment_files(path);
@@ -247,7 +247,7 @@ TEST_CASE("a damaged spool segment gives the records before the damage and the b
         CHECK(segment_files(path).empty());
         {
             spool s(path, 1 << 20);
-            for (int i = 0; i < 10; ++i) s.append("r" + std::to_string(i), std::uint64_t(i));
+            for (int i = 0; i < 10; ++i) s.append(std::string("r").append(std::to_string(i)), std::uint64_t(i));
             REQUIRE(s.write() == 10);
         }
         files = segment_files(path);
