@@ -61,6 +61,7 @@ void pipeline::notice(std::string_view text, std::uint8_t level) {
     record_view own;
     own.level = level;
     own.text = notice_text_;
+    own.own = true;
     deliver(own);
 }
 

@@ -44,11 +44,12 @@ void rfc5424_formatter::format(const record_view& record, const record_time& tim
     out += host_;
     out += ' ';
 
-    std::string_view message = record.text;
-    if (record.from_kernel()) {
+    const klog::origin origin = record.origin();
+    if (record.own) {
+        out.append("klogd - ", 8);
+    } else if (record.from_kernel()) {
         out.append("kernel - ", 9);
     } else {
-        const klog::origin origin = record.origin();
         append_nil_or(out, detail::printable_token(origin.ident, max_app_name));
         out += ' ';
         if (origin.pid) {
@@ -57,7 +58,6 @@ void rfc5424_formatter::format(const record_view& record, const record_time& tim
         } else {
             out.append("- ", 2);
         }
-        message = origin.message;
     }
     out.append("- ", 2);  // MSGID
 
@@ -94,9 +94,9 @@ void rfc5424_formatter::format(const record_view& record, const record_time& tim
         out += ']';
     }
 
-    if (!message.empty()) {
+    if (!origin.message.empty()) {
         out += ' ';
-        out += message;
+        out += origin.message;
     }
 }
 

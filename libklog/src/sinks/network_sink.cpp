@@ -22,6 +22,7 @@ std::string network_sink::format_notice(const formatters::formatter& format,
     record_view own;
     own.level = 4;
     own.text = text;
+    own.own = true;
     formatters::record_time time;
     time.wall_usec = std::chrono::duration_cast<std::chrono::microseconds>(
                          std::chrono::system_clock::now().time_since_epoch())

@@ -93,7 +93,7 @@ TEST_CASE("pipeline: a gap is one 'missed' record before the next one", "[pipeli
     f.feed(7, "c");
     f.feed(7, "c again");  // a duplicate is not delivered
     REQUIRE(f.lines.size() == 4);
-    CHECK(f.lines[2] == "<4>klogd: missed 4 kernel messages (seq 3..6)\n");
+    CHECK(f.lines[2] == "<4,klogd>klogd: missed 4 kernel messages (seq 3..6)\n");
     CHECK(f.lines[3] == "<6>[    0.000007] c\n");
     CHECK(f.pipe->counters().missed == 4);
     CHECK(f.pipe->counters().duplicates == 1);
@@ -108,7 +108,7 @@ TEST_CASE("pipeline: --min-level filters kernel records but never klogd's notice
     f.feed(9, "err", 3);
     REQUIRE(f.lines.size() == 3);
     CHECK(f.lines[0] == "<4>[    0.000002] warning\n");
-    CHECK(f.lines[1] == "<4>klogd: missed 6 kernel messages (seq 3..8)\n");
+    CHECK(f.lines[1] == "<4,klogd>klogd: missed 6 kernel messages (seq 3..8)\n");
     CHECK(f.pipe->counters().filtered == 1);
 }
 
