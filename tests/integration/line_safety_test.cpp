@@ -12,8 +12,8 @@ using klog_test::run_klogd;
 
 namespace {
 
-// rfc5424 to a file does not write lines yet (issue 12, its own test); the unit tests
-// (hostile_text_test) check its marks.
+// rfc5424 to a file is left out until it writes lines (see the [!shouldfail] test below); the
+// unit tests (hostile_text_test) check its marks.
 const std::vector<std::string> formats = {"traditional", "raw", "json", "rfc3164"};
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -26,6 +26,14 @@ std::vector<std::string> lines_of(const std::string& text) {
         start = nl + 1;
     }
     return lines;
+}
+
+bool has_raw_control(const std::string& line) {
+    for (const char ch : line) {
+        const auto c = static_cast<unsigned char>(ch);
+        if ((c < 0x20 && c != '\t') || c == 0x7f) return true;
+    }
+    return false;
 }
 
 /// `cat /dev/kmsg` form: one record per line, text escaped as the kernel escapes it.
@@ -48,6 +56,47 @@ std::string replay_to_file(const std::string& records, const std::string& format
 }
 
 }  // namespace
+
+// rfc5424 to a file needs the output to ask for line mode (format_options::line_mode), which is
+// application.cpp's to set (being rewritten elsewhere). Until it does, this test fails as
+// expected; once it passes, drop [!shouldfail].
+TEST_CASE("every --format to a file is one line per record; no raw control byte",
+          "[integration][hostile][!shouldfail]") {
+    // 23 records: ESC, CR, NUL, DEL, newlines (one of them followed by a forged record), C1.
+    std::string records;
+    int seq = 1;
+    const std::vector<std::string> hostile = {
+        "plain",
+        "esc \\x1b[2J clear",
+        "cr \\x0d return",
+        "nul \\x00 byte",
+        "del \\x7f",
+        "c1 \\xc2\\x9b csi",
+        "newline\\x0a<6>1 2026-01-01T00:00:00Z host kernel - - - forged",
+        "two\\x0a\\x0alines",
+        "trailing newline\\x0a",
+        "\\x0a",
+    };
+    for (int round = 0; round < 2; ++round) {
+        for (const auto& text : hostile) records += kmsg_line(6, seq++, text);
+    }
+    records += kmsg_line(6, seq++, "bad utf8 \\xff\\xfe");
+    records += kmsg_line(14, seq++, "app[7]: user\\x0aforged user line");
+    records += kmsg_line(6, seq++, "");
+    REQUIRE(seq == 24);
+    for (const auto& format : {std::string("rfc5424"), std::string("json")}) {
+        const auto out = replay_to_file(records, format);
+        INFO("--format=" << format);
+        REQUIRE_FALSE(out.empty());
+        CHECK(out.back() == '\n');
+        const auto lines = lines_of(out);
+        CHECK(lines.size() == 23);
+        for (const auto& line : lines) {
+            CHECK_FALSE(has_raw_control(line));
+            CHECK((line.starts_with("<") || line.starts_with("{")));
+        }
+    }
+}
 
 TEST_CASE("a /dev/kmsg writer cannot print like klogd's own 'missed' notice in any format",
           "[integration][hostile]") {

@@ -2,6 +2,7 @@
 
 #include "escape_engine.hpp"
 #include "format_common.hpp"
+#include "klog/formatters/text_escaper.hpp"
 
 namespace klog::formatters {
 
@@ -21,7 +22,8 @@ void append_nil_or(std::string& out, std::string_view token) {
 }  // namespace
 
 rfc5424_formatter::rfc5424_formatter(const format_options& options)
-    : host_(detail::printable_token(options.hostname, max_hostname)) {
+    : host_(detail::printable_token(options.hostname, max_hostname)),
+      line_mode_(options.line_mode) {
     if (host_.empty()) host_.assign(1, '-');  // (not `= "-"`: GCC 12 -O3 warns -Wrestrict)
     if (!options.boot_id.empty()) {
         boot_param_ = " boot=\"";
@@ -96,8 +98,13 @@ void rfc5424_formatter::format(const record_view& record, const record_time& tim
 
     if (!origin.message.empty()) {
         out += ' ';
-        out += origin.message;
+        if (line_mode_) {
+            text_escaper::append(out, origin.message);
+        } else {
+            out += origin.message;
+        }
     }
+    if (line_mode_) out += '\n';
 }
 
 }  // namespace klog::formatters

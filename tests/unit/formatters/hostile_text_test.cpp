@@ -24,6 +24,12 @@ namespace {
 
 const format_options options{"myhost", "b00t"};
 
+format_options line_options() {
+    format_options o = options;
+    o.line_mode = true;
+    return o;
+}
+
 /// What pipeline::notice() hands the outputs.
 klog::record_view own_notice(std::string_view text) {
     klog::record_view r;
@@ -73,6 +79,7 @@ TEST_CASE("klogd's own notice has a mark no userspace or kernel record can carry
         {"raw", std::make_shared<raw_formatter>()},
         {"json", std::make_shared<json_formatter>(options)},
         {"rfc5424", std::make_shared<rfc5424_formatter>(options)},
+        {"rfc5424 line mode", std::make_shared<rfc5424_formatter>(line_options())},
         {"local syslog", std::make_shared<local_syslog_formatter>()},
     };
     for (const auto& [name, f] : formats) {
@@ -133,7 +140,7 @@ TEST_CASE("a backslash of the text is written \\x5c, so \\xNN is always an escap
     CHECK(format_with(raw_formatter(), escape) == "<6>[    4.836489] a \\x1b b\n");
     for (const auto kind : {format_kind::traditional, format_kind::raw, format_kind::json,
                             format_kind::rfc3164, format_kind::rfc5424}) {
-        const auto f = make_formatter(kind, options);
+        const auto f = make_formatter(kind, line_options());
         INFO(format_kind_name(kind));
         CHECK(format_with(*f, literal) != format_with(*f, escape));
     }
@@ -145,4 +152,23 @@ TEST_CASE("a backslash of the text is written \\x5c, so \\xNN is always an escap
     std::string sd;
     rfc5424_formatter::append_param_value(sd, "\\xff \xff \"]");
     CHECK(sd == R"(\\x5cxff \\xff \"\])");
+}
+
+TEST_CASE("rfc5424 in line mode: one escaped line per record", "[formatters][hostile]") {
+    const rfc5424_formatter f(line_options());
+    auto r = kernel_record("one\nforged <6>1 line\r\x1b[2J\0nul \\ \xff caf\xc3\xa9\ttab"sv);
+    r.seq.reset();
+    r.ts_usec.reset();
+    CHECK(format_with(f, r) ==
+          "<6>1 2026-11-04T05:31:02.123456Z myhost kernel - - [kmsg@32473 boot=\"b00t\"] "
+          "one\\x0aforged <6>1 line\\x0d\\x1b[2J\\x00nul \\x5c \\xff caf\xc3\xa9\ttab\n");
+    r.text = "";
+    CHECK(format_with(f, r) ==
+          "<6>1 2026-11-04T05:31:02.123456Z myhost kernel - - [kmsg@32473 boot=\"b00t\"]\n");
+    // Through make_formatter, as an output gets it; record mode stays the default.
+    r.text = "a\nb";
+    const auto lines = make_formatter(format_kind::rfc5424, line_options());
+    CHECK(format_with(*lines, r).find("a\\x0ab\n") != std::string::npos);
+    const auto records = make_formatter(format_kind::rfc5424, options);
+    CHECK(format_with(*records, r).ends_with(" a\nb"));
 }

@@ -32,7 +32,11 @@ namespace klog::formatters {
 ///  - MSG: the text bytes exactly as they are (userspace records: `origin.message`, the part
 ///    after `ident[pid]: `), newlines, control bytes and non-UTF-8 included, no BOM. Left out
 ///    together with its leading space when empty.
-/// No trailing newline: a record format; framing (octet counting, LF) is the transport's.
+/// No trailing newline: a record; framing (octet counting) is the transport's.
+///
+/// With `format_options::line_mode` (files, standard output, LF framing) the record is one
+/// line instead: MSG is escaped by text_escaper (newlines as `\x0a`, backslash as `\x5c`) and
+/// a '\n' ends the record.
 class rfc5424_formatter final : public formatter {
   public:
     /// SD-ID of our parameters; 32473 is the documentation PEN (RFC 5612) until one is
@@ -49,6 +53,7 @@ class rfc5424_formatter final : public formatter {
 
   private:
     std::string host_;        ///< HOSTNAME field, never empty
+    bool line_mode_ = false;  ///< format_options::line_mode
     std::string boot_param_;  ///< ` boot="..."` or empty
 };
 
