@@ -30,8 +30,10 @@ class daemon {
     /// it; does nothing otherwise. Never throws.
     static void notify(std::string_view state) noexcept;
 
-    /// Sends `signo` to the klogd holding `pidfile_path`. Throws std::system_error (ESRCH,
-    /// "no klogd running") when none holds it: nobody else is ever signalled.
+    /// Sends `signo` to the klogd holding `pidfile_path`'s lock (the kernel names it; the
+    /// number written in the file is never used). Throws std::system_error (ESRCH, "no klogd
+    /// running") when none holds it, or naming the file when it is refused (pidfile): nobody
+    /// else is ever signalled.
     static pid_t signal_running(const std::string& pidfile_path, int signo);
 
   private:
