@@ -11,6 +11,9 @@
 #include "klogd/version.hpp"
 
 int main(int argc, char* argv[]) {
+    // Before anything opens a file: a descriptor 0-2 left closed by whoever started us would
+    // be the next file opened (asio's eventfd, the log), and stdout writes would land there.
+    if (!klogd::daemon::open_standard_fds()) return 1;
     try {
         const auto opts = klogd::parse_options(argc, argv);
         if (opts.help) {
