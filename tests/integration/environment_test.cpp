@@ -18,6 +18,7 @@
 
 using namespace std::chrono_literals;
 using klog_test::eventually;
+using klog_test::file_lines;
 using klog_test::kmsg_record;
 using klog_test::read_if_any;
 
@@ -70,6 +71,13 @@ int stop(pid_t pid) {
     return -1;
 }
 
+/// Peak resident memory of `pid` in KiB (VmHWM).
+long peak_rss_kib(pid_t pid) {
+    const auto status = klog_test::read_file("/proc/" + std::to_string(pid) + "/status");
+    const auto at = status.find("VmHWM:");
+    return at == std::string::npos ? -1 : std::stol(status.substr(at + 6));
+}
+
 }  // namespace
 
 TEST_CASE("started with descriptors 0-2 closed, klogd puts /dev/null there before anything else",
@@ -91,4 +99,43 @@ TEST_CASE("started with descriptors 0-2 closed, klogd puts /dev/null there befor
         }
         CHECK(stop(pid) == 0);
     }
+}
+
+TEST_CASE("a /proc/kmsg line without end is cut at 8 KiB: klogd's memory stays small",
+          "[integration][hostile]") {
+    klog_test::temp_dir dir;
+    const auto fifo = dir.file("kmsg.fifo");
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const int writer = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+    REQUIRE(writer >= 0);
+    const auto out = dir.file("out.log");
+    klog_test::background_klogd klogd({"-n", "-x", "--source=proc:" + fifo, "-f", out,
+                                       "--format=raw", "--pidfile=" + dir.file("p.pid")},
+                                      dir.file("err.log"));
+    auto put = [&](const std::string& bytes) {
+        std::size_t done = 0;
+        while (done < bytes.size()) {
+            const ssize_t n = ::write(writer, bytes.data() + done, bytes.size() - done);
+            REQUIRE(n > 0);
+            done += static_cast<std::size_t>(n);
+        }
+    };
+    put("<6>[    1.000000] first\n");
+    REQUIRE(eventually([&] { return file_lines(out).size() == 1; }));
+    const long before = peak_rss_kib(klogd.pid());
+    put("<4>[    2.000000] ");
+    const std::string chunk(1 << 20, 'A');
+    for (int i = 0; i < 256; ++i) put(chunk);  // 256 MiB and no newline
+    put("\n<6>[    3.000000] after\n");
+    REQUIRE(eventually([&] { return file_lines(out).size() == 3; }, 60s));
+    const long after = peak_rss_kib(klogd.pid());
+    INFO("peak RSS before " << before << " KiB, after " << after << " KiB");
+    CHECK(after - before < 32 * 1024);
+    const auto lines = file_lines(out);
+    CHECK(lines[1].starts_with("<4>[    2.000000] AAAA"));
+    CHECK(lines[1].size() == 8192);
+    CHECK(lines[2] == "<6>[    3.000000] after");
+    klogd.signal(SIGTERM);
+    CHECK(klogd.wait_exit(10s) == 0);
+    ::close(writer);
 }
