@@ -7,9 +7,13 @@
 #include "klogd/config.hpp"
 #include "klogd/daemon.hpp"
 #include "klogd/options.hpp"
+#include "klogd/symbol_file_checks.hpp"
 #include "klogd/version.hpp"
 
 int main(int argc, char* argv[]) {
+    // Before anything opens a file: a descriptor 0-2 left closed by whoever started us would
+    // be the next file opened (asio's eventfd, the log), and stdout writes would land there.
+    if (!klogd::daemon::open_standard_fds()) return 1;
     try {
         const auto opts = klogd::parse_options(argc, argv);
         if (opts.help) {
@@ -21,6 +25,7 @@ int main(int argc, char* argv[]) {
             return 0;
         }
         auto cfg = klogd::make_config(opts);
+        klogd::check_symbol_files(cfg);
         if (opts.check_config) {
             std::cout << "klogd: configuration ok\n";
             return 0;

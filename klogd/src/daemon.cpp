@@ -21,6 +21,21 @@ namespace klogd {
 
 int daemon::ready_fd_ = -1;
 
+bool daemon::open_standard_fds() noexcept {
+    for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; ++fd) {
+        if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+        // The lowest free descriptor is `fd` itself (the ones below it are open by now).
+        const int null_fd = ::open("/dev/null", O_RDWR | O_NOCTTY);
+        if (null_fd < 0) return false;
+        if (null_fd != fd) {
+            const int copied = ::dup2(null_fd, fd);
+            ::close(null_fd);
+            if (copied != fd) return false;
+        }
+    }
+    return true;
+}
+
 void daemon::detach(bool keep_stderr) {
     int pipe_fds[2];
     if (::pipe2(pipe_fds, O_CLOEXEC) != 0)

@@ -156,8 +156,11 @@ output_spec parse_tls(std::string_view rest, const options& opts, const config& 
 }
 
 std::unique_ptr<klog::sinks::sink> make_file(const output_spec& spec, output_context& ctx) {
+    // Every format written to a file is one line per record (rfc5424 escapes like the others).
+    auto options = ctx.format_options;
+    options.line_mode = true;
     return std::make_unique<klog::sinks::file_sink>(
-        spec.path, klog::formatters::make_formatter(ctx.file_format, ctx.format_options));
+        spec.path, klog::formatters::make_formatter(ctx.file_format, options));
 }
 
 std::unique_ptr<klog::sinks::sink> make_syslog(const output_spec& spec, output_context& ctx) {
@@ -186,10 +189,12 @@ std::unique_ptr<klog::sinks::sink> make_stream(const output_spec& spec, output_c
     s.tls_key = spec.tls_key;
     s.spool_dir = spec.spool_dir;
     s.spool_max = spec.spool_max;
+    // LF framing: a record must not hold an LF of its own (nor a lookalike of its escape).
+    auto options = ctx.format_options;
+    options.line_mode = spec.framing == klog::sinks::framing::lf;
     return std::make_unique<klog::sinks::stream_sink>(
-        ctx.io, std::move(s),
-        klog::formatters::make_formatter(format_kind::rfc5424, ctx.format_options), spec.mode,
-        ctx.diagnostics);
+        ctx.io, std::move(s), klog::formatters::make_formatter(format_kind::rfc5424, options),
+        spec.mode, ctx.diagnostics);
 }
 
 }  // namespace

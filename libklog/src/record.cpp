@@ -12,7 +12,8 @@ record::record(const record_view& view)
       text(view.text),
       dictionary(view.dictionary.block()),
       dictionary_entries(view.dictionary.size()),
-      malformed(view.malformed) {}
+      malformed(view.malformed),
+      own(view.own) {}
 
 record_view record::view() const noexcept {
     record_view v;
@@ -25,6 +26,7 @@ record_view record::view() const noexcept {
     v.text = text;
     v.dictionary = dictionary_view(dictionary, dictionary_entries);
     v.malformed = malformed;
+    v.own = own;
     return v;
 }
 

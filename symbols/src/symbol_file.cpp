@@ -21,25 +21,6 @@ int hex_digit(char c) noexcept {
     return -1;
 }
 
-// A line as it may appear in a diagnostic: at most 60 bytes, control bytes as \xNN.
-std::string printable(std::string_view text) {
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    const std::size_t shown = text.size() > 60 ? 60 : text.size();
-    for (std::size_t i = 0; i < shown; ++i) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
-            out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 0xf];
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    if (shown < text.size()) out += "...";
-    return out;
-}
-
 class fd_guard {
   public:
     explicit fd_guard(int fd) noexcept : fd_(fd) {}
@@ -178,9 +159,10 @@ std::size_t symbol_file::parse(std::string_view text, std::string_view source,
                 break;
             case status::malformed:
                 if (++malformed <= max_reported_lines) {
+                    // Line number only: the file may be one klogd was pointed at by mistake
+                    // (a secret), and these lines go to the log.
                     diagnostics.push_back(std::string(source) + ":" + std::to_string(line_number) +
-                                          ": malformed symbol line: \"" + printable(current) +
-                                          "\"");
+                                          ": malformed symbol line");
                 }
                 break;
         }

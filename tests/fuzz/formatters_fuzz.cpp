@@ -8,10 +8,10 @@
 // Invariants:
 //  - line formats (traditional, rfc3164, raw): output ends with '\n'; it has exactly one line
 //    per text line; every line is the same prefix followed by that text line escaped; no byte
-//    is a control but '\n' and TAB, and every line is clean for text_escaper (valid UTF-8, no
+//    is a control but '\n' and TAB, and every line is safe for text_escaper (valid UTF-8, no
 //    C1, no DEL).
-//  - json: one line ending in '\n', starting `{"time":"`, ending `"}`, clean for text_escaper.
-//  - rfc5424: no trailing newline; everything before MSG is clean and has no newline; the
+//  - json: one line ending in '\n', starting `{"time":"`, ending `"}`, safe for text_escaper.
+//  - rfc5424: no trailing newline; everything before MSG is safe and has no newline; the
 //    output ends with " " + MSG when MSG is not empty.
 
 #include <cstddef>
@@ -60,7 +60,7 @@ void check_lines(std::string_view out, std::string_view message) {
         check(end != std::string_view::npos, "one output line per text line");
         const std::string_view line = out.substr(0, end);
         check(!has_forbidden_control(line), "no control bytes but TAB in a line");
-        check(text_escaper::is_clean(line), "line is clean UTF-8");
+        check(text_escaper::is_safe(line), "line is safe UTF-8");
         expected.clear();
         text_escaper::append(expected, text_line);
         check(line.size() >= expected.size() &&
@@ -147,7 +147,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 check(body.size() >= 2 && body.substr(body.size() - 2) == "\"}",
                       "json ends with the text string");
                 check(!has_forbidden_control(body), "json has no control bytes");
-                check(text_escaper::is_clean(body), "json is clean UTF-8");
+                check(text_escaper::is_safe(body), "json is safe UTF-8");
                 break;
             }
             case format_kind::rfc5424: {
@@ -162,7 +162,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 }
                 check(head.substr(0, 1) == "<", "rfc5424 starts with PRI");
                 check(!has_forbidden_control(head), "rfc5424 header has no control bytes");
-                check(text_escaper::is_clean(head), "rfc5424 header is clean UTF-8");
+                check(text_escaper::is_safe(head), "rfc5424 header is safe UTF-8");
                 break;
             }
         }

@@ -110,7 +110,7 @@ TEST_CASE("a gap in sequence numbers becomes one 'missed' record", "[integration
     REQUIRE(f.has_lines(3));
     const auto lines = file_lines(f.out);
     CHECK(lines[0] == "<6>[    0.000001] before");
-    CHECK(lines[1] == "<4>klogd: missed 4 kernel messages (seq 11..14)");
+    CHECK(lines[1] == "<4,klogd>klogd: missed 4 kernel messages (seq 11..14)");
     CHECK(lines[2] == "<6>[    0.000002] after");
 }
 
@@ -345,7 +345,7 @@ TEST_CASE("cursor: records the ring lost while klogd was down are reported",
     for (int i = 60; i < 62; ++i) f.kmsg.send(kmsg_record(6, i, 1, text_r(i)));
     REQUIRE(f.has_lines(3));
     const auto lines = file_lines(f.out);
-    CHECK(lines[0] == "<4>klogd: missed 10 kernel messages (seq 50..59)");
+    CHECK(lines[0] == "<4,klogd>klogd: missed 10 kernel messages (seq 50..59)");
     CHECK(lines[1] == "<6>[    0.000001] r60");
     CHECK(lines[2] == "<6>[    0.000001] r61");
 }

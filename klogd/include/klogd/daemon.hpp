@@ -12,6 +12,11 @@ namespace klogd {
 /// telling a service manager where it stands, and signalling a running klogd.
 class daemon {
   public:
+    /// Opens /dev/null on each of the descriptors 0, 1 and 2 that is closed, so that no file
+    /// opened later becomes standard input, output or error. Call first in main. False when
+    /// /dev/null cannot be opened.
+    [[nodiscard]] static bool open_standard_fds() noexcept;
+
     /// Forks. The parent does not return: it waits until the child calls `ready()` (exit 0) or
     /// dies first (exit 1, having let the child's error reach the terminal). The child returns
     /// after setsid(), chdir("/") and pointing standard input and output (and standard error
@@ -30,8 +35,10 @@ class daemon {
     /// it; does nothing otherwise. Never throws.
     static void notify(std::string_view state) noexcept;
 
-    /// Sends `signo` to the klogd holding `pidfile_path`. Throws std::system_error (ESRCH,
-    /// "no klogd running") when none holds it: nobody else is ever signalled.
+    /// Sends `signo` to the klogd holding `pidfile_path`'s lock (the kernel names it; the
+    /// number written in the file is never used). Throws std::system_error (ESRCH, "no klogd
+    /// running") when none holds it, or naming the file when it is refused (pidfile): nobody
+    /// else is ever signalled.
     static pid_t signal_running(const std::string& pidfile_path, int signo);
 
   private:

@@ -27,6 +27,7 @@ class record {
     std::string dictionary;  ///< dictionary_view::block() form: KEY=VALUE entries joined by '\n'
     std::size_t dictionary_entries = 0;
     bool malformed = false;
+    bool own = false;  ///< klogd's own record (record_view::own)
 };
 
 }  // namespace klog

@@ -8,10 +8,10 @@
 
 namespace klog {
 
-/// Where a record came from: the kernel itself, or a process that wrote to /dev/kmsg
+/// Where a record came from: the kernel itself, klogd, or a process that wrote to /dev/kmsg
 /// (facility other than kern), which keeps its `ident[pid]`.
 struct origin {
-    std::string_view ident;            ///< "kernel" for kernel records
+    std::string_view ident;            ///< "kernel" for kernel records, "klogd" for klogd's own
     std::optional<std::uint32_t> pid;  ///< from `ident[pid]:`
     std::string_view message;          ///< text after the `ident[pid]: ` prefix
 };
@@ -28,11 +28,21 @@ struct record_view {
     std::string_view text;       ///< unescaped message bytes (may hold newlines, NUL, controls)
     dictionary_view dictionary;  ///< SUBSYSTEM=, DEVICE=, any KEY=VALUE
     bool malformed = false;      ///< the bytes did not parse; text holds them as they were
+    /// klogd's own record (a loss notice, later an incident report), never read from the
+    /// kernel: every formatter marks it where no kernel or userspace text can reach.
+    bool own = false;
 
     [[nodiscard]] int priority() const noexcept { return facility * 8 + level; }
-    [[nodiscard]] bool from_kernel() const noexcept { return facility == 0; }
+    /// Written by the kernel itself (facility kern, not klogd's own).
+    [[nodiscard]] bool from_kernel() const noexcept { return facility == 0 && !own; }
     [[nodiscard]] bool continuation() const noexcept { return flag == 'c'; }
-    /// `kernel` for kernel records; otherwise the `ident[pid]: ` prefix of the text.
+    /// Who wrote the record, and its message without the tag:
+    ///  - klogd's own records (`own`): ident `klogd`, the text after a leading `klogd: `;
+    ///  - kernel records (facility 0, which /dev/kmsg writers cannot use): ident `kernel`, the
+    ///    whole text;
+    ///  - userspace records: the `ident[pid]: ` / `ident: ` prefix of the text. The idents
+    ///    `kernel` and `klogd` are reserved: a userspace record claiming one (or with no
+    ///    recognisable tag) has an empty ident and its whole text as the message.
     [[nodiscard]] klog::origin origin() const noexcept;
 };
 

@@ -11,10 +11,13 @@
 
 namespace klog::formatters::detail {
 
+/// In every mode a backslash of the text is written as the escape `\x5c` (in the output
+/// syntax: `\\x5c` in JSON and PARAM-VALUEs), so that, once the output syntax is decoded, a
+/// `\xNN` always stands for one byte klogd escaped and never for the text's own four characters.
 enum class escape_mode {
-    line,      ///< text_escaper: controls but TAB, DEL, invalid UTF-8, C1 -> `\xNN`
-    json,      ///< RFC 8259 string contents; invalid UTF-8 -> the characters `\xNN`
-    sd_param,  ///< RFC 5424 PARAM-VALUE: `"` `\` `]` escaped, the rest as `line` (as `\\xNN`)
+    line,      ///< text_escaper: controls but TAB, DEL, `\`, invalid UTF-8, C1 -> `\xNN`
+    json,      ///< RFC 8259 string contents; `\` and invalid UTF-8 -> the characters `\xNN`
+    sd_param,  ///< RFC 5424 PARAM-VALUE: `"` `]` escaped, the rest as `line` (as `\\xNN`)
 };
 
 /// Length (2..4) of the well-formed UTF-8 sequence (Unicode Table 3-7) starting at `p[0]`, a byte
@@ -48,7 +51,7 @@ constexpr bool is_special_ascii(unsigned char c) noexcept {
     const bool control = (c < 0x20 && c != '\t') || c == 0x7f;
     switch (M) {
         case escape_mode::line:
-            return control;
+            return control || c == '\\';
         case escape_mode::json:
             return c < 0x20 || c == 0x7f || c == '"' || c == '\\';
         case escape_mode::sd_param:
@@ -68,10 +71,8 @@ inline bool all_plain8(std::uint64_t x) noexcept {
         return (v - ones * n) & ~v & highs;
     };
     const auto has_byte = [&](std::uint64_t b) noexcept { return has_less(x ^ (ones * b), 1); };
-    std::uint64_t bad = (x & highs) | has_less(x, 0x20) | has_byte(0x7f);
-    if constexpr (M == escape_mode::json || M == escape_mode::sd_param) {
-        bad |= has_byte('"') | has_byte('\\');
-    }
+    std::uint64_t bad = (x & highs) | has_less(x, 0x20) | has_byte(0x7f) | has_byte('\\');
+    if constexpr (M == escape_mode::json || M == escape_mode::sd_param) bad |= has_byte('"');
     if constexpr (M == escape_mode::sd_param) bad |= has_byte(']');
     return bad == 0;
 }
@@ -97,7 +98,7 @@ inline void append_ascii_escape(std::string& out, unsigned char c) {
                 out.append("\\\"", 2);
                 return;
             case '\\':
-                out.append("\\\\", 2);
+                append_hex_byte<M>(out, c);
                 return;
             case '\n':
                 out.append("\\n", 2);
@@ -112,7 +113,7 @@ inline void append_ascii_escape(std::string& out, unsigned char c) {
             }
         }
     } else {
-        if (c == '"' || c == '\\' || c == ']') {
+        if (c == '"' || c == ']') {
             const char esc[] = {'\\', static_cast<char>(c)};
             out.append(esc, 2);
         } else {

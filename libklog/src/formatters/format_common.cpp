@@ -188,6 +188,10 @@ void append_prefixed_lines(std::string& out, std::size_t prefix_pos, std::size_t
 }
 
 std::string_view append_syslog_tag(std::string& out, const record_view& record) {
+    if (record.own) {
+        out.append("klogd: ", 7);
+        return record.origin().message;
+    }
     if (record.from_kernel()) {
         out.append("kernel: ", 8);
         append_kernel_prefix(out, record);

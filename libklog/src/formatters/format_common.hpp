@@ -42,8 +42,10 @@ void append_prefixed_lines(std::string& out, std::size_t prefix_pos, std::size_t
                            std::string_view text);
 
 /// The syslog TAG and what precedes the message: `kernel: ` plus the kernel prefix
-/// (`[    4.836489] `, `[    T1] `) for kernel records; `ident[pid]: ` / `ident: ` (ident
-/// escaped with text_escaper), or `kmsg: ` when there is no tag, for userspace records.
+/// (`[    4.836489] `, `[    T1] `) for kernel records; `klogd: ` for klogd's own records;
+/// `ident[pid]: ` / `ident: ` (ident escaped with text_escaper), or `kmsg: ` when there is no
+/// tag (or it claims `kernel` or `klogd`), for userspace records. Only the kernel's records
+/// can carry the tag `kernel:`, only klogd's own the tag `klogd:`.
 /// Returns the message that follows the tag: the whole text, or `origin.message`.
 std::string_view append_syslog_tag(std::string& out, const record_view& record);
 

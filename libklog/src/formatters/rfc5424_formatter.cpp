@@ -2,6 +2,7 @@
 
 #include "escape_engine.hpp"
 #include "format_common.hpp"
+#include "klog/formatters/text_escaper.hpp"
 
 namespace klog::formatters {
 
@@ -21,7 +22,8 @@ void append_nil_or(std::string& out, std::string_view token) {
 }  // namespace
 
 rfc5424_formatter::rfc5424_formatter(const format_options& options)
-    : host_(detail::printable_token(options.hostname, max_hostname)) {
+    : host_(detail::printable_token(options.hostname, max_hostname)),
+      line_mode_(options.line_mode) {
     if (host_.empty()) host_.assign(1, '-');  // (not `= "-"`: GCC 12 -O3 warns -Wrestrict)
     if (!options.boot_id.empty()) {
         boot_param_ = " boot=\"";
@@ -44,11 +46,12 @@ void rfc5424_formatter::format(const record_view& record, const record_time& tim
     out += host_;
     out += ' ';
 
-    std::string_view message = record.text;
-    if (record.from_kernel()) {
+    const klog::origin origin = record.origin();
+    if (record.own) {
+        out.append("klogd - ", 8);
+    } else if (record.from_kernel()) {
         out.append("kernel - ", 9);
     } else {
-        const klog::origin origin = record.origin();
         append_nil_or(out, detail::printable_token(origin.ident, max_app_name));
         out += ' ';
         if (origin.pid) {
@@ -57,7 +60,6 @@ void rfc5424_formatter::format(const record_view& record, const record_time& tim
         } else {
             out.append("- ", 2);
         }
-        message = origin.message;
     }
     out.append("- ", 2);  // MSGID
 
@@ -94,10 +96,15 @@ void rfc5424_formatter::format(const record_view& record, const record_time& tim
         out += ']';
     }
 
-    if (!message.empty()) {
+    if (!origin.message.empty()) {
         out += ' ';
-        out += message;
+        if (line_mode_) {
+            text_escaper::append(out, origin.message);
+        } else {
+            out += origin.message;
+        }
     }
+    if (line_mode_) out += '\n';
 }
 
 }  // namespace klog::formatters

@@ -15,7 +15,12 @@ std::string text_escaper::escape(std::string_view text) {
     return out;
 }
 
-bool text_escaper::is_clean(std::string_view text) noexcept {
+namespace {
+
+/// The byte rules of text_escaper::append(), the backslash counted as plain when
+/// `backslash_ok`.
+template <bool backslash_ok>
+bool scan(std::string_view text) noexcept {
     const auto* p = reinterpret_cast<const unsigned char*>(text.data());
     const std::size_t n = text.size();
     std::size_t i = 0;
@@ -29,7 +34,10 @@ bool text_escaper::is_clean(std::string_view text) noexcept {
         if (i >= n) break;
         const unsigned char c = p[i];
         if (c < 0x80) {
-            if (detail::is_special_ascii<detail::escape_mode::line>(c)) return false;
+            if (detail::is_special_ascii<detail::escape_mode::line>(c) &&
+                !(backslash_ok && c == '\\')) {
+                return false;
+            }
             ++i;
             continue;
         }
@@ -39,5 +47,11 @@ bool text_escaper::is_clean(std::string_view text) noexcept {
     }
     return true;
 }
+
+}  // namespace
+
+bool text_escaper::is_clean(std::string_view text) noexcept { return scan<false>(text); }
+
+bool text_escaper::is_safe(std::string_view text) noexcept { return scan<true>(text); }
 
 }  // namespace klog::formatters

@@ -83,7 +83,8 @@ TEST_CASE("json: facility 255 and u64 limits", "[formatters]") {
 
 TEST_CASE("json: string escaping", "[formatters]") {
     CHECK(json("plain") == "plain");
-    CHECK(json("q\"b\\s/") == R"(q\"b\\s/)");
+    // The text's backslash as \x5c, like an invalid byte: a decoded \xNN is always an escape.
+    CHECK(json("q\"b\\s/") == R"(q\"b\\x5cs/)");
     CHECK(json("a\nb\tc\rd") == R"(a\nb\tc\u000dd)");
     CHECK(json("\0\x01\x1b\x1f\x7f"sv) == R"(\u0000\u0001\u001b\u001f\u007f)");
     CHECK(json("\xc2\x80\xc2\x9b") == R"(\u0080\u009b)");  // C1 controls
@@ -107,7 +108,7 @@ TEST_CASE("json: text, dictionary, host and boot id are escaped, one line", "[fo
     const std::string out = format_with(json_formatter({"h\"1", "b\n"}), r);
     CHECK(out == R"({"time":"2026-11-04T05:31:02.123456Z","time_estimated":false,"facility":0,)"
                  R"("level":6,"flag":"-","origin":"kernel",)"
-                 R"("dict":{"SUBSYSTEM":"a\"b","DEVICE":"c\\x0a","K\u0001":"v\\xff"},)"
+                 R"("dict":{"SUBSYSTEM":"a\"b","DEVICE":"c\\x5cx0a","K\u0001":"v\\xff"},)"
                  R"("boot_id":"b\n","host":"h\"1","text":"line1\nline2\u001b[0m\\xff"})"
                  "\n");
     CHECK(out.find('\n') == out.size() - 1);

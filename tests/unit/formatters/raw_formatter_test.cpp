@@ -53,13 +53,13 @@ TEST_CASE("raw: one line per text line, each with the prefix", "[formatters]") {
           "<6>[    4.836489] \n<6>[    4.836489] \n<6>[    4.836489] \n");
 }
 
-TEST_CASE("raw: control bytes and invalid UTF-8 escaped, UTF-8/TAB/backslash kept",
+TEST_CASE("raw: control bytes, backslash and invalid UTF-8 escaped, UTF-8/TAB kept",
           "[formatters]") {
     using namespace std::string_view_literals;
     const auto text = "esc\x1b[2J nul\0 del\x7f bad\xff c1\xc2\x9b caf\xc3\xa9\ttab C:\\dir"sv;
     CHECK(format_with(raw_formatter{}, kernel_record(text)) ==
           "<6>[    4.836489] esc\\x1b[2J nul\\x00 del\\x7f bad\\xff c1\\xc2\\x9b "
-          "caf\xc3\xa9\ttab C:\\dir\n");
+          "caf\xc3\xa9\ttab C:\\x5cdir\n");
     CHECK(format_with(raw_formatter{}, kernel_record("trunc\xe2\x82")) ==
           "<6>[    4.836489] trunc\\xe2\\x82\n");
 }

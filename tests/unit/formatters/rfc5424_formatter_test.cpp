@@ -106,7 +106,7 @@ TEST_CASE("rfc5424: SD-PARAM values escape quote, backslash, bracket and bad byt
     r.caller = "T\"1";
     CHECK(format_with(rfc5424_formatter({"h", "b]\""}), r) ==
           "<6>1 2026-11-04T05:31:02.123456Z h kernel - - [kmsg@32473 caller=\"T\\\"1\" "
-          "boot=\"b\\]\\\"\" subsystem=\"a\\\"b\\\\c\\]d\" "
+          "boot=\"b\\]\\\"\" subsystem=\"a\\\"b\\\\x5cc\\]d\" "
           "device=\"c\\\\x01\\\\xff\\\\xc2\\\\x9b\xc3\xa9\"] x");
     std::string out;
     rfc5424_formatter::append_param_value(out, "p\"q");

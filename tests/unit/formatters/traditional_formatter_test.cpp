@@ -52,7 +52,7 @@ TEST_CASE("traditional: multi-line text and escaping", "[formatters]") {
           "Nov  4 05:31:02 myhost kernel: [    4.836489] second\\x1b[0m\n");
     CHECK(format_with(f, kernel_record("nul\0 del\x7f c1\xc2\x85 bad\xc0\x80 \xc3\xa9\t\\"sv)) ==
           "Nov  4 05:31:02 myhost kernel: [    4.836489] nul\\x00 del\\x7f c1\\xc2\\x85 "
-          "bad\\xc0\\x80 \xc3\xa9\t\\\n");
+          "bad\\xc0\\x80 \xc3\xa9\t\\x5c\n");
     CHECK(format_with(f, kernel_record("")) == "Nov  4 05:31:02 myhost kernel: [    4.836489] \n");
 }
 

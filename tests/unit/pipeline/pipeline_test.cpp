@@ -100,7 +100,7 @@ TEST_CASE("pipeline: a gap is one 'missed' record before the next one", "[pipeli
     f.feed(7, "c again");  // a duplicate is not delivered
     f.feed(3, "late");     // nor one from the past
     REQUIRE(f.lines().size() == 4);
-    CHECK(f.lines()[2] == "<4>klogd: missed 4 kernel messages (seq 3..6)\n");
+    CHECK(f.lines()[2] == "<4,klogd>klogd: missed 4 kernel messages (seq 3..6)\n");
     CHECK(f.lines()[3] == "<6>[    0.000007] c\n");
     CHECK(f.pipe->counters().missed == 4);
     CHECK(f.pipe->counters().duplicates == 2);
@@ -119,8 +119,8 @@ TEST_CASE("pipeline: --min-level filters kernel records but never klogd's notice
     f.feed(12, "info after a gap", 6);
     REQUIRE(f.lines().size() == 4);
     CHECK(f.lines()[0] == "<4>[    0.000002] warning\n");
-    CHECK(f.lines()[1] == "<4>klogd: missed 6 kernel messages (seq 3..8)\n");
-    CHECK(f.lines()[3] == "<4>klogd: missed 2 kernel messages (seq 10..11)\n");
+    CHECK(f.lines()[1] == "<4,klogd>klogd: missed 6 kernel messages (seq 3..8)\n");
+    CHECK(f.lines()[3] == "<4,klogd>klogd: missed 2 kernel messages (seq 10..11)\n");
     CHECK(f.pipe->counters().filtered == 2);
     // The filtered record is passed: the cursor may go past it.
     f.sink().make_safe(10);
@@ -166,8 +166,8 @@ TEST_CASE("pipeline: each output resumes after its own cursor and is told its ow
     f.feed(11, "eleven");
     CHECK(f.lines(0) == std::vector<std::string>{"<6>[    0.000011] eleven\n"});
     CHECK(f.lines(1) == std::vector<std::string>{
-                            "<4>klogd: missed 3 kernel messages (seq 5..7)\n",
-                            "<6>[    0.000008] eight\n", "<4>klogd: missed 1 kernel messages (seq 9..9)\n",
+                            "<4,klogd>klogd: missed 3 kernel messages (seq 5..7)\n",
+                            "<6>[    0.000008] eight\n", "<4,klogd>klogd: missed 1 kernel messages (seq 9..9)\n",
                             "<6>[    0.000010] ten\n", "<6>[    0.000011] eleven\n"});
     CHECK(f.lines(2).size() == 6);  // 3, notice 4..7, 8, notice 9, 10, 11
     CHECK(f.pipe->counters().duplicates == 0);
@@ -204,7 +204,7 @@ TEST_CASE("a full drop output drops, says each gap once, and holds nobody back",
     f.sink(1).make_safe(2);
     f.feed(9, "r9");  // the kernel lost 7..8 too: one notice for the whole gap
     REQUIRE(f.lines(1).size() == 4);
-    CHECK(f.lines(1)[2] == "<4>klogd: missed 6 kernel messages (seq 3..8)\n");
+    CHECK(f.lines(1)[2] == "<4,klogd>klogd: missed 6 kernel messages (seq 3..8)\n");
     CHECK(f.lines(1)[3] == "<6>[    0.000009] r9\n");
     CHECK(f.lines(0).size() == 8);  // 1..6, the kernel's notice, 9
 }

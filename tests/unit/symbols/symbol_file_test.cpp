@@ -53,10 +53,9 @@ TEST_CASE("system_map: malformed lines are reported with file and line, the rest
     const auto map = system_map::parse(in, "System.map-test");
     CHECK(map.malformed_lines() == 2);
     REQUIRE(map.diagnostics().size() == 2);
-    CHECK(map.diagnostics()[0] ==
-          "System.map-test:2: malformed symbol line: \"this is not a symbol\"");
-    CHECK(map.diagnostics()[1] ==
-          "System.map-test:4: malformed symbol line: \"ffffffff81000200 X\"");
+    // File and line only: the file is never quoted.
+    CHECK(map.diagnostics()[0] == "System.map-test:2: malformed symbol line");
+    CHECK(map.diagnostics()[1] == "System.map-test:4: malformed symbol line");
     CHECK(map.table().size() == 4);
     CHECK(map.text_address() == 0xffffffff81000000ULL);
     const auto m = map.table().lookup(0xffffffff81000250ULL);
@@ -72,7 +71,7 @@ TEST_CASE("system_map: a flood of malformed lines is capped and counted", "[symb
     const auto map = system_map::parse(text, "flood");
     CHECK(map.malformed_lines() == 100);
     REQUIRE(map.diagnostics().size() == symbol_file::max_reported_lines + 1);
-    CHECK(map.diagnostics()[0] == "flood:2: malformed symbol line: \"garbage\\x01\"");
+    CHECK(map.diagnostics()[0] == "flood:2: malformed symbol line");
     CHECK(map.diagnostics().back() == "flood: 80 more malformed lines not shown");
     CHECK(map.table().size() == 1);
 }

@@ -13,7 +13,12 @@ namespace klog::formatters {
 ///     <6>text\n                            (no kernel time)
 ///
 /// PRI is the full facility * 8 + level (up to 2047 for facility 255), as the kernel prints
-/// it. The text is the record's whole text, userspace `ident[pid]: ` included. Line format:
+/// it. The text is the record's whole text, userspace `ident[pid]: ` included. klogd's own
+/// records (`record_view::own`) are marked inside the angle brackets, where no text can reach:
+///
+///     <4,klogd>klogd: missed 4 kernel messages (seq 11..14)\n
+///
+/// Line format:
 /// one line per text line, each with the same prefix, bytes escaped by text_escaper.
 /// Needs nothing from format_options.
 class raw_formatter final : public formatter {

@@ -18,19 +18,25 @@ namespace klog::formatters {
 ///  - TIMESTAMP: `record_time::wall_usec`, UTC, microseconds.
 ///  - HOSTNAME: `format_options::hostname` (printable ASCII, '_' for other bytes, 255 max),
 ///    `-` when empty.
-///  - APP-NAME: `kernel`, or the ident of a userspace record (48 max, '_' for bytes outside
-///    printable ASCII), `-` for a userspace record without a tag. PROCID: its pid, else `-`.
-///    MSGID: `-`.
+///  - APP-NAME: `kernel` for kernel records, `klogd` for klogd's own (`record_view::own`, its
+///    MSG without the leading `klogd: `), or the ident of a userspace record (48 max, '_' for
+///    bytes outside printable ASCII), `-` for a userspace record without a tag or claiming
+///    `kernel` or `klogd` (record_view::origin()). PROCID: its pid, else `-`. MSGID: `-`.
 ///  - STRUCTURED-DATA `[kmsg@32473 ...]` with only the parameters present, in this order: seq,
 ///    ts (kernel µs), caller, boot (format_options::boot_id), subsystem, device, estimated="1"
 ///    (when `record_time::estimated`), facility (when above 23); `-` if none is present.
-///    PARAM-VALUEs escape `"`, `\` and `]` with a backslash (RFC 5424 6.3.3); control bytes,
-///    C1 controls and invalid UTF-8 become the characters `\xNN` (the backslash itself
-///    escaped: `\\xNN` on the wire), as in the line formats.
+///    PARAM-VALUEs escape `"` and `]` with a backslash (RFC 5424 6.3.3); control bytes, C1
+///    controls, invalid UTF-8 and the backslash itself become the characters `\xNN` (the
+///    backslash escaped: `\\xNN` on the wire), as in the line formats, so a decoded `\xNN`
+///    is always one escaped byte.
 ///  - MSG: the text bytes exactly as they are (userspace records: `origin.message`, the part
 ///    after `ident[pid]: `), newlines, control bytes and non-UTF-8 included, no BOM. Left out
 ///    together with its leading space when empty.
-/// No trailing newline: a record format; framing (octet counting, LF) is the transport's.
+/// No trailing newline: a record; framing (octet counting) is the transport's.
+///
+/// With `format_options::line_mode` (files, standard output, LF framing) the record is one
+/// line instead: MSG is escaped by text_escaper (newlines as `\x0a`, backslash as `\x5c`) and
+/// a '\n' ends the record.
 class rfc5424_formatter final : public formatter {
   public:
     /// SD-ID of our parameters; 32473 is the documentation PEN (RFC 5612) until one is
@@ -47,6 +53,7 @@ class rfc5424_formatter final : public formatter {
 
   private:
     std::string host_;        ///< HOSTNAME field, never empty
+    bool line_mode_ = false;  ///< format_options::line_mode
     std::string boot_param_;  ///< ` boot="..."` or empty
 };
 

@@ -11,16 +11,18 @@ namespace klog::formatters {
 /// `append()` copies `text` to `out` and writes as `\xNN` (lowercase hex, as util-linux `dmesg`
 /// does):
 ///  - bytes 0x00..0x1f except TAB (so '\n' and '\r' too), and DEL 0x7f;
+///  - the backslash itself (`\x5c`), so that every `\xNN` in the output is an escape and the
+///    kernel's own four characters `\x1b` can never read as an escaped ESC;
 ///  - every byte that does not belong to a well-formed UTF-8 sequence (stray continuation
 ///    bytes, C0/C1/F5..FF leads, overlong forms such as `\xc0\x80`, surrogates such as
 ///    `\xed\xa0\x80`, code points above U+10FFFF such as `\xf4\x90\x80\x80`, a sequence cut
 ///    short); only the offending lead byte is taken, so a valid character that follows a
 ///    truncated one is kept;
 ///  - both bytes of a UTF-8 encoded C1 control U+0080..U+009F (`\xc2\x9b` is a CSI).
-/// Everything else is kept as it is: printable ASCII, TAB, valid UTF-8 (`é`, `€`, emoji), and
-/// the backslash itself (as `dmesg` does; `\x41` in the output may therefore also be the
-/// kernel's own four characters). The escaped output is valid UTF-8 and escaping it again
-/// changes nothing.
+/// Everything else is kept as it is: printable ASCII, TAB (it cannot end a line or start a
+/// terminal sequence, and kernel text uses it for alignment) and valid UTF-8 (`é`, `€`, emoji).
+/// The escaped output is valid UTF-8 and is_safe(); the text is recovered exactly by decoding
+/// each `\xNN`.
 ///
 /// Speed: 8 bytes at a time while nothing needs work; clean runs are appended whole.
 class text_escaper {
@@ -29,6 +31,9 @@ class text_escaper {
     [[nodiscard]] static std::string escape(std::string_view text);
     /// True when `append()` would copy `text` unchanged.
     [[nodiscard]] static bool is_clean(std::string_view text) noexcept;
+    /// True when `text` is what `append()` may produce: valid UTF-8 with no control byte but
+    /// TAB, no DEL and no C1 control (backslashes allowed).
+    [[nodiscard]] static bool is_safe(std::string_view text) noexcept;
 };
 
 }  // namespace klog::formatters

@@ -21,7 +21,13 @@ namespace klog::formatters {
 /// Userspace records (facility != 0) carry the tag of their writer: `ident[pid]:` or
 /// `ident:` from `record_view::origin()`, followed by `origin.message`; they get no
 /// `[secs.usecs]` part, so the line reads like the program's own syslog line. A userspace
-/// record whose text has no recognisable tag gets the tag `kmsg:` and its whole text.
+/// record whose text has no recognisable tag, or claims the tag `kernel` or `klogd`, gets the
+/// tag `kmsg:` and its whole text. klogd's own records (`record_view::own`) get the tag
+/// `klogd:`:
+///
+///     Nov  4 05:31:02 HOST klogd: missed 4 kernel messages (seq 11..14)\n
+///
+/// so `kernel:` is only ever the kernel's and `klogd:` only ever klogd's.
 ///
 /// Line format: one line per text line, each with the same prefix, bytes escaped by
 /// text_escaper.

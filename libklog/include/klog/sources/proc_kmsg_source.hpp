@@ -28,6 +28,9 @@ class proc_kmsg_source final : public source {
     void async_wait(std::function<void(std::error_code)> done) override;
     void close() noexcept override;
 
+    /// Lines longer than line_decoder::max_line read so far (each delivered cut, malformed).
+    [[nodiscard]] std::uint64_t cut_lines() const noexcept { return decoder_.cut_lines(); }
+
   private:
     std::string name_;
     boost::asio::posix::stream_descriptor descriptor_;

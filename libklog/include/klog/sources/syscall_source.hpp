@@ -35,6 +35,10 @@ class syscall_source final : public source {
     void async_wait(std::function<void(std::error_code)> done) override;
     void close() noexcept override;
 
+    /// Lines longer than line_decoder::max_line read live so far (each delivered cut,
+    /// malformed; read_all() counts its own only as malformed).
+    [[nodiscard]] std::uint64_t cut_lines() const noexcept { return decoder_.cut_lines(); }
+
   private:
     std::string name_ = "syslog(2)";
     klogctl_fn klogctl_;

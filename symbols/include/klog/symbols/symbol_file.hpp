@@ -38,8 +38,9 @@ class symbol_file {
     static status parse_line(std::string_view text, line& out) noexcept;
 
     // Calls `on_symbol(line)` for each well-formed line and appends one diagnostic
-    // `SOURCE:LINE: malformed symbol line: "..."` per malformed line to `diagnostics`.
-    // Returns the number of malformed lines.
+    // `SOURCE:LINE: malformed symbol line` per malformed line to `diagnostics`. A diagnostic
+    // never quotes the file: klogd may have been pointed at the wrong one (a secret), and its
+    // diagnostics go to the log. Returns the number of malformed lines.
     static std::size_t parse(std::string_view text, std::string_view source,
                              const std::function<void(const line&)>& on_symbol,
                              std::vector<std::string>& diagnostics);

@@ -5,9 +5,10 @@
 # text" per line with the full PRI (facility*8+level, e.g. <14> for user.info; it is
 # util-linux's dmesg -r that prints the level only), one prefixed line per line of a
 # multi-line record, control bytes raw. klogd's raw format is meant to be the same
-# bytes except that control bytes are escaped "\xNN" (DESIGN: line outputs escape
-# control bytes), so the host escapes bytes 0x00-0x08, 0x0b-0x1f and 0x7f of the
-# dmesg output before comparing. Records can be added between the two dmesg runs
+# bytes except that control bytes and the backslash are escaped "\xNN" (DESIGN: line
+# outputs escape control bytes; a backslash as \x5c so that \xNN is always an escape),
+# so the host escapes bytes 0x00-0x08, 0x0b-0x1f, 0x7f and 0x5c of the dmesg output
+# before comparing. Records can be added between the two dmesg runs
 # (none expected, but harmless): klogd's output must contain at least everything of
 # dmesg_before and be a prefix of dmesg_after.
 VM_NEEDS_KLOGD=1
@@ -30,7 +31,7 @@ oneshot_check() {   # SOURCE [RESULT (default klogd) [LABEL for messages]]
     fi
     local f
     for f in dmesg_before dmesg_after; do
-        perl -pe 's/([\x00-\x08\x0b-\x1f\x7f])/sprintf("\\x%02x", ord($1))/ge' "$f" > "$f.escaped"
+        perl -pe 's/([\x00-\x08\x0b-\x1f\x7f\\])/sprintf("\\x%02x", ord($1))/ge' "$f" > "$f.escaped"
     done
     local n_klogd n_before
     n_klogd=$(wc -l < "$klogd")
