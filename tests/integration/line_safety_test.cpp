@@ -120,7 +120,8 @@ TEST_CASE("a /dev/kmsg writer cannot print like klogd's own 'missed' notice in a
         };
         for (std::size_t i = 1; i <= 3; ++i) CHECK(without_time(lines[i]) != without_time(notice));
         // And only the notice carries the mark of klogd's own: in the syslog formats the TAG
-        // (the word after HOST) `klogd:`, in raw `<4,klogd>`, in json the origin.
+        // (the word after HOST) `klogd:`, in raw `<4,klogd>`, in json the origin, in rfc5424
+        // the APP-NAME.
         const auto own = [&](const std::string& line) {
             const std::string rest = without_time(line);
             const auto tag_at = rest.find(' ') + 1;
@@ -128,6 +129,12 @@ TEST_CASE("a /dev/kmsg writer cannot print like klogd's own 'missed' notice in a
                 return rest.compare(tag_at, 7, "klogd: ") == 0;
             }
             if (format == "raw") return line.starts_with("<4,klogd>");
+            if (format == "rfc5424") {
+                // <PRI>1 TIMESTAMP HOSTNAME APP-NAME ...: APP-NAME klogd.
+                std::size_t at = 0;
+                for (int field = 0; field < 3; ++field) at = line.find(' ', at) + 1;
+                return line.compare(at, 6, "klogd ") == 0;
+            }
             return line.find("\"origin\":\"klogd\"") != std::string::npos;
         };
         CHECK(own(notice));
