@@ -8,6 +8,7 @@
 
 #include <boost/asio/post.hpp>
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -160,7 +161,9 @@ std::vector<std::unique_ptr<klog::sinks::sink>> application::open_outputs() {
     output_context ctx{io_, {}, cfg_.format, [this](const std::string& m) { diag(m); }};
     ctx.format_options.hostname = host_name();
     boot_id_ = klog::cursor_file::current_boot_id();
-    ctx.format_options.boot_id = boot_id_;
+    // A replayed log is not this boot's: its records never carry this machine's boot id (the
+    // (boot, seq) pair is a receiver's key to drop duplicates).
+    if (cfg_.source != source_kind::replay) ctx.format_options.boot_id = boot_id_;
 
     auto specs = cfg_.outputs;
     if (specs.empty()) {
@@ -197,6 +200,9 @@ std::vector<std::unique_ptr<klog::sinks::sink>> application::open_outputs() {
 }
 
 void application::open() {
+    // --user: the state directory (and the spools beside the state file) become the user's
+    // before anything is made in them.
+    if (!cfg_.one_shot) prepare_state_directory();
     pipeline_ = std::make_unique<klog::pipeline>(open_outputs());
     pipeline_->set_diagnostics([](const std::string& m) { std::cerr << "klogd: " << m << '\n'; });
     if (cfg_.min_level) pipeline_->set_min_level(*cfg_.min_level);
@@ -454,6 +460,49 @@ void application::start_cursor() {
     }
 }
 
+void application::prepare_for_user() {
+    if (!cfg_.user_id || !cfg_.group_id) return;
+    const auto uid = static_cast<uid_t>(*cfg_.user_id);
+    const auto gid = static_cast<gid_t>(*cfg_.group_id);
+    for (const auto& out : pipeline_->outputs()) out->hand_over(uid, gid);
+}
+
+void application::prepare_state_directory() {
+    if (!cfg_.user_id || !cfg_.group_id) return;
+    const auto uid = static_cast<uid_t>(*cfg_.user_id);
+    const auto gid = static_cast<gid_t>(*cfg_.group_id);
+    if (!cfg_.state_file.empty()) {
+        const std::filesystem::path state(cfg_.state_file);
+        const auto dir = state.has_parent_path() ? state.parent_path() : std::filesystem::path(".");
+        struct stat st {};
+        if (::stat(dir.c_str(), &st) != 0) {
+            // Ours to make, and to give to the user.
+            std::error_code ec;
+            std::filesystem::create_directories(dir, ec);
+            if (ec || ::chown(dir.c_str(), uid, gid) != 0) {
+                throw std::system_error(ec ? ec : std::error_code(errno, std::generic_category()),
+                                        "--state-file " + cfg_.state_file + ": " + dir.string());
+            }
+        } else {
+            const bool writable = (st.st_uid == uid && (st.st_mode & S_IWUSR) != 0) ||
+                                  (st.st_gid == gid && (st.st_mode & S_IWGRP) != 0) ||
+                                  (st.st_mode & S_IWOTH) != 0;
+            if (!writable && dir == std::filesystem::path("/var/lib/klogd") && st.st_uid == 0) {
+                // klogd's own directory, made by an earlier run as root.
+                if (::chown(dir.c_str(), uid, gid) != 0) {
+                    throw std::system_error(errno, std::generic_category(), dir.string());
+                }
+            } else if (!writable) {
+                throw std::system_error(EACCES, std::generic_category(),
+                                        "--state-file " + cfg_.state_file + ": " + dir.string() +
+                                            " is not writable by --user " + *cfg_.user);
+            }
+        }
+        // A state file an earlier run left as root is replaced by rename: the directory is
+        // what counts.
+    }
+}
+
 void application::begin_cursor() {
     start_cursor();
     // Where every output stands before anything is written: bytes a file gets after this and
@@ -658,6 +707,8 @@ int application::run_daemon() {
     for (const int signo : {SIGTERM, SIGINT, SIGHUP, SIGTSTP, SIGCONT, SIGUSR1, SIGUSR2}) {
         signals_.add(signo);
     }
+    // What the daemon writes after dropping privileges must be writable by that user.
+    prepare_for_user();
     // Before detaching, so that "already running" reaches the terminal.
     pidfile_.emplace(cfg_.pidfile);
     if (!cfg_.foreground) {

@@ -51,8 +51,16 @@ config make_config(const options& opts) {
     c.kallsyms = opts.kallsyms;
     c.modules = opts.modules;
     c.pidfile = opts.pidfile;
+    check_output_path("--pidfile", c.pidfile);
     c.state_file = opts.state_file.value_or("/var/lib/klogd/state");
-    c.user = opts.user;
+    if (opts.user) {
+        // Before anything is created: a bad --user is a configuration error, not a runtime one.
+        const auto ids = check_user("--user", *opts.user);
+        c.user = opts.user;
+        c.user_id = ids->uid;
+        c.group_id = ids->gid;
+    }
+    if (opts.spool_max) (void)parse_spool_max(*opts.spool_max);  // checked with or without tcp
 
     if (opts.console_level) {
         const auto n = parse_int(*opts.console_level);
@@ -91,7 +99,14 @@ config make_config(const options& opts) {
     if (opts.state_file == "none") {
         c.state_file.clear();  // no cursor: every start reads the whole ring
     } else if (opts.state_file) {
-        check_output_path("--state-file", *opts.state_file);
+        // Its directory may be made by klogd (and given to --user).
+        const std::filesystem::path state(*opts.state_file);
+        if (state.has_parent_path() && !std::filesystem::is_directory(state.parent_path())) {
+            check_directory_creatable("--state-file " + *opts.state_file,
+                                      state.parent_path().string());
+        } else {
+            check_output_path("--state-file", *opts.state_file);
+        }
     }
     if (opts.flush_timeout) {
         const auto n = parse_int(*opts.flush_timeout);

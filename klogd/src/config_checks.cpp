@@ -1,5 +1,6 @@
 #include "klogd/config_checks.hpp"
 
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,8 +28,11 @@ void check_output_path(const std::string& option, const std::string& path) {
         fail(option + " " + path, "directory " + dir.string() + ": " + std::strerror(errno));
     }
     if (!S_ISDIR(st.st_mode)) fail(option + " " + path, dir.string() + " is not a directory");
-    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-        fail(option + " " + path, "is a directory");
+    if (::lstat(path.c_str(), &st) == 0) {
+        if (S_ISLNK(st.st_mode)) {
+            fail(option + " " + path, "is a symbolic link (klogd does not write through them)");
+        }
+        if (S_ISDIR(st.st_mode)) fail(option + " " + path, "is a directory");
     }
 }
 
@@ -44,10 +48,30 @@ void check_directory_creatable(const std::string& option, const std::string& pat
     const std::filesystem::path dir(path);
     const auto parent = dir.has_parent_path() ? dir.parent_path() : std::filesystem::path(".");
     struct stat st {};
-    if (::stat(dir.c_str(), &st) == 0 ? !S_ISDIR(st.st_mode)
-                                      : ::stat(parent.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    const bool exists = ::stat(dir.c_str(), &st) == 0;
+    if (exists ? !S_ISDIR(st.st_mode)
+               : ::stat(parent.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
         fail(option + " " + path, "not a directory, nor one that can be created");
     }
+    // Can klogd make its subdirectories there? Try it (and leave nothing behind): permission
+    // bits alone do not say (/proc/sys is 0555 but root's mkdir still fails; read-only mounts).
+    const auto probe =
+        (exists ? dir : parent) / (".klogd-probe-" + std::to_string(static_cast<long>(::getpid())));
+    if (::mkdir(probe.c_str(), 0700) != 0) {
+        fail(option + " " + path,
+             std::string("cannot create directories in ") + (exists ? dir : parent).string() +
+                 ": " + std::strerror(errno));
+    }
+    ::rmdir(probe.c_str());
+}
+
+std::optional<user_ids> check_user(const std::string& option, const std::string& name) {
+    errno = 0;
+    const passwd* pw = ::getpwnam(name.c_str());
+    if (pw == nullptr) {
+        fail(option + " " + name, errno != 0 ? std::strerror(errno) : "no such user");
+    }
+    return user_ids{pw->pw_uid, pw->pw_gid};
 }
 
 }  // namespace klogd

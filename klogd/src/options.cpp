@@ -2,6 +2,7 @@
 
 #include <boost/program_options.hpp>
 #include <sstream>
+#include <string_view>
 
 namespace klogd {
 
@@ -93,15 +94,31 @@ options parse_options(int argc, const char* const argv[]) {
     options o;
     const auto desc = describe(o);
     po::variables_map vm;
+    // klogd takes no positional arguments: they are collected only to be refused by name.
+    std::vector<std::string> stray;
+    po::options_description with_stray;
+    with_stray.add(desc).add_options()("stray", po::value<std::vector<std::string>>(&stray));
+    po::positional_options_description positional;
+    positional.add("stray", -1);
     try {
         po::store(po::command_line_parser(argc, argv)
-                      .options(desc)
+                      .options(with_stray)
+                      .positional(positional)
                       .style(po::command_line_style::unix_style)
                       .run(),
                   vm);
         po::notify(vm);
     } catch (const po::error& e) {
-        throw usage_error(e.what());
+        // Boost names short options '--f'; klogd's are '-f'.
+        std::string what = e.what();
+        for (std::size_t at = what.find("'--"); at != std::string::npos;
+             at = what.find("'--", at + 1)) {
+            if (at + 4 < what.size() && what[at + 4] == '\'') what.erase(at + 1, 1);
+        }
+        throw usage_error(what);
+    }
+    if (!stray.empty()) {
+        throw usage_error("unexpected argument '" + stray.front() + "' (klogd takes options only)");
     }
     o.console_level = take(vm, "-c");
     o.file = take(vm, "-f");

@@ -8,6 +8,10 @@
 #include <cstring>
 #include <filesystem>
 
+#include <openssl/ssl.h>
+
+#include <boost/asio/ssl/context.hpp>
+
 #include "klog/formatters/format_kind.hpp"
 #include "klog/sinks/file_sink.hpp"
 #include "klog/sinks/stream_sink.hpp"
@@ -24,6 +28,28 @@ using klog::sinks::when_full;
 
 [[noreturn]] void fail(const std::string& option, const std::string& reason) {
     throw usage_error(option + ": " + reason);
+}
+
+/// TLS files must be what they claim (checked at start, never quoted).
+void check_tls_files(const options& opts) {
+    namespace ssl = boost::asio::ssl;
+    ssl::context ctx(ssl::context::tls_client);
+    boost::system::error_code ec;
+    if (opts.tls_ca) {
+        ctx.load_verify_file(*opts.tls_ca, ec);
+        if (ec) fail("--tls-ca " + *opts.tls_ca, "no PEM CA certificate in it");
+    }
+    if (opts.tls_cert) {
+        ctx.use_certificate_chain_file(*opts.tls_cert, ec);
+        if (ec) fail("--tls-cert " + *opts.tls_cert, "no PEM certificate in it");
+    }
+    if (opts.tls_key) {
+        ctx.use_private_key_file(*opts.tls_key, ssl::context::pem, ec);
+        if (ec) fail("--tls-key " + *opts.tls_key, "no PEM private key in it");
+        if (opts.tls_cert && ::SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
+            fail("--tls-key " + *opts.tls_key, "does not belong to --tls-cert " + *opts.tls_cert);
+        }
+    }
 }
 
 /// `--spool-max`: bytes, with an optional K, M or G (binary) suffix; at least 4K.
@@ -113,6 +139,7 @@ output_spec parse_network(std::string_view scheme, output_spec::kind type, std::
             fail(opts.tls_cert ? "--tls-cert" : "--tls-key",
                  "--tls-cert and --tls-key go together");
         }
+        check_tls_files(opts);
         out.tls_ca = opts.tls_ca;
         out.tls_cert = opts.tls_cert;
         out.tls_key = opts.tls_key;
@@ -198,6 +225,8 @@ std::unique_ptr<klog::sinks::sink> make_stream(const output_spec& spec, output_c
 }
 
 }  // namespace
+
+std::uint64_t parse_spool_max(const std::string& text) { return parse_size("--spool-max", text); }
 
 const std::vector<output_kind>& output_registry() {
     static const std::vector<output_kind> kinds = {

@@ -746,3 +746,56 @@ TEST_CASE("SIGHUP reconnects send again only what was not acknowledged (50 HUPs,
         }
     }
 }
+
+TEST_CASE("klogd --user=nobody: the state directory and the spool are prepared for the user, the "
+          "cursor is saved, a restart repeats nothing",
+          "[integration][delivery][daemon]") {
+    ring_fixture f;
+    REQUIRE(::chmod(f.dir.path().c_str(), 0755) == 0);  // nobody must reach what is inside
+    const auto state_dir = f.dir.file("lib");          // made by klogd, given to nobody
+    const auto file = f.dir.file("kern.log");
+    const auto port = klog_test::free_port();
+    const auto capture = f.dir.file("capture");
+    std::filesystem::create_directory(capture);
+    const std::vector<std::string> args{"-n",
+                                        "-d",
+                                        "-x",
+                                        "--user=nobody",
+                                        "--format=raw",
+                                        "--source=kmsg:" + f.ring.path(),
+                                        "--pidfile=" + f.dir.file("klogd.pid"),
+                                        "--state-file=" + state_dir + "/state",
+                                        "-f",
+                                        file,
+                                        "--output=tcp://127.0.0.1:" + std::to_string(port)};
+    f.add(1, 300, "as nobody ");
+    {
+        background_klogd klogd(args, f.err);
+        CHECK(eventually([&] { return klog_test::file_lines(file).size() == 300; }));
+        CHECK(eventually([&] {
+            return klog_test::read_if_any(state_dir + "/state").find("output.seq=300") !=
+                   std::string::npos;
+        }));
+        klogd.signal(SIGKILL);
+        klogd.wait_exit(5s);
+    }
+    INFO(f.diagnostics());
+    CHECK(f.diagnostics().find("cannot save the cursor") == std::string::npos);
+    struct stat st {};
+    REQUIRE(::stat(state_dir.c_str(), &st) == 0);
+    CHECK(st.st_uid != 0);
+    f.add(301, 310, "as nobody ");
+    klog_test::tcp_capture collector(capture, port);
+    collector.start();
+    background_klogd klogd(args, f.err);
+    tally t;
+    CHECK(eventually(
+        [&] { return (t = count_frames(collector.frames(), "as nobody ")).seqs.size() == 310; }));
+    CHECK(eventually([&] { return klog_test::file_lines(file).size() == 310; }));
+    klogd.signal(SIGTERM);
+    CHECK(klogd.wait_exit(10s) == 0);
+    const auto lines = klog_test::file_lines(file);
+    const auto in_file = count_frames(lines, "as nobody ");
+    CHECK(lines.size() == 310);
+    CHECK(in_file.repeats == 0);
+}

@@ -62,6 +62,11 @@ class application {
     void drain();
     void start_cursor();
     void begin_cursor();
+    /// --user: the spools become the user's before privileges go.
+    void prepare_for_user();
+    /// --user: the state directory is the user's (made, or klogd's own handed over), or klogd
+    /// refuses to start.
+    void prepare_state_directory();
     void save_cursor(bool durable = false);
     /// End of a batch: outputs write out, the cursor is saved, timers armed as needed.
     void flush_outputs();

@@ -68,6 +68,8 @@ struct config {
     /// whose sequence numbers are not the kernel's).
     std::string state_file;
     std::optional<std::string> user;
+    std::optional<unsigned> user_id;   ///< --user's uid and gid, checked
+    std::optional<unsigned> group_id;
     std::string syslog_socket = "/dev/log";
     std::chrono::milliseconds flush_timeout = default_flush_timeout;
 };

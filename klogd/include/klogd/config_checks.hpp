@@ -1,5 +1,8 @@
 #pragma once
 
+#include <sys/types.h>
+
+#include <optional>
 #include <string>
 
 namespace klogd {
@@ -11,7 +14,15 @@ namespace klogd {
 void check_output_path(const std::string& option, const std::string& path);
 /// A file klogd will read: readable, not a directory.
 void check_readable(const std::string& option, const std::string& path);
-/// A directory klogd will use: it is one, or its parent is one (it is created).
+/// A directory klogd will use and create directories in: it is one, or its parent is one (it
+/// is created); probed by creating (and removing) a directory.
 void check_directory_creatable(const std::string& option, const std::string& path);
+
+struct user_ids {
+    uid_t uid;
+    gid_t gid;
+};
+/// `--user`: the user exists.
+std::optional<user_ids> check_user(const std::string& option, const std::string& name);
 
 }  // namespace klogd

@@ -40,6 +40,9 @@ struct output_kind {
 [[nodiscard]] output_spec parse_output(const std::string& spec, const options& opts,
                                        const config& c);
 
+/// `--spool-max`: bytes with an optional K, M or G suffix, at least 4K (throws usage_error).
+[[nodiscard]] std::uint64_t parse_spool_max(const std::string& text);
+
 /// Makes the sink for a checked spec. Throws std::system_error naming what cannot be opened.
 [[nodiscard]] std::unique_ptr<klog::sinks::sink> make_output(const output_spec& spec,
                                                              output_context& ctx);

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <system_error>
 
 namespace klog::sinks {
@@ -112,7 +113,9 @@ stop_reason decode_records(std::string_view bytes, std::size_t& consumed, std::s
 spool::spool(std::string dir, std::uint64_t max_bytes, std::size_t segment_bytes)
     : dir_(std::move(dir)), max_bytes_(max_bytes), segment_bytes_(segment_bytes) {
     if (const auto slash = dir_.rfind('/'); slash != std::string::npos && slash > 0) {
-        ::mkdir(dir_.substr(0, slash).c_str(), 0700);  // --spool-dir itself, if missing
+        // --spool-dir (by default spool/ beside the state file) and what leads to it.
+        std::error_code ignored;
+        std::filesystem::create_directories(dir_.substr(0, slash), ignored);
     }
     if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST) {
         throw std::system_error(errno, std::generic_category(), "spool directory " + dir_);
@@ -301,6 +304,23 @@ std::size_t spool::write() {
     }
     if (ok) last_error_.clear();
     return done;
+}
+
+void spool::hand_over(unsigned uid, unsigned gid) {
+    const auto give = [&](const std::string& path) {
+        if (::lchown(path.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(gid)) != 0) {
+            throw std::system_error(errno, std::generic_category(), "spool " + path);
+        }
+    };
+    give(dir_);
+    DIR* d = ::opendir(dir_.c_str());
+    if (d == nullptr) throw std::system_error(errno, std::generic_category(), "spool " + dir_);
+    while (const dirent* e = ::readdir(d)) {
+        const std::string_view name(e->d_name);
+        if (name == "." || name == "..") continue;
+        give(dir_ + "/" + e->d_name);
+    }
+    ::closedir(d);
 }
 
 std::vector<spool::stored> spool::take_unwritten() {

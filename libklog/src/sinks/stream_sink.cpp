@@ -161,6 +161,10 @@ void stream_sink::flush() {
     kick();
 }
 
+void stream_sink::hand_over(unsigned uid, unsigned gid) {
+    if (auto* disk = queue_.disk()) disk->hand_over(uid, gid);
+}
+
 void stream_sink::sync() {
     if (auto* disk = queue_.disk()) disk->sync();
 }

@@ -112,6 +112,12 @@ class sink {
     virtual void sync() {}
     /// SIGHUP: reopen files, reconnect (logrotate).
     virtual void reopen() {}
+    /// Before privileges are dropped (`--user`): what the output writes later (its spool)
+    /// becomes that user's.
+    virtual void hand_over(unsigned uid, unsigned gid) {
+        (void)uid;
+        (void)gid;
+    }
     /// Exit: end connections cleanly once the caller has let them drain.
     virtual void close() {}
     /// Every connection is closed (after close()).

@@ -105,6 +105,9 @@ class spool {
     /// Records held on disk from the start and written since (not yet released), roughly.
     [[nodiscard]] std::size_t segments() const noexcept { return segments_.size(); }
     [[nodiscard]] const std::string& directory() const noexcept { return dir_; }
+    /// The directory and everything in it become `uid`:`gid`'s (before dropping privileges).
+    /// Throws std::system_error naming the directory.
+    void hand_over(unsigned uid, unsigned gid);
 
     /// One record in segment encoding (header + payload).
     static void encode(std::string_view payload, std::optional<std::uint64_t> seq,

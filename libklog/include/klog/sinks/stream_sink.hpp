@@ -85,6 +85,7 @@ class stream_sink final : public sink {
     void sync() override;
     void reopen() override;
     void close() override;
+    void hand_over(unsigned uid, unsigned gid) override;
     [[nodiscard]] bool closed() const noexcept override { return state_ == state::closed; }
     [[nodiscard]] std::error_code last_error() const noexcept override { return last_error_; }
     [[nodiscard]] std::string held() const override;
