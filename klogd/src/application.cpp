@@ -108,6 +108,8 @@ std::unique_ptr<klog::sources::source> application::open_kmsg(const std::string&
 
 std::unique_ptr<klog::sources::source> application::open_source() {
     using namespace klog::sources;
+    // Every open reads from the oldest record again: a new reading for the sequence checks.
+    if (pipeline_) pipeline_->new_session();
     syscall_one_shot_ = false;
     has_sequence_numbers_ = false;
     switch (cfg_.source) {
@@ -325,7 +327,13 @@ void application::drain() {
             continue;
         }
         // Caught up: from now on records are seen as they happen.
-        if (status == klog::sources::read_status::drained) pipeline_->set_estimated_times(false);
+        if (status == klog::sources::read_status::drained) {
+            pipeline_->set_estimated_times(false);
+            if (!session_checked_) {
+                session_checked_ = true;
+                if (restart_ahead_outputs()) continue;  // read again, from the oldest record
+            }
+        }
         flush_outputs();
         if (status == klog::sources::read_status::end && !stopping_) {
             diag(source_->name() + ": end of input");
@@ -333,6 +341,29 @@ void application::drain() {
         }
         return;
     }
+}
+
+bool application::restart_ahead_outputs() {
+    // A saved cursor past the newest record the kernel has (a state file from the future, or
+    // damaged): that output would skip everything. It gets the whole ring again instead.
+    const auto ahead = pipeline_->ahead_of_kernel();
+    if (ahead.empty() || cfg_.source == source_kind::replay) return false;
+    for (const auto i : ahead) {
+        const auto& out = *pipeline_->outputs()[i];
+        pipeline_->notice("klogd: " + out.name() + ": the saved cursor (seq " +
+                          std::to_string(out.latest_seq().value_or(0)) +
+                          ") is past the newest kernel record: it gets the whole ring again");
+        pipeline_->resume(i, std::nullopt);
+    }
+    try {
+        source_->close();
+        source_ = open_source();
+    } catch (const std::system_error& e) {
+        std::cerr << "klogd: " << e.what() << '\n';
+        stop(1);
+        return false;
+    }
+    return true;
 }
 
 void application::resume_reading() {

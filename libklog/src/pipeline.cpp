@@ -7,7 +7,10 @@
 namespace klog {
 
 pipeline::pipeline(std::vector<std::unique_ptr<sinks::sink>> outputs)
-    : outputs_(std::move(outputs)), output_errors_(outputs_.size()) {}
+    : outputs_(std::move(outputs)),
+      last_taken_(outputs_.size(), false),
+      last_meta_(outputs_.size()),
+      output_errors_(outputs_.size()) {}
 
 void pipeline::resume(std::size_t index, std::optional<std::uint64_t> seq) {
     outputs_.at(index)->resume_after(seq);
@@ -25,19 +28,92 @@ void pipeline::resume(std::size_t index, std::optional<std::uint64_t> seq) {
     if (!all) read_last_.reset();
 }
 
+void pipeline::new_session() noexcept {
+    session_last_.reset();
+    said_leap_at_.reset();
+    unnumbered_ = 0;
+    std::fill(last_taken_.begin(), last_taken_.end(), false);
+}
+
+std::vector<std::size_t> pipeline::ahead_of_kernel() const {
+    std::vector<std::size_t> ahead;
+    if (!session_last_) return ahead;  // nothing read: nothing to compare with
+    for (std::size_t i = 0; i < outputs_.size(); ++i) {
+        const auto l = outputs_[i]->latest_seq();
+        if (l && *l > *session_last_) ahead.push_back(i);
+    }
+    return ahead;
+}
+
 void pipeline::on_record(const record_view& record) {
-    const auto seq = record.seq;
+    auto seq = record.seq;
+    bool unnumbered = !seq && record.malformed;
+    if (seq) {
+        // The sequence numbers of one reading of /dev/kmsg only go up, one at a time unless the
+        // ring lost records. Anything else is said once and never a reason to go silent.
+        if (session_last_ && *seq == *session_last_) {
+            ++counters_.duplicates;  // the same record twice in a row
+            return;
+        }
+        if (session_last_ && *seq < *session_last_) {
+            // Back: the numbering started again (several boots in one replayed log, a stand-in
+            // that restarted). Every output takes the new numbering from here.
+            notice("klogd: kernel sequence numbers went back from " +
+                   std::to_string(*session_last_) + " to " + std::to_string(*seq) +
+                   ": a new numbering, delivered from here");
+            for (auto& out : outputs_) {
+                out->resume_after(*seq > 0 ? std::optional<std::uint64_t>(*seq - 1)
+                                           : std::nullopt);
+            }
+            read_last_.reset();
+            ++counters_.renumbered;
+        } else {
+            const auto reference = session_last_ ? session_last_ : read_last_;
+            if (reference && *seq > *reference && *seq - *reference > implausible_jump) {
+                // Far more records than any kernel prints: not a count of lost records. The
+                // record is delivered as one without a number: it moves no cursor, makes no
+                // gap, and goes with the record before it.
+                if (!said_leap_at_ || *said_leap_at_ != *reference) {
+                    notice("klogd: kernel sequence number jumped from " +
+                           std::to_string(*reference) + " to " + std::to_string(*seq) +
+                           ": not a count of lost records; delivered as it is");
+                    said_leap_at_ = reference;
+                }
+                ++counters_.renumbered;
+                seq.reset();
+                unnumbered = true;
+            }
+        }
+    }
     if (seq) {
         const bool wanted = std::any_of(outputs_.begin(), outputs_.end(), [&](const auto& o) {
             const auto l = o->latest_seq();
             return !l || *seq > *l;
         });
+        session_last_ = seq;
         if (!wanted) {
             ++counters_.duplicates;
+            std::fill(last_taken_.begin(), last_taken_.end(), false);
+            unnumbered_ = 0;
             return;
         }
-        if (read_last_ && *seq > *read_last_ + 1) counters_.missed += *seq - *read_last_ - 1;
+        if (read_last_ && *seq > *read_last_ + 1) {
+            const auto gap = *seq - *read_last_ - 1;
+            counters_.missed += gap > unnumbered_ ? gap - unnumbered_ : 0;
+        }
         if (!read_last_ || *seq > *read_last_) read_last_ = seq;
+    } else if (unnumbered && session_last_) {
+        // A record of a numbered reading whose header did not parse (or whose number cannot
+        // be): it belongs with the record before it (the same delivery position, skipped where
+        // that one was), so a restart neither repeats nor loses it.
+        if (record.malformed) ++counters_.malformed;
+        ++counters_.records;
+        if (!record.seq) ++unnumbered_;
+        const auto time = clock_.time_for(record.ts_usec, estimated_);
+        for (std::size_t i = 0; i < outputs_.size(); ++i) {
+            if (last_taken_[i]) outputs_[i]->take(record, time, last_meta_[i]);
+        }
+        return;
     }
 #ifdef KLOGD_FAULT_DROP_EVERY_TENTH
     // A deliberately broken klogd for the test suite's self-check (tests/vm
@@ -61,13 +137,21 @@ void pipeline::on_record(const record_view& record) {
     meta.pos = ++position_;
     meta.seq = seq;
     meta.level = record.level;
-    for (auto& out : outputs_) {
+    for (std::size_t i = 0; i < outputs_.size(); ++i) {
+        auto& out = outputs_[i];
         const auto last = out->latest_seq();
+        last_taken_[i] = false;
         if (seq && last) {
             if (*seq <= *last) continue;  // this output has it already
-            if (*seq > *last + 1) out->missed(*last + 1, *seq - 1);
+            if (*seq > *last + 1) {
+                // Records of this reading whose header did not parse may be the missing ones.
+                const auto gap = *seq - *last - 1;
+                if (gap > unnumbered_) out->missed(*last + 1, *seq - 1, gap - unnumbered_);
+            }
         }
-        meta.before = seq ? last : std::nullopt;
+        meta.before = seq ? last : out->latest_seq();
+        last_meta_[i] = meta;
+        last_taken_[i] = true;
         if (filtered) {
             out->pass(meta);
         } else if (rewritten) {
@@ -77,6 +161,7 @@ void pipeline::on_record(const record_view& record) {
             out->take(record, time, meta);
         }
     }
+    if (seq) unnumbered_ = 0;
 }
 
 void pipeline::on_event(sources::source_event event) {

@@ -73,6 +73,9 @@ class application {
     /// An output made room or moved its watermark (called from its handlers).
     void on_progress();
     void resume_reading();
+    /// Outputs whose cursor is past the kernel's newest record get the whole ring: true when the
+    /// source was reopened for that.
+    bool restart_ahead_outputs();
     void arm_retry();
     void arm_fsync();
     void sync_outputs();
@@ -116,6 +119,7 @@ class application {
     bool suspended_ = false;
     bool stopping_ = false;
     bool gave_up_reading_ = false;
+    bool session_checked_ = false;  ///< cursors compared with the kernel's newest record
     int exit_status_ = 0;
 };
 

@@ -21,6 +21,7 @@ struct pipeline_counters {
     std::uint64_t missed = 0;          ///< sequence numbers the ring lost before we read them
     std::uint64_t duplicates = 0;      ///< every output had them already: skipped
     std::uint64_t filtered = 0;        ///< below --min-level: read but not delivered
+    std::uint64_t renumbered = 0;      ///< sequence numbers that went back or leapt: said
     std::uint64_t overruns = 0;        ///< EPIPE from /dev/kmsg
     std::uint64_t lost_too_large = 0;  ///< EINVAL from /dev/kmsg
 };
@@ -64,6 +65,14 @@ class pipeline final : public sources::record_handler {
     [[nodiscard]] record_clock& clock() noexcept { return clock_; }
     /// Output `index` starts after a saved cursor (records up to `seq` are there already).
     void resume(std::size_t index, std::optional<std::uint64_t> seq);
+    /// The source was (re)opened: a new reading, which starts again at the oldest record.
+    void new_session() noexcept;
+    /// Outputs whose saved cursor is past the newest record of this reading (a cursor that
+    /// cannot be: every record would be skipped).
+    [[nodiscard]] std::vector<std::size_t> ahead_of_kernel() const;
+    /// A jump of more sequence numbers than this within one reading is no count of lost
+    /// records (at a million records a second a kernel needs over an hour to print 2^32).
+    static constexpr std::uint64_t implausible_jump = 1ULL << 32;
     [[nodiscard]] const pipeline_counters& counters() const noexcept { return counters_; }
     [[nodiscard]] const std::vector<std::unique_ptr<sinks::sink>>& outputs() const noexcept {
         return outputs_;
@@ -74,7 +83,12 @@ class pipeline final : public sources::record_handler {
 
   private:
     std::vector<std::unique_ptr<sinks::sink>> outputs_;
-    std::optional<std::uint64_t> read_last_;  ///< the newest sequence number read
+    std::optional<std::uint64_t> read_last_;     ///< the newest sequence number delivered
+    std::optional<std::uint64_t> session_last_;  ///< the newest read in this reading
+    std::uint64_t unnumbered_ = 0;  ///< records without a parsable header since the last one
+    std::optional<std::uint64_t> said_leap_at_;  ///< a leap from here was said already
+    std::vector<bool> last_taken_;  ///< per output: it took the last numbered record
+    std::vector<sinks::record_meta> last_meta_;  ///< per output: where that record stands
     std::uint64_t position_ = 0;
     record_clock clock_;
     pipeline_counters counters_;

@@ -1,5 +1,6 @@
 #include "klog/decoders/kmsg_decoder.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -117,7 +118,18 @@ record_view parse_kmsg_record(std::string_view bytes, std::string& scratch) noex
         !parse_header(bytes.substr(0, semicolon), r)) {
         record_view bad;
         bad.malformed = true;
-        bad.text = bytes;
+        // The record's own end is no line of its text.
+        std::string_view text = bytes;
+        if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+        bad.text = text;
+        // A header whose sequence number still reads keeps the record in its place (no false
+        // gap around it, no second delivery after a restart).
+        const auto header = bytes.substr(0, std::min(semicolon, first_nl));
+        if (const auto c1 = header.find(','); c1 != std::string_view::npos) {
+            const auto rest = header.substr(c1 + 1);
+            std::uint64_t seq = 0;
+            if (parse_number(rest.substr(0, rest.find(',')), seq)) bad.seq = seq;
+        }
         return bad;
     }
 

@@ -20,6 +20,13 @@ void loss_gap::add_range(std::uint64_t first, std::uint64_t last) noexcept {
     last_ = last_ ? std::max(*last_, last) : last;
 }
 
+void loss_gap::add_range(std::uint64_t first, std::uint64_t last, std::uint64_t count) noexcept {
+    if (last < first || count == 0) return;
+    count_ = count >= UINT64_MAX - count_ ? UINT64_MAX : count_ + count;
+    first_ = first_ ? std::min(*first_, first) : first;
+    last_ = last_ ? std::max(*last_, last) : last;
+}
+
 std::string loss_gap::notice() const {
     if (count_ == 0) return {};
     std::string text = "klogd: missed " + std::to_string(count_) + " kernel messages";

@@ -16,6 +16,8 @@ class loss_gap {
     void add(const std::optional<std::uint64_t>& seq) noexcept;
     /// `first..last` (inclusive) lost at once.
     void add_range(std::uint64_t first, std::uint64_t last) noexcept;
+    /// `count` records lost somewhere in `first..last`.
+    void add_range(std::uint64_t first, std::uint64_t last, std::uint64_t count) noexcept;
     [[nodiscard]] bool pending() const noexcept { return count_ != 0; }
     [[nodiscard]] std::uint64_t count() const noexcept { return count_; }
     /// The first sequence number in the gap, if known.

@@ -72,8 +72,12 @@ class sink {
     /// full `drop` output counts the record into its loss gap instead.
     void take(const record_view& record, const formatters::record_time& time,
               const record_meta& meta);
-    /// The kernel lost `first..last` before the next record: one notice in front of it.
+    /// The kernel lost `first..last` before the next record: one notice in front of it
+    /// (`count` of them when fewer than the range: some were delivered without a number).
     void missed(std::uint64_t first, std::uint64_t last) noexcept { gap_.add_range(first, last); }
+    void missed(std::uint64_t first, std::uint64_t last, std::uint64_t count) noexcept {
+        gap_.add_range(first, last, count);
+    }
     /// A record this output does not get (below `--min-level`): the cursor may pass it.
     void pass(const record_meta& meta);
     /// The end (exit, end of `-o`): a loss notice still waiting for a next record goes out now,
