@@ -19,7 +19,6 @@ std::unique_ptr<formatters::formatter> syslog_sink::make_formatter() {
 
 syslog_sink::syslog_sink(asio::io_context& io, settings s)
     : sink(s.path, make_formatter(), when_full::block),
-      io_(io),
       s_(std::move(s)),
       socket_(io),
       timer_(io),

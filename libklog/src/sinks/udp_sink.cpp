@@ -12,7 +12,8 @@ udp_sink::udp_sink(asio::io_context& io, settings s, std::unique_ptr<formatters:
       s_(std::move(s)),
       diag_(std::move(diagnostics)),
       resolver_(io),
-      timer_(io) {
+      timer_(io),
+      queue_(delivery_queue::limits{s_.queue_max, 16ULL << 20, 0, 0, 0}) {
     resolve();
 }
 
@@ -61,20 +62,20 @@ void udp_sink::resolve() {
 void udp_sink::put(std::string_view bytes, const record_meta& meta) {
     if (!bytes.empty() && bytes.back() == '\n') bytes.remove_suffix(1);
     if (failed_.pending()) {
-        memory_.push_back({format_notice(failed_.notice()), meta});
+        queue_.push(format_notice(failed_.notice()), meta);
         failed_.clear();
     }
-    memory_.push_back({std::string(bytes), meta});
+    queue_.push(bytes, meta);
     kick();
 }
 
 void udp_sink::kick() {
-    if (!ready_ || sending_ || memory_.empty()) return;
+    if (!ready_ || sending_ || queue_.ready() == 0) return;
     sending_ = true;
     const std::weak_ptr<char> alive = alive_;
     auto keep = socket_;
     socket_->async_send(
-        asio::buffer(memory_.front().bytes),
+        asio::buffer(queue_.unsent(0).bytes),
         [this, alive, keep](const boost::system::error_code& ec, std::size_t) {
             if (alive.expired()) return;
             sending_ = false;
@@ -84,15 +85,17 @@ void udp_sink::kick() {
             } else {
                 if (ec) {
                     ++counters_.dropped;
-                    failed_.add(memory_.front().meta.seq);
+                    failed_.add(queue_.unsent(0).meta.seq);
                     diag(name() + ": " + ec.message() + ": datagram dropped");
                 } else {
                     ++counters_.written;
                 }
                 retried_ = false;
                 const bool was_full = full();
-                memory_.pop_front();
-                if (was_full || memory_.empty()) progress();
+                // Sent (or given up and reported): done with it.
+                queue_.mark_sent(1, ++sends_);
+                queue_.acknowledge(sends_);
+                if (was_full || queue_.idle()) progress();
             }
             kick();
         });

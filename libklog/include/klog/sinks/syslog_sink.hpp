@@ -72,7 +72,6 @@ class syslog_sink final : public sink {
     void wait_writable();
     void retry_later();
 
-    boost::asio::io_context& io_;
     settings s_;
     boost::asio::local::datagram_protocol::socket socket_;
     boost::asio::steady_timer timer_;

@@ -10,15 +10,16 @@
 #include <memory>
 #include <string>
 
+#include "klog/sinks/delivery_queue.hpp"
 #include "klog/sinks/network_endpoint.hpp"
-#include "klog/sinks/queued_record.hpp"
 #include "klog/sinks/sink.hpp"
 
 namespace klog::sinks {
 
 /// A syslog collector over UDP (`udp://`, RFC 5426): one datagram per record, on the
 /// application's io_context. UDP says nothing about delivery: a record is safe once sent
-/// (best effort). A bounded memory queue rides out a busy socket; the output is `drop` by
+/// (best effort). The network outputs' delivery_queue (in memory; a datagram counts as
+/// acknowledged once sent) rides out a busy socket; the output is `drop` by
 /// default (past `queue_max` it drops and reports each gap in front of the next record:
 /// `klogd: missed N kernel messages (seq A..B)`), `block` if asked. A send that fails (ICMP
 /// port unreachable reported as ECONNREFUSED for an earlier datagram) is tried once more,
@@ -37,18 +38,17 @@ class udp_sink final : public sink {
     udp_sink(const udp_sink&) = delete;
     udp_sink& operator=(const udp_sink&) = delete;
 
-    [[nodiscard]] std::size_t unsafe() const noexcept override { return memory_.size(); }
-    [[nodiscard]] std::size_t queued() const noexcept override { return memory_.size(); }
-    [[nodiscard]] bool full() const noexcept override { return memory_.size() >= s_.queue_max; }
-    [[nodiscard]] bool idle() const noexcept override { return memory_.empty(); }
+    [[nodiscard]] std::size_t unsafe() const noexcept override { return queue_.unsafe(); }
+    [[nodiscard]] std::size_t queued() const noexcept override { return queue_.waiting(); }
+    [[nodiscard]] bool full() const noexcept override { return queue_.full(); }
+    [[nodiscard]] bool idle() const noexcept override { return queue_.idle(); }
     void flush() override { kick(); }
     void close() override;
 
   protected:
     void put(std::string_view bytes, const record_meta& meta) override;
     [[nodiscard]] std::optional<record_meta> first_unsafe() const noexcept override {
-        if (memory_.empty()) return std::nullopt;
-        return memory_.front().meta;
+        return queue_.first_unsafe();
     }
 
   private:
@@ -66,7 +66,8 @@ class udp_sink final : public sink {
     bool sending_ = false;
     bool retried_ = false;
     std::shared_ptr<char> alive_ = std::make_shared<char>();
-    std::deque<queued_record> memory_;
+    delivery_queue queue_;
+    std::uint64_t sends_ = 0;  ///< datagrams sent: the queue's tokens
     loss_gap failed_;  ///< sends that failed, reported in front of the next datagram
 };
 
