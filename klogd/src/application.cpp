@@ -815,6 +815,9 @@ void application::report_counters() const {
             std::cerr << "klogd: " << out->counters_line() << '\n';
         }
     }
+    if (const auto cut = source_ ? source_->cut_lines() : 0; cut != 0) {
+        std::cerr << "klogd: " << cut << " lines longer than a kernel prints were cut at 8192 bytes\n";
+    }
     const auto& c = pipeline_->counters();
     if (!cfg_.debug && c.missed == 0 && c.malformed == 0) return;
     std::cerr << "klogd: " << c.records << " records delivered, " << c.missed << " missed, "

@@ -143,3 +143,21 @@ TEST_CASE("a saved cursor from the future (same boot) is said, and the ring deli
     CHECK(count(out, "the saved cursor (seq 1000000) is past the newest kernel record") == 1);
     for (int s = 1; s <= 51; ++s) CHECK(count(out, "] record " + std::to_string(s) + "\n") == 1);
 }
+
+TEST_CASE("a replayed log never carries this machine's boot id", "[integration][hostile]") {
+    klog_test::temp_dir dir;
+    klog_test::write_file(dir.file("saved.txt"), "6,41,1000,-;from another machine\n");
+    const auto boot = klog::cursor_file::current_boot_id();
+    REQUIRE(!boot.empty());
+    for (const char* format : {"rfc5424", "json"}) {
+        const auto r = klog_test::run_klogd({"-o", "-x", "--source=" + dir.file("saved.txt"),
+                                             "-f", "-", std::string("--format=") + format});
+        INFO(format << ": " << r.out << r.err);
+        CHECK(r.exit_code == 0);
+        CHECK(r.out.find("from another machine") != std::string::npos);
+        CHECK(r.out.find(boot) == std::string::npos);
+    }
+    // The live kernel log does carry it.
+    const auto live = klog_test::run_klogd({"-o", "-x", "-f", "-", "--format=json"});
+    CHECK(live.out.find(boot) != std::string::npos);
+}

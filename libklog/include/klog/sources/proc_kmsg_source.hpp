@@ -29,7 +29,9 @@ class proc_kmsg_source final : public source {
     void close() noexcept override;
 
     /// Lines longer than line_decoder::max_line read so far (each delivered cut, malformed).
-    [[nodiscard]] std::uint64_t cut_lines() const noexcept { return decoder_.cut_lines(); }
+    [[nodiscard]] std::uint64_t cut_lines() const noexcept override {
+        return decoder_.cut_lines();
+    }
 
   private:
     std::string name_;

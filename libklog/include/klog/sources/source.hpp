@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <system_error>
@@ -33,6 +34,9 @@ class source {
 
     /// Releases the kernel interface (TSTP); pending waits complete with operation_aborted.
     virtual void close() noexcept = 0;
+
+    /// Lines longer than a kernel prints, cut (line-based sources; see line_decoder).
+    [[nodiscard]] virtual std::uint64_t cut_lines() const noexcept { return 0; }
 };
 
 }  // namespace klog::sources

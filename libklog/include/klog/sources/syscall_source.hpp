@@ -37,7 +37,9 @@ class syscall_source final : public source {
 
     /// Lines longer than line_decoder::max_line read live so far (each delivered cut,
     /// malformed; read_all() counts its own only as malformed).
-    [[nodiscard]] std::uint64_t cut_lines() const noexcept { return decoder_.cut_lines(); }
+    [[nodiscard]] std::uint64_t cut_lines() const noexcept override {
+        return decoder_.cut_lines();
+    }
 
   private:
     std::string name_ = "syslog(2)";
