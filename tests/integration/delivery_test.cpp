@@ -799,3 +799,47 @@ TEST_CASE("klogd --user=nobody: the state directory and the spool are prepared f
     CHECK(lines.size() == 310);
     CHECK(in_file.repeats == 0);
 }
+
+TEST_CASE("logrotate and HUP while the disk is full in the middle of a record: no torn line in "
+          "either file, every record once",
+          "[integration][delivery][file]") {
+    ring_fixture f;
+    const auto mnt = f.dir.file("mnt");
+    REQUIRE(::mkdir(mnt.c_str(), 0755) == 0);
+    small_tmpfs fs(mnt, "256k");
+    REQUIRE(fs.mounted());
+    fill_up(mnt + "/filler");
+    // One page free: the first write of a batch stops in the middle of a record.
+    std::filesystem::resize_file(mnt + "/filler", std::filesystem::file_size(mnt + "/filler") - 4096);
+    const auto file = mnt + "/kern.log";
+    const auto pad = std::string(300, 'x') + " ";
+    f.add(1, 100, "rotated ", 300);
+    background_klogd klogd(f.args({"--format=raw", "-f", file}), f.err);
+    REQUIRE(eventually([&] {
+        return f.diagnostics().find("No space left on device (kept in memory") != std::string::npos;
+    }));
+    const auto torn_size = std::filesystem::file_size(file);
+    CHECK(torn_size > 0);
+    REQUIRE(::rename(file.c_str(), (file + ".1").c_str()) == 0);  // logrotate's create
+    klogd.signal(SIGHUP);                                           // while the disk is full
+    CHECK(eventually([&] { return f.diagnostics().find("SIGHUP") != std::string::npos; }));
+    std::this_thread::sleep_for(200ms);
+    ::unlink((mnt + "/filler").c_str());  // space returns
+    std::vector<std::string> lines;
+    CHECK(eventually([&] { return (lines = klog_test::file_lines(file)).size() + klog_test::file_lines(file + ".1").size() >= 100; }));
+    klogd.signal(SIGTERM);
+    CHECK(klogd.wait_exit(10s) == 0);
+    const auto old_bytes = klog_test::read_file(file + ".1");
+    const auto new_bytes = klog_test::read_file(file);
+    INFO(f.diagnostics());
+    CHECK((old_bytes.empty() || old_bytes.back() == '\n'));
+    std::vector<std::string> all = klog_test::file_lines(file + ".1");
+    for (const auto& l : klog_test::file_lines(file)) all.push_back(l);
+    const auto t = count_frames(all, "rotated " + pad);
+    CHECK(all.size() == 100);
+    CHECK(t.seqs.size() == 100);
+    CHECK(t.repeats == 0);
+    INFO(new_bytes.substr(0, 80));
+    CHECK(new_bytes.rfind("<6>[", 0) == 0);  // the new file starts with a whole record
+    CHECK(old_bytes.size() < torn_size);      // the torn start of a record was cut off
+}

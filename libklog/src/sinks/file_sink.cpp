@@ -121,6 +121,7 @@ bool file_sink::write_pending() noexcept {
                 written_end_ = end_offset - (new_head - it.end);
             }
             ++counters_.written;
+            front_begin_ = it.end;
             items_.pop_front();
         }
         head_ = new_head;
@@ -128,10 +129,13 @@ bool file_sink::write_pending() noexcept {
     if (head_ == pending_.size()) {
         pending_.clear();
         head_ = 0;
-    } else if (head_ >= s_.write_threshold && head_ * 2 >= pending_.size()) {
-        pending_.erase(0, head_);
-        for (auto& it : items_) it.end -= head_;
-        head_ = 0;
+        front_begin_ = 0;
+    } else if (front_begin_ >= s_.write_threshold && front_begin_ * 2 >= pending_.size()) {
+        // Keep the record written in part whole: a reopen writes it again from its start.
+        pending_.erase(0, front_begin_);
+        for (auto& it : items_) it.end -= front_begin_;
+        head_ -= front_begin_;
+        front_begin_ = 0;
     }
     if (ok) last_error_.clear();
     return ok;
@@ -148,6 +152,14 @@ void file_sink::reopen() {
     write_pending();
     if (is_stdout_) return;
     const int fd = open_path();
+    if (head_ > front_begin_) {
+        // A record written in part (the disk is full): its start is cut off the old file and
+        // the whole record goes to the new one — no torn line in either.
+        if (positioned_ && ::ftruncate(fd_, static_cast<off_t>(written_end_)) != 0) {
+            last_error_ = std::error_code(errno, std::generic_category());
+        }
+        head_ = front_begin_;
+    }
     if (dirty_) ::fsync(fd_);
     ::close(fd_);
     fd_ = fd;

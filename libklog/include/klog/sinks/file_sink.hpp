@@ -82,7 +82,8 @@ class file_sink final : public sink {
     int fd_ = -1;
     bool is_stdout_ = false;
     std::string pending_;
-    std::size_t head_ = 0;  ///< bytes of pending_ already written
+    std::size_t head_ = 0;         ///< bytes of pending_ already written
+    std::size_t front_begin_ = 0;  ///< where the first record not written completely begins
     std::deque<item> items_;
     bool dirty_ = false;  ///< written since the last fsync
     bool broken_ = false;
