@@ -556,3 +556,33 @@ TEST_CASE("attack: one file named twice (two spellings of its path): a clean res
     // Either the configuration is refused, or both outputs keep their 100 records.
     CHECK(klog_test::file_lines(f.dir.file("kern.log")).size() == 200);  // seen: 100
 }
+
+TEST_CASE("attack: records a daemon left in its spool are never sent when the next start has "
+          "another --spool-dir (or none): the cursor says they were delivered",
+          "[integration][attack][spool]") {
+    attack_fixture f;
+    klog_test::kmsg_ring ring(f.dir.file("kmsg.sock"), 1000000);
+    const auto port = klog_test::free_port();
+    const auto capture = f.dir.file("capture");
+    std::filesystem::create_directory(capture);
+    const auto out = "--output=tcp://127.0.0.1:" + std::to_string(port);
+    for (std::uint64_t s = 1; s <= 100; ++s) ring.add(numbered(s, "switch "));
+    {
+        background_klogd klogd(f.args(ring.path(), {out}), f.err);  // collector away: spooled
+        REQUIRE(wait_read(ring, 100));
+        klogd.signal(SIGTERM);
+        CHECK(klogd.wait_exit(10s) == 0);
+    }
+    klog_test::tcp_capture collector(capture, port);
+    collector.start();
+    background_klogd klogd(f.args(ring.path(), {out, "--spool-dir=none"}), f.err);
+    std::set<std::uint64_t> got;
+    eventually([&] { return (got = distinct(collector.frames(), "switch ")).size() >= 100; }, 5s);
+    klogd.signal(SIGTERM);
+    CHECK(klogd.wait_exit(10s) == 0);
+    const auto d = f.diagnostics();
+    INFO(d);
+    const bool said = d.find("spool") != std::string::npos &&
+                      d.find("not sent") != std::string::npos;  // any warning at all would do
+    CHECK((got.size() == 100 || said));  // seen: 0 of 100, nothing said by the second run
+}
