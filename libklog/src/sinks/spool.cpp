@@ -19,7 +19,6 @@ namespace klog::sinks {
 
 namespace {
 
-constexpr std::uint64_t first_id = 0x4000000000000000ULL;
 
 void put_u32(std::string& out, std::uint32_t v) {
     for (int i = 0; i < 4; ++i) out += static_cast<char>((v >> (8 * i)) & 0xffU);
@@ -150,6 +149,7 @@ spool::spool(std::string dir, std::uint64_t max_bytes, std::size_t segment_bytes
         bytes_ += static_cast<std::uint64_t>(st.st_size);
     }
     ::closedir(d);
+    if (!segments_.empty()) next_id_ = std::max(next_id_, segments_.rbegin()->first + 1);
     load_acked();
 }
 
@@ -187,8 +187,13 @@ void spool::load_acked() {
     const auto [e1, ec1] = std::from_chars(text.data(), text.data() + sp, at.segment, 16);
     const auto [e2, ec2] = std::from_chars(text.data() + sp + 1, text.data() + text.size(), at.end);
     if (ec1 != std::errc{} || ec2 != std::errc{} || e1 != text.data() + sp) return;
+    // Numbers are never used again, not even those of segments gone since.
+    next_id_ = std::max(next_id_, at.segment + 1);
     const auto it = segments_.find(at.segment);
-    if (it == segments_.end() || at.end < magic.size() || at.end > it->second.size) return;
+    if (it == segments_.end() || at.end < magic.size() || at.end > it->second.size) {
+        ::unlink(path.c_str());  // about a segment delivered and gone: nothing to skip
+        return;
+    }
     while (!segments_.empty() && segments_.begin()->first < at.segment) {
         remove_segment(segments_.begin()->first);
     }
@@ -239,7 +244,11 @@ void spool::append(std::string_view payload, std::optional<std::uint64_t> seq) {
 
 bool spool::open_tail() {
     close_tail();
-    const auto id = segments_.empty() ? first_id : segments_.rbegin()->first + 1;
+    // Numbers only grow, also past segments already delivered and removed: how far the
+    // collector acknowledged is kept by segment number.
+    std::uint64_t id = next_id_;
+    if (!segments_.empty()) id = std::max(id, segments_.rbegin()->first + 1);
+    if (acked_) id = std::max(id, acked_->segment + 1);
     const auto path = segment_path(id);
     const int fd =
         ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -255,6 +264,7 @@ bool spool::open_tail() {
     }
     tail_fd_ = fd;
     tail_id_ = id;
+    next_id_ = id + 1;
     tail_dirty_ = true;
     segments_[id] = {magic.size(), true, std::nullopt};
     bytes_ += magic.size();

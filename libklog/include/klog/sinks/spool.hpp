@@ -146,6 +146,7 @@ class spool {
     // Writing.
     int tail_fd_ = -1;
     std::uint64_t tail_id_ = 0;
+    std::uint64_t next_id_ = 0x4000000000000000ULL;  ///< the next segment's number, at least
     bool tail_dirty_ = false;
     std::string pending_;
     std::size_t pending_head_ = 0;
