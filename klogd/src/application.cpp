@@ -83,7 +83,11 @@ std::string host_name() {
 }  // namespace
 
 application::application(config cfg)
-    : cfg_(std::move(cfg)), signals_(io_), retry_timer_(io_), fsync_timer_(io_) {}
+    : cfg_(std::move(cfg)),
+      signals_(io_),
+      retry_timer_(io_),
+      fsync_timer_(io_),
+      ahead_timer_(io_) {}
 
 application::~application() = default;
 
@@ -195,6 +199,7 @@ std::vector<std::unique_ptr<klog::sinks::sink>> application::open_outputs() {
         diag("writing to " + sink->name() +
              (sink->mode() == klog::sinks::when_full::drop ? " (drops when full)" : ""));
         sink->set_progress([this] { on_progress(); });
+        sink->set_diagnostics([this](const std::string& m) { diag(m); });
         output_keys_.push_back(spec.key);
         outputs.push_back(std::move(sink));
     }
@@ -331,7 +336,8 @@ void application::drain() {
             pipeline_->set_estimated_times(false);
             if (!session_checked_) {
                 session_checked_ = true;
-                if (restart_ahead_outputs()) continue;  // read again, from the oldest record
+                for (const auto& out : pipeline_->outputs()) out->caught_up();
+                if (!pipeline_->ahead_of_kernel().empty()) check_ahead_later();
             }
         }
         flush_outputs();
@@ -341,6 +347,19 @@ void application::drain() {
         }
         return;
     }
+}
+
+void application::check_ahead_later() {
+    // A cursor past the newest record read so far: sure only once nothing more comes for a
+    // moment (a stand-in may still be sending what the kernel would have had at once).
+    ahead_timer_.expires_after(std::chrono::seconds(1));
+    ahead_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || stopping_ || suspended_ || !source_) return;
+        if (restart_ahead_outputs()) {
+            drain();
+            wait_for_records();
+        }
+    });
 }
 
 bool application::restart_ahead_outputs() {
@@ -479,11 +498,15 @@ void application::start_cursor() {
         }
         pipeline_->resume(i, at->seq);
         if (at->file) {
-            // Exactly once: bytes an earlier run wrote after its last saved cursor belong to
-            // records that are delivered again now.
-            if (const auto cut = out.truncate_to(*at->file); cut != 0) {
-                diag(out.name() + ": removed " + std::to_string(cut) +
-                     " bytes written after the last saved cursor (written again now)");
+            if (saved->clean) {
+                // Everything klogd wrote was saved at its stop: what follows is someone else's.
+                diag(out.name() + ": klogd stopped cleanly: anything after its saved position "
+                                  "was written by others and stays");
+            } else {
+                // Exactly once after a kill: bytes written after the last saved cursor belong
+                // to records that are delivered again now (cut once it is sure the kernel still
+                // has them all).
+                out.plan_cut(*at->file, at->seq);
             }
         }
         diag(out.name() + ": resuming after seq " +
@@ -541,10 +564,11 @@ void application::begin_cursor() {
     save_cursor();
 }
 
-void application::save_cursor(bool durable) {
+void application::save_cursor(bool durable, bool clean) {
     if (!cursor_) return;
     klog::cursor c;
     c.boot_id = boot_id_;
+    c.clean = clean;
     const auto& outputs = pipeline_->outputs();
     bool all = true;
     for (std::size_t i = 0; i < outputs.size(); ++i) {
@@ -602,6 +626,7 @@ void application::stop(int status) {
     signals_.cancel();
     retry_timer_.cancel();
     fsync_timer_.cancel();
+    ahead_timer_.cancel();
     io_.stop();
 }
 
@@ -765,11 +790,14 @@ int application::run_daemon() {
     daemon::notify("STOPPING=1");
     // What the outputs still hold gets a short while; what does not make it stays behind the
     // saved cursor and is read again from the ring at the next start (or waits in a spool).
-    for (const auto& out : pipeline_->outputs()) out->finish();
+    for (const auto& out : pipeline_->outputs()) {
+        out->caught_up();
+        out->finish();
+    }
     pipeline_->flush();
     settle(std::min(cfg_.flush_timeout, std::chrono::milliseconds(2000)));
     close_outputs();
-    save_cursor(true);
+    save_cursor(true, true);
     report_delivery(false);
     report_counters();
     pidfile_->remove();

@@ -122,6 +122,8 @@ std::optional<cursor> cursor_file::load(std::string& error) const {
         } else if (key == "seq") {
             if (!parse_seq(value, c.seq)) return bad();
             have_seq = true;
+        } else if (key == "clean") {
+            c.clean = value == "1";
         } else if (key == "output") {
             auto name = unescape(value);
             if (!name || name->empty()) return bad();
@@ -159,6 +161,7 @@ void cursor_file::save(const cursor& c, bool durable) {
                     std::to_string(o.file->inode) + ":" + std::to_string(o.file->offset) + "\n";
         }
     }
+    if (c.clean) text += "clean=1\n";
     const std::string tmp = path_ + ".tmp";
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0) throw std::system_error(errno, std::generic_category(), tmp);

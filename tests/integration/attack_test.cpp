@@ -142,6 +142,7 @@ TEST_CASE("attack: spool segment numbers start again once the spool is empty; wh
         std::this_thread::sleep_for(500ms);
         collector.kill();
         for (std::uint64_t s = 2001; s <= 2500; ++s) ring.add(numbered(s, "idreuse "));
+        INFO(f.diagnostics());
         REQUIRE(wait_read(ring, 2500));
         klogd.signal(SIGTERM);
         CHECK(klogd.wait_exit(10s) == 0);

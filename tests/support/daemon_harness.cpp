@@ -179,9 +179,11 @@ void kmsg_ring::serve() {
             std::uint64_t n = 0;
             (void)!::read(wake_fd_, &n, sizeof n);
         }
+        bool accepted = false;
         if ((fds[0].revents & POLLIN) != 0) {
             const int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
             if (c >= 0) {
+                accepted = true;
                 if (client >= 0) ::close(client);
                 client = c;
                 ++connections_;
@@ -191,7 +193,8 @@ void kmsg_ring::serve() {
             }
         }
         if (client < 0) continue;
-        if ((fds[2].revents & (POLLHUP | POLLERR)) != 0) {
+        // (fds[2] was the connection before a new one was accepted: its hangup is not this one's)
+        if (!accepted && (fds[2].revents & (POLLHUP | POLLERR)) != 0) {
             ::close(client);
             client = -1;
             const std::lock_guard lock(mutex_);

@@ -67,7 +67,8 @@ class application {
     /// --user: the state directory is the user's (made, or klogd's own handed over), or klogd
     /// refuses to start.
     void prepare_state_directory();
-    void save_cursor(bool durable = false);
+    /// `clean`: at a clean stop (everything written is in the saved positions).
+    void save_cursor(bool durable = false, bool clean = false);
     /// End of a batch: outputs write out, the cursor is saved, timers armed as needed.
     void flush_outputs();
     /// An output made room or moved its watermark (called from its handlers).
@@ -76,6 +77,7 @@ class application {
     /// Outputs whose cursor is past the kernel's newest record get the whole ring: true when the
     /// source was reopened for that.
     bool restart_ahead_outputs();
+    void check_ahead_later();
     void arm_retry();
     void arm_fsync();
     void sync_outputs();
@@ -100,6 +102,7 @@ class application {
     boost::asio::signal_set signals_;
     boost::asio::steady_timer retry_timer_;
     boost::asio::steady_timer fsync_timer_;
+    boost::asio::steady_timer ahead_timer_;
     bool retry_armed_ = false;
     bool fsync_armed_ = false;
     bool progress_posted_ = false;

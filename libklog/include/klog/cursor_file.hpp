@@ -25,6 +25,9 @@ struct cursor {
     std::string boot_id;
     std::optional<std::uint64_t> seq;
     std::vector<output_cursor> outputs;
+    /// Saved by a daemon that stopped cleanly: everything it wrote is in the saved positions,
+    /// so bytes after them were appended by someone else while it was stopped.
+    bool clean = false;
     friend bool operator==(const cursor&, const cursor&) = default;
 
     /// The saved position of the output named `name`, if the file has one.
@@ -40,6 +43,7 @@ struct cursor {
 ///     output.file=2049:131077:98765        (device:inode:offset)
 ///     output=tcp://logs.example.org:6514
 ///     output.seq=1200
+///     clean=1                               (only when the daemon stopped cleanly)
 ///
 /// `none` stands for "nothing yet"; control bytes and `\` in names are written as `\xNN`.
 /// Saving is atomic (a temporary file in the same directory, written completely, renamed over

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <exception>
 #include <system_error>
 
 namespace klog::sinks {
@@ -68,6 +69,47 @@ std::uint64_t file_sink::truncate_to(const file_position& saved) {
     return size - saved.offset;
 }
 
+void file_sink::plan_cut(const file_position& saved, std::optional<std::uint64_t> saved_seq) {
+    if (!positioned_ || saved.device != device_ || saved.inode != inode_) return;
+    planned_cut_ = planned_cut{saved, saved_seq};
+}
+
+void file_sink::caught_up() {
+    caught_up_ = true;
+    if (planned_cut_) write_pending();
+}
+
+bool file_sink::decide_cut() {
+    if (!planned_cut_) return true;
+    const auto first = first_seq();
+    if (!first && !caught_up_) return false;  // what the kernel still holds is not known yet
+    const auto plan = *planned_cut_;
+    planned_cut_.reset();
+    // The tail holds records after plan.seq that this run gives again: cutting it is right
+    // only if the kernel still has them all (the first record given follows the cursor).
+    const bool kernel_has_all =
+        !first || (plan.seq ? *first <= *plan.seq + 1 : *first == 0);
+    if (kernel_has_all) {
+        if (const auto cut = truncate_to(plan.position); cut != 0) {
+            diag(name() + ": removed " + std::to_string(cut) +
+                 " bytes written after the last saved cursor (written again now)");
+        }
+        return true;
+    }
+    struct stat st {};
+    if (::fstat(fd_, &st) == 0 && static_cast<std::uint64_t>(st.st_size) > plan.position.offset) {
+        const auto kept = static_cast<std::uint64_t>(st.st_size) - plan.position.offset;
+        const std::string text =
+            "klogd: " + name() + ": kept " + std::to_string(kept) +
+            " bytes written after the last saved cursor (seq " +
+            (plan.seq ? std::to_string(*plan.seq) : std::string("none")) +
+            "): the kernel no longer holds all records after it, so some may be here twice";
+        diag(text);
+        say(text);
+    }
+    return true;
+}
+
 std::optional<file_position> file_sink::durable_file_position() const {
     if (!positioned_) return std::nullopt;
     std::uint64_t offset = written_end_;
@@ -88,6 +130,14 @@ void file_sink::put(std::string_view bytes, const record_meta& meta) {
 }
 
 bool file_sink::write_pending() noexcept {
+    if (planned_cut_) {
+        try {
+            if (!decide_cut()) return true;  // held until the cut is decided
+        } catch (const std::exception& e) {
+            last_error_ = std::make_error_code(std::errc::io_error);
+            planned_cut_.reset();
+        }
+    }
     bool ok = true;
     while (head_ < pending_.size()) {
         const ssize_t n = ::write(fd_, pending_.data() + head_, pending_.size() - head_);
@@ -146,6 +196,14 @@ void file_sink::flush() { write_pending(); }
 void file_sink::sync() {
     if (!dirty_ || is_stdout_) return;
     if (::fsync(fd_) == 0) dirty_ = false;
+}
+
+void file_sink::close() {
+    write_pending();
+    if (head_ > front_begin_ && positioned_ &&
+        ::ftruncate(fd_, static_cast<off_t>(written_end_)) == 0) {
+        head_ = front_begin_;
+    }
 }
 
 void file_sink::reopen() {

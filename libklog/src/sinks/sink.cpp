@@ -10,7 +10,10 @@ sink::sink(std::string name, std::unique_ptr<formatters::formatter> format, when
 
 void sink::take(const record_view& record, const formatters::record_time& time,
                 const record_meta& meta) {
-    if (meta.seq) latest_ = meta.seq;
+    if (meta.seq) {
+        latest_ = meta.seq;
+        if (!first_seq_) first_seq_ = meta.seq;
+    }
     if (mode_ == when_full::drop && full()) {
         // One record (its -2 twin shares the position) counted once into the gap.
         if (last_dropped_pos_ != meta.pos) {
@@ -28,7 +31,10 @@ void sink::take(const record_view& record, const formatters::record_time& time,
 }
 
 void sink::pass(const record_meta& meta) {
-    if (meta.seq) latest_ = meta.seq;
+    if (meta.seq) {
+        latest_ = meta.seq;
+        if (!first_seq_) first_seq_ = meta.seq;
+    }
     // A gap before a record this output does not get is still said here, at its place.
     if (!(mode_ == when_full::drop && full())) place_gap(meta);
 }
@@ -57,6 +63,18 @@ std::string sink::format_notice(std::string_view text) const {
     format_->format(own_notice(text), formatters::record_time{wall_now(), false}, out);
     if (!out.empty() && out.back() == '\n') out.pop_back();
     return out;
+}
+
+void sink::say(std::string_view text) {
+    const auto notice = own_notice(text);
+    std::string bytes;
+    format_->format(notice, formatters::record_time{wall_now(), false}, bytes);
+    record_meta meta;
+    meta.pos = UINT64_MAX;
+    meta.before = latest_;
+    meta.level = notice.level;
+    ++counters_.taken;
+    put(bytes, meta);
 }
 
 void sink::finish() {

@@ -57,7 +57,6 @@ stream_sink::stream_sink(asio::io_context& io, settings s,
            mode),
       io_(io),
       s_(std::move(s)),
-      diag_(std::move(diagnostics)),
       resolver_(io),
       timer_(io),
       ack_timer_(io),
@@ -66,6 +65,7 @@ stream_sink::stream_sink(asio::io_context& io, settings s,
                                           std::min<std::size_t>(256 * 1024, s_.spool_max / 4))
                                     : nullptr),
       backoff_(s_.backoff_initial, s_.backoff_max) {
+    set_diagnostics(std::move(diagnostics));
     if (s_.tls) {
         ssl_.emplace(asio::ssl::context::tls_client);
         ssl_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
@@ -118,10 +118,6 @@ stream_sink::~stream_sink() {
     } catch (...) {
         // Destructors never throw.
     }
-}
-
-void stream_sink::diag(const std::string& message) const {
-    if (diag_) diag_(message);
 }
 
 tcp::socket& stream_sink::tcp_socket() { return tls_ ? tls_->next_layer() : *socket_; }

@@ -10,10 +10,10 @@ udp_sink::udp_sink(asio::io_context& io, settings s, std::unique_ptr<formatters:
     : sink("udp://" + s.endpoint.to_string(), std::move(format), mode),
       io_(io),
       s_(std::move(s)),
-      diag_(std::move(diagnostics)),
       resolver_(io),
       timer_(io),
       queue_(delivery_queue::limits{s_.queue_max, 16ULL << 20, 0, 0, 0}) {
+    set_diagnostics(std::move(diagnostics));
     resolve();
 }
 
@@ -25,10 +25,6 @@ void udp_sink::close() {
     boost::system::error_code ignored;
     if (socket_) socket_->close(ignored);
     ready_ = false;
-}
-
-void udp_sink::diag(const std::string& message) const {
-    if (diag_) diag_(message);
 }
 
 void udp_sink::resolve() {

@@ -44,6 +44,8 @@ class file_sink final : public sink {
     /// Cuts the bytes an earlier run wrote after `saved` (same device and inode, file longer):
     /// returns how many were removed (0: nothing to do). Only before this sink wrote anything.
     std::uint64_t truncate_to(const file_position& saved) override;
+    void plan_cut(const file_position& saved, std::optional<std::uint64_t> saved_seq) override;
+    void caught_up() override;
 
     [[nodiscard]] std::optional<file_position> durable_file_position() const override;
     [[nodiscard]] std::size_t unsafe() const noexcept override { return items_.size(); }
@@ -56,6 +58,9 @@ class file_sink final : public sink {
     void sync() override;
     /// Reopens the path (after logrotate moved it). Standard output is kept.
     void reopen() override;
+    /// Exit: a record written only in part (a full disk) is cut off, so the file ends with a
+    /// whole line (klogd writes it again at the next start).
+    void close() override;
     [[nodiscard]] std::error_code last_error() const noexcept override { return last_error_; }
     [[nodiscard]] bool broken() const noexcept override { return broken_; }
 
@@ -73,6 +78,8 @@ class file_sink final : public sink {
     };
 
     [[nodiscard]] int open_path() const;
+    /// A planned cut is decided (true: writing may go on; false: not known yet).
+    bool decide_cut();
     /// Takes the device, inode and end offset of the open file (after open, reopen).
     void learn_position();
     bool write_pending() noexcept;
@@ -86,6 +93,12 @@ class file_sink final : public sink {
     std::size_t front_begin_ = 0;  ///< where the first record not written completely begins
     std::deque<item> items_;
     bool dirty_ = false;  ///< written since the last fsync
+    struct planned_cut {
+        file_position position;
+        std::optional<std::uint64_t> seq;
+    };
+    std::optional<planned_cut> planned_cut_;
+    bool caught_up_ = false;
     bool broken_ = false;
     std::error_code last_error_;
     // Where the file stands (regular files; not standard output).

@@ -101,6 +101,16 @@ class sink {
         (void)saved;
         return 0;
     }
+    /// After a kill: cut what an earlier run wrote after `saved` (where records up to
+    /// `saved_seq` end) — but only once it is known that the kernel still holds every record
+    /// after `saved_seq` (else nothing is cut, and the output is told). Decided before the first
+    /// write.
+    virtual void plan_cut(const file_position& saved, std::optional<std::uint64_t> saved_seq) {
+        (void)saved;
+        (void)saved_seq;
+    }
+    /// The start-up backlog is read: what the kernel holds is known.
+    virtual void caught_up() {}
     /// Items taken and not safe yet.
     [[nodiscard]] virtual std::size_t unsafe() const noexcept = 0;
     /// Items waiting in memory (not yet written or acknowledged).
@@ -139,6 +149,8 @@ class sink {
     [[nodiscard]] std::string counters_line() const;
 
     void set_progress(progress_fn fn) { progress_ = std::move(fn); }
+    /// Where the output says what happens to it (`-d`).
+    void set_diagnostics(diagnostics_fn fn) { diag_ = std::move(fn); }
 
   protected:
     sink(std::string name, std::unique_ptr<formatters::formatter> format, when_full mode);
@@ -156,6 +168,13 @@ class sink {
     [[nodiscard]] std::string format_notice(std::string_view text) const;
     /// Microseconds since the Unix epoch, now.
     [[nodiscard]] static std::int64_t wall_now() noexcept;
+    void diag(const std::string& message) const {
+        if (diag_) diag_(message);
+    }
+    /// Tells this output itself: klogd's own notice `text`, taken like a record.
+    void say(std::string_view text);
+    /// The first kernel record this output was given (taken or passed) in this run.
+    [[nodiscard]] std::optional<std::uint64_t> first_seq() const noexcept { return first_seq_; }
 
     sink_counters counters_;
 
@@ -167,7 +186,9 @@ class sink {
     when_full mode_;
     loss_gap gap_;
     std::optional<std::uint64_t> latest_;
+    std::optional<std::uint64_t> first_seq_;
     std::optional<std::uint64_t> last_dropped_pos_;
+    diagnostics_fn diag_;
     std::string scratch_;
     progress_fn progress_;
 };

@@ -117,7 +117,6 @@ class stream_sink final : public sink {
     void schedule_reconnect();
     [[nodiscard]] boost::asio::ip::tcp::socket& tcp_socket();
     [[nodiscard]] std::uint64_t stream_position() const;
-    void diag(const std::string& message) const;
     /// A handler's guard: the sink still exists and the connection it was made for is the
     /// current one.
     template <typename F>
@@ -125,7 +124,6 @@ class stream_sink final : public sink {
 
     boost::asio::io_context& io_;
     settings s_;
-    diagnostics_fn diag_;
     std::optional<boost::asio::ssl::context> ssl_;
     boost::asio::ip::tcp::resolver resolver_;
     boost::asio::steady_timer timer_;

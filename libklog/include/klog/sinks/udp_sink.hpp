@@ -54,11 +54,9 @@ class udp_sink final : public sink {
   private:
     void resolve();
     void kick();
-    void diag(const std::string& message) const;
 
     boost::asio::io_context& io_;
     settings s_;
-    diagnostics_fn diag_;
     boost::asio::ip::udp::resolver resolver_;
     boost::asio::steady_timer timer_;
     std::shared_ptr<boost::asio::ip::udp::socket> socket_;
