@@ -194,7 +194,9 @@ std::vector<std::unique_ptr<klog::sinks::sink>> application::open_outputs() {
     }
     std::vector<std::unique_ptr<klog::sinks::sink>> outputs;
     output_keys_.clear();
-    for (const auto& spec : specs) {
+    for (auto& spec : specs) {
+        // One-shot has nothing to keep up with: an output that would drop waits instead.
+        if (cfg_.one_shot) spec.mode = klog::sinks::when_full::block;
         auto sink = make_output(spec, ctx);
         diag("writing to " + sink->name() +
              (sink->mode() == klog::sinks::when_full::drop ? " (drops when full)" : ""));
@@ -326,11 +328,22 @@ void application::drain() {
             return;
         }
         if (status == klog::sources::read_status::more) {
-            // A long backlog: the cursor keeps up batch by batch.
+            // A long backlog: the cursor keeps up batch by batch, and the outputs' own work
+            // (sends, acknowledgements) runs between batches: the rest is read in a handler.
             pipeline_->flush();
             save_cursor();
-            continue;
+            if (++batches_in_a_row_ < 8) continue;
+            batches_in_a_row_ = 0;
+            drain_posted_ = true;
+            boost::asio::post(io_, [this] {
+                drain_posted_ = false;
+                if (stopping_ || suspended_ || paused_) return;
+                drain();
+                wait_for_records();
+            });
+            return;
         }
+        batches_in_a_row_ = 0;
         // Caught up: from now on records are seen as they happen.
         if (status == klog::sources::read_status::drained) {
             pipeline_->set_estimated_times(false);
@@ -459,7 +472,7 @@ void application::sync_outputs() {
 }
 
 void application::wait_for_records() {
-    if (!source_ || stopping_ || paused_) return;
+    if (!source_ || stopping_ || paused_ || drain_posted_) return;
     source_->async_wait([this](std::error_code ec) {
         if (ec || stopping_ || suspended_ || paused_) return;  // closed, cancelled, stopping
         drain();
@@ -746,6 +759,10 @@ int application::run_once() {
             }
             if (read_once(failed) != klog::sources::read_status::more) break;
             if (output_broken()) break;
+            // Let the outputs send while the rest is read.
+            pipeline_->flush();
+            if (io_.stopped()) io_.restart();
+            io_.poll();
         }
         if (failed) exit_status_ = 1;
     }
@@ -807,6 +824,11 @@ int application::run_daemon() {
 bool application::report_delivery(bool one_shot) const {
     bool complete = !gave_up_reading_;
     for (const auto& out : pipeline_->outputs()) {
+        if (const auto dropped = out->counters().dropped; dropped != 0) {
+            complete = false;
+            std::cerr << "klogd: " << out->name() << ": " << dropped << " records dropped"
+                      << (one_shot ? "" : " (each gap said in that output)") << '\n';
+        }
         const auto lacking = out->unsafe();
         if (lacking != 0) {
             complete = false;

@@ -123,6 +123,8 @@ class application {
     bool stopping_ = false;
     bool gave_up_reading_ = false;
     bool session_checked_ = false;  ///< cursors compared with the kernel's newest record
+    bool drain_posted_ = false;     ///< the rest of a long backlog is read in a handler
+    int batches_in_a_row_ = 0;
     int exit_status_ = 0;
 };
 

@@ -1,5 +1,9 @@
 #include "klog/sinks/udp_sink.hpp"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 namespace klog::sinks {
 
 namespace asio = boost::asio;
@@ -66,35 +70,49 @@ void udp_sink::put(std::string_view bytes, const record_meta& meta) {
 }
 
 void udp_sink::kick() {
-    if (!ready_ || sending_ || queue_.ready() == 0) return;
-    sending_ = true;
-    const std::weak_ptr<char> alive = alive_;
-    auto keep = socket_;
-    socket_->async_send(
-        asio::buffer(queue_.unsent(0).bytes),
-        [this, alive, keep](const boost::system::error_code& ec, std::size_t) {
-            if (alive.expired()) return;
-            sending_ = false;
-            if (ec == asio::error::operation_aborted) return;
-            if (ec && !retried_) {
-                retried_ = true;  // the error may belong to an earlier datagram: once more
-            } else {
-                if (ec) {
-                    ++counters_.dropped;
-                    failed_.add(queue_.unsent(0).meta.seq);
-                    diag(name() + ": " + ec.message() + ": datagram dropped");
-                } else {
-                    ++counters_.written;
-                }
-                retried_ = false;
-                const bool was_full = full();
-                // Sent (or given up and reported): done with it.
-                queue_.mark_sent(1, ++sends_);
-                queue_.acknowledge(sends_);
-                if (was_full || queue_.idle()) progress();
-            }
-            kick();
-        });
+    // Datagrams go out at once, as long as the socket takes them; only a full socket buffer
+    // is waited for (a backlog must not pile up behind one send per handler).
+    if (!ready_ || sending_) return;
+    const bool was_full = full();
+    bool progressed = false;
+    while (queue_.ready() != 0) {
+        const auto& datagram = queue_.unsent(0).bytes;
+        ssize_t n;
+        do {
+            n = ::send(socket_->native_handle(), datagram.data(), datagram.size(),
+                       MSG_DONTWAIT | MSG_NOSIGNAL);
+        } while (n < 0 && errno == EINTR);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+            sending_ = true;
+            const std::weak_ptr<char> alive = alive_;
+            auto keep = socket_;
+            socket_->async_wait(udp::socket::wait_write,
+                                [this, alive, keep](const boost::system::error_code& ec) {
+                                    if (alive.expired()) return;
+                                    sending_ = false;
+                                    if (ec == asio::error::operation_aborted) return;
+                                    kick();
+                                });
+            break;
+        }
+        if (n < 0 && !retried_) {
+            retried_ = true;  // the error may belong to an earlier datagram: once more
+            continue;
+        }
+        if (n < 0) {
+            ++counters_.dropped;
+            failed_.add(queue_.unsent(0).meta.seq);
+            diag(name() + ": " + std::generic_category().message(errno) + ": datagram dropped");
+        } else {
+            ++counters_.written;
+        }
+        retried_ = false;
+        // Sent (or given up and reported): done with it.
+        queue_.mark_sent(1, ++sends_);
+        queue_.acknowledge(sends_);
+        progressed = true;
+    }
+    if (progressed && (was_full || queue_.idle())) progress();
 }
 
 }  // namespace klog::sinks
