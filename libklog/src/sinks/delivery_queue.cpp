@@ -19,8 +19,9 @@ void delivery_queue::push(std::string_view bytes, const record_meta& meta) {
 bool delivery_queue::full() const noexcept {
     if (spool_) {
         // A spool that cannot be written (a full disk) keeps records in memory: bounded too.
-        return spool_->full() || spool_pending_.size() >= l_.max_records ||
-               spool_->unwritten_bytes() >= l_.max_bytes;
+        // Records taken from it to go from memory count too.
+        return spool_->full() || spool_pending_.size() + unsafe_ >= l_.max_records ||
+               spool_->unwritten_bytes() + waiting_bytes_ >= l_.max_bytes;
     }
     return window_.size() - acked_ >= l_.max_records || waiting_bytes_ >= l_.max_bytes;
 }

@@ -107,6 +107,21 @@ stop_reason decode_records(std::string_view bytes, std::size_t& consumed, std::s
     return stop_reason::end;
 }
 
+/// The offset of the first whole, valid record in `bytes` at or after `from`: where reading can
+/// go on after damage (records are checked by their CRC, so text is not taken for one).
+std::optional<std::size_t> next_record(std::string_view bytes, std::size_t from) {
+    for (std::size_t at = from; at + spool::header_size <= bytes.size(); ++at) {
+        const auto flags = static_cast<unsigned char>(bytes[at + 8]);
+        if (flags > 1) continue;
+        const auto len = get_le(bytes, at, 4);
+        if (len > spool::max_record || len > bytes.size() - at - spool::header_size) continue;
+        const auto crc = get_le(bytes, at + 4, 4);
+        const auto payload = bytes.substr(at + spool::header_size, static_cast<std::size_t>(len));
+        if (checksum(bytes.substr(at + 8, 9), payload) == crc) return at;
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 spool::spool(std::string dir, std::uint64_t max_bytes, std::size_t segment_bytes)
@@ -149,7 +164,10 @@ spool::spool(std::string dir, std::uint64_t max_bytes, std::size_t segment_bytes
         bytes_ += static_cast<std::uint64_t>(st.st_size);
     }
     ::closedir(d);
-    if (!segments_.empty()) next_id_ = std::max(next_id_, segments_.rbegin()->first + 1);
+    if (!segments_.empty()) {
+        next_id_ = std::max(next_id_, segments_.rbegin()->first + 1);
+        last_found_ = segments_.rbegin()->first;
+    }
     load_acked();
 }
 
@@ -493,9 +511,18 @@ std::vector<spool::stored> spool::read(std::size_t max_records, std::size_t max_
         if (why == stop_reason::incomplete && (info.ours || have < want)) {
             break;  // our own segment, still being written: the rest comes later
         }
-        // A segment an earlier run left: a record cut off at its end was never counted (the
-        // run was killed while writing it); anything else is damage.
-        if (why == stop_reason::bad) damaged.push_back({segment_path(id), info.size - read_offset_});
+        // A segment an earlier run left, read up to something that does not parse. Whole
+        // records after it: damage in between, said, and reading goes on after it.
+        if (const auto next = next_record(bytes, consumed + 1)) {
+            damaged.push_back({segment_path(id), *next - consumed});
+            read_offset_ = base + *next;
+            continue;
+        }
+        // Nothing after it: a record cut off at the end of the newest segment is one the run
+        // was killed while writing (never counted); anything else is damage.
+        if (why == stop_reason::bad || !last_found_ || id != *last_found_) {
+            damaged.push_back({segment_path(id), info.size - read_offset_});
+        }
         finish_segment(id, read_offset_);
     }
     return out;

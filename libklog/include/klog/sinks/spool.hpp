@@ -22,10 +22,10 @@ namespace klog::sinks {
 ///
 /// Appends are collected and written by `write()` (end of each batch; a short write resumes
 /// where it stopped). New records always go to a segment this process created, never to one
-/// left by an earlier run. Reading a segment an earlier run left: a record cut off at its end
-/// (that run was killed while writing it, so it never counted it) is skipped silently; a
-/// record that does not check out (bad magic, bad CRC) ends that segment and its bytes are
-/// reported as damaged — never a crash. `release` removes segments whose records were all
+/// left by an earlier run. Reading segments an earlier run left: a record cut off at the end of
+/// the newest one (that run was killed while writing it, so it never counted it) is skipped
+/// silently; a record that does not check out (bad magic, bad CRC, a length past the end of
+/// any other segment) ends that segment and its bytes are reported as damaged — never a crash. `release` removes segments whose records were all
 /// delivered; how far the newest one was delivered is kept in the file `acked` (after each
 /// batch, and fsync'ed by `sync()`), so a restart sends again only what was not acknowledged.
 class spool {
@@ -147,6 +147,7 @@ class spool {
     int tail_fd_ = -1;
     std::uint64_t tail_id_ = 0;
     std::uint64_t next_id_ = 0x4000000000000000ULL;  ///< the next segment's number, at least
+    std::optional<std::uint64_t> last_found_;  ///< the newest segment an earlier run left
     bool tail_dirty_ = false;
     std::string pending_;
     std::size_t pending_head_ = 0;
