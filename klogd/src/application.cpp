@@ -509,7 +509,19 @@ void application::start_cursor() {
             diag(output_keys_[i] + " is new: it gets the whole ring");
             continue;
         }
-        pipeline_->resume(i, at->seq);
+        auto from = at->seq;
+        if (!at->spool.empty() && at->acked != at->seq &&
+            (at->spool != out.spool_directory() || !out.spool_had_records())) {
+            // Records the earlier run left in a spool this run does not have (another
+            // --spool-dir, none, or emptied by hand): only what the collector acknowledged is
+            // delivered; the rest is read from the kernel again where it still has it.
+            diag(out.name() + ": the records left in " + at->spool +
+                 " are not this run's: going on after what the collector acknowledged (seq " +
+                 (at->acked ? std::to_string(*at->acked) : std::string("none")) + ")");
+            from = at->acked;
+        }
+        pipeline_->resume(i, from);
+        out.resume_acknowledged(at->acked ? at->acked : from);
         if (at->file) {
             if (saved->clean) {
                 // Everything klogd wrote was saved at its stop: what follows is someone else's.
@@ -590,6 +602,8 @@ void application::save_cursor(bool durable, bool clean) {
         // Only what this output holds safely counts.
         o.seq = outputs[i]->durable_seq();
         o.file = outputs[i]->durable_file_position();
+        o.spool = outputs[i]->spool_directory();
+        if (!o.spool.empty()) o.acked = outputs[i]->acknowledged_seq();
         if (!o.seq) {
             all = false;
         } else if (all) {

@@ -123,10 +123,23 @@ config make_config(const options& opts) {
         out.key = "file:" + out.path;
         c.outputs.push_back(std::move(out));
     }
+    // One file named twice (also under two spellings of its path) would be written twice and
+    // cut by one output's cursor after the other's writes.
+    const auto same_file = [](const output_spec& a, const output_spec& b) {
+        if (a.type != output_spec::kind::file || b.type != output_spec::kind::file) return false;
+        if (a.path == "-" || b.path == "-") return a.path == b.path;
+        std::error_code ec1, ec2;
+        const auto pa = std::filesystem::weakly_canonical(a.path, ec1);
+        const auto pb = std::filesystem::weakly_canonical(b.path, ec2);
+        return !ec1 && !ec2 && pa == pb;
+    };
     for (const auto& spec : opts.outputs) {
         auto out = parse_output(spec, opts, c);
         for (const auto& earlier : c.outputs) {
             if (earlier.key == out.key) fail("--output " + spec, "names " + out.key + " twice");
+            if (same_file(earlier, out)) {
+                fail("--output " + spec, "the same file as " + earlier.key);
+            }
         }
         c.outputs.push_back(std::move(out));
     }

@@ -127,9 +127,19 @@ std::optional<cursor> cursor_file::load(std::string& error) const {
         } else if (key == "output") {
             auto name = unescape(value);
             if (!name || name->empty()) return bad();
-            c.outputs.push_back({std::move(*name), std::nullopt, std::nullopt});
+            output_cursor o;
+            o.name = std::move(*name);
+            c.outputs.push_back(std::move(o));
         } else if (key == "output.seq") {
             if (c.outputs.empty() || !parse_seq(value, c.outputs.back().seq)) return bad();
+        } else if (key == "output.acked") {
+            std::optional<std::uint64_t> acked;
+            if (c.outputs.empty() || !parse_seq(value, acked)) return bad();
+            c.outputs.back().acked = acked;
+        } else if (key == "output.spool") {
+            auto dir = unescape(value);
+            if (c.outputs.empty() || !dir) return bad();
+            c.outputs.back().spool = std::move(*dir);
         } else if (key == "output.file") {
             if (c.outputs.empty()) return bad();
             sinks::file_position f;
@@ -156,6 +166,9 @@ void cursor_file::save(const cursor& c, bool durable) {
     std::string text = "boot_id=" + c.boot_id + "\nseq=" + seq_text(c.seq) + "\n";
     for (const auto& o : c.outputs) {
         text += "output=" + escape(o.name) + "\noutput.seq=" + seq_text(o.seq) + "\n";
+        if (!o.spool.empty()) {
+            text += "output.acked=" + seq_text(o.acked) + "\noutput.spool=" + escape(o.spool) + "\n";
+        }
         if (o.file) {
             text += "output.file=" + std::to_string(o.file->device) + ":" +
                     std::to_string(o.file->inode) + ":" + std::to_string(o.file->offset) + "\n";

@@ -127,7 +127,7 @@ TEST_CASE("a saved cursor from the future (same boot) is said, and the ring deli
     klog::cursor future;
     future.boot_id = klog::cursor_file::current_boot_id();
     future.seq = 1000000;
-    future.outputs.push_back({"file:" + f.file, 1000000, std::nullopt});
+    future.outputs.push_back({"file:" + f.file, 1000000, std::nullopt, {}, {}});
     klog::cursor_file(f.state).save(future);
     for (int s = 1; s <= 50; ++s) {
         f.ring.add("6," + std::to_string(s) + ",0,-;record " + std::to_string(s) + "\n");

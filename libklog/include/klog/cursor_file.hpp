@@ -15,6 +15,10 @@ struct output_cursor {
     std::string name;  ///< the output's name ("/var/log/kern.log", "tcp://host:514", ...)
     std::optional<std::uint64_t> seq;
     std::optional<sinks::file_position> file;
+    /// Network outputs with a spool: how far the collector itself acknowledged (`seq` also
+    /// counts what waits in the spool), and the spool's directory.
+    std::optional<std::uint64_t> acked;
+    std::string spool;
     friend bool operator==(const output_cursor&, const output_cursor&) = default;
 };
 
@@ -43,6 +47,8 @@ struct cursor {
 ///     output.file=2049:131077:98765        (device:inode:offset)
 ///     output=tcp://logs.example.org:6514
 ///     output.seq=1200
+///     output.acked=1150                    (spooled outputs: the collector's own)
+///     output.spool=/var/lib/klogd/spool/tcp-logs.example.org-6514
 ///     clean=1                               (only when the daemon stopped cleanly)
 ///
 /// `none` stands for "nothing yet"; control bytes and `\` in names are written as `\xNN`.

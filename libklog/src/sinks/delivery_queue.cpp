@@ -83,7 +83,7 @@ void delivery_queue::mark_sent(std::size_t n, std::uint64_t token) {
     sent_ += n;
 }
 
-std::size_t delivery_queue::acknowledge(std::uint64_t token) {
+std::size_t delivery_queue::acknowledge(std::uint64_t token, clock::time_point now) {
     std::size_t n = 0;
     std::optional<spool::location> last;
     while (sent_ > 0 && window_[acked_].token <= token) {
@@ -93,6 +93,8 @@ std::size_t delivery_queue::acknowledge(std::uint64_t token) {
             --unsafe_;
         }
         if (e.at) last = e.at;
+        if (e.meta.seq) acknowledged_seq_ = e.meta.seq;
+        e.acked_at = now;
         waiting_bytes_ -= e.bytes.size();
         acked_bytes_ += e.bytes.size();
         ++acked_;
@@ -105,7 +107,18 @@ std::size_t delivery_queue::acknowledge(std::uint64_t token) {
         window_.pop_front();
         --acked_;
     }
+    forget_old(now);
     return n;
+}
+
+bool delivery_queue::forget_old(clock::time_point now) {
+    while (acked_ > 0 && now - window_.front().acked_at >= l_.resend_age) {
+        acked_bytes_ -= window_.front().bytes.size();
+        window_.pop_front();
+        --acked_;
+    }
+    if (acked_ == 0 && window_.empty()) window_.shrink_to_fit();
+    return acked_ > 0;
 }
 
 std::size_t delivery_queue::rewind(bool reset) {

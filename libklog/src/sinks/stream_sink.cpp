@@ -60,6 +60,7 @@ stream_sink::stream_sink(asio::io_context& io, settings s,
       resolver_(io),
       timer_(io),
       ack_timer_(io),
+      forget_timer_(io),
       queue_(s_.queue, s_.spool_dir ? std::make_unique<spool>(
                                           *s_.spool_dir, s_.spool_max,
                                           std::min<std::size_t>(256 * 1024, s_.spool_max / 4))
@@ -96,6 +97,7 @@ stream_sink::stream_sink(asio::io_context& io, settings s,
         return format_notice(text);
     });
     if (const auto* disk = queue_.disk(); disk != nullptr && !disk->empty()) {
+        spool_had_records_ = true;
         diag(name() + ": " + std::to_string(disk->bytes()) + " bytes spooled in " +
              disk->directory() + " from an earlier run; sending them once connected");
     }
@@ -108,6 +110,7 @@ stream_sink::~stream_sink() {
         ++generation_;
         timer_.cancel();
         ack_timer_.cancel();
+        forget_timer_.cancel();
         close_transport();
         // Let the aborted operations finish while their objects still exist.
         if (io_.stopped()) io_.restart();
@@ -133,6 +136,16 @@ std::string stream_sink::held() const {
     const auto* disk = queue_.disk();
     if (disk == nullptr || disk->empty()) return {};
     return std::to_string(disk->bytes()) + " bytes kept in the spool " + disk->directory();
+}
+
+std::string stream_sink::spool_directory() const {
+    const auto* disk = queue_.disk();
+    return disk != nullptr ? disk->directory() : std::string();
+}
+
+std::optional<std::uint64_t> stream_sink::acknowledged_seq() const noexcept {
+    if (queue_.disk() == nullptr) return durable_seq();  // memory: safe means acknowledged
+    return queue_.acknowledged_seq();
 }
 
 void stream_sink::put(std::string_view bytes, const record_meta& meta) {
@@ -203,9 +216,33 @@ void stream_sink::poll_acks() {
     if (!socket_ && !tls_) return;
     const int fd = tcp_socket().native_handle();
     auto acked = detail::tcp_bytes_acked(fd);
-    if (!acked && detail::tcp_outq(fd) == 0U) acked = stream_position();  // before Linux 4.1
-    if (acked && queue_.acknowledge(*acked) != 0) progress();
-    if (queue_.unacknowledged() != 0) arm_ack_poll();
+    if (!acked && detail::tcp_outq(fd) == 0U) acked = stream_position() + 1;  // before Linux 4.1
+    if (acked && queue_.acknowledge(*acked > 0 ? *acked - 1 : 0) != 0) {
+        // (tcpi_bytes_acked counts our SYN: one more than the data.) The collector takes
+        // records: reconnecting after its next close starts again from the shortest wait.
+        backoff_.reset();
+        progress();
+    }
+    if (queue_.unacknowledged() != 0) {
+        arm_ack_poll();
+    } else {
+        arm_forget();
+    }
+}
+
+void stream_sink::arm_forget() {
+    // What was acknowledged is kept a while to be sent again if the collector dies before it
+    // stored it; on a quiet system it is let go then.
+    if (forget_armed_) return;
+    forget_armed_ = true;
+    forget_timer_.expires_after(s_.queue.resend_age);
+    const std::weak_ptr<char> alive = alive_;
+    forget_timer_.async_wait([this, alive](const boost::system::error_code& ec) {
+        if (alive.expired()) return;
+        forget_armed_ = false;
+        if (ec) return;
+        if (queue_.forget_old()) arm_forget();
+    });
 }
 
 void stream_sink::arm_ack_poll() {
@@ -307,7 +344,8 @@ void stream_sink::connect_failed(const std::string& what, const boost::system::e
 void stream_sink::on_connected() {
     timer_.cancel();
     state_ = state::connected;
-    backoff_.reset();
+    // The wait before the next reconnect shrinks only once the collector takes records (a
+    // collector that accepts and closes at once is not hammered).
     failures_ = 0;
     written_bytes_ = 0;
     last_error_.clear();

@@ -231,14 +231,16 @@ TEST_CASE("cursor_file: per-output positions, escaping, old files, garbage, atom
     klog::cursor c;
     c.boot_id = "boot-a";
     c.seq = 40;
-    c.outputs.push_back({"file:/var/log/kern.log", 42, klog::sinks::file_position{2049, 77, 1234}});
-    c.outputs.push_back({"tcp://[::1]:514", 40, std::nullopt});
-    c.outputs.push_back({"file:/odd\nname\\x", std::nullopt, std::nullopt});
+    c.outputs.push_back(
+        {"file:/var/log/kern.log", 42, klog::sinks::file_position{2049, 77, 1234}, {}, {}});
+    c.outputs.push_back({"tcp://[::1]:514", 40, std::nullopt, 38, "/var/lib/klogd/spool/t"});
+    c.outputs.push_back({"file:/odd\nname\\x", std::nullopt, std::nullopt, {}, {}});
     file.save(c);
     CHECK(klog_test::read_file(dir.file("sub/state")) ==
           "boot_id=boot-a\nseq=40\n"
           "output=file:/var/log/kern.log\noutput.seq=42\noutput.file=2049:77:1234\n"
-          "output=tcp://[::1]:514\noutput.seq=40\n"
+          "output=tcp://[::1]:514\noutput.seq=40\noutput.acked=38\n"
+          "output.spool=/var/lib/klogd/spool/t\n"
           "output=file:/odd\\x0aname\\x5cx\noutput.seq=none\n");
     const auto back = file.load(error);
     REQUIRE(back);

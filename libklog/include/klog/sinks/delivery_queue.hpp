@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -36,14 +37,20 @@ class delivery_queue {
         std::size_t max_bytes = 16ULL << 20;   ///< memory: bytes waiting
         std::size_t window_records = 2048;     ///< spool: records read ahead for sending
         std::size_t window_bytes = 1ULL << 20; ///< spool: bytes read ahead
-        std::size_t resend_bytes = 256 * 1024; ///< acknowledged records kept for a reset
+        /// Acknowledged records kept to send again when the collector goes away: those of the
+        /// last `resend_age`, at most `resend_bytes` (a collector killed with records its TCP
+        /// acknowledged but it had not stored yet loses them otherwise).
+        std::size_t resend_bytes = 8ULL << 20;
+        std::chrono::milliseconds resend_age{10000};
     };
+    using clock = std::chrono::steady_clock;
     struct entry {
         std::string bytes;
         record_meta meta;
         std::uint64_t token = 0;            ///< when sent: the transport's mark
         bool safe = false;                  ///< acknowledged, or on disk
         std::optional<spool::location> at;  ///< its place in the spool
+        clock::time_point acked_at{};       ///< when the collector acknowledged it
     };
     /// Makes the notice (in the output's format) for spool bytes that could not be read.
     using damage_notice_fn = std::function<std::string(const spool::damage&)>;
@@ -64,7 +71,10 @@ class delivery_queue {
     /// The first `n` ready entries were sent; `token` marks the last.
     void mark_sent(std::size_t n, std::uint64_t token);
     /// Every sent entry whose token is at most `token` is acknowledged; returns how many.
-    std::size_t acknowledge(std::uint64_t token);
+    std::size_t acknowledge(std::uint64_t token, clock::time_point now = clock::now());
+    /// Forgets acknowledged records older than `resend_age` (memory back when all is quiet);
+    /// true when some are still kept.
+    bool forget_old(clock::time_point now = clock::now());
     /// The connection is gone: unacknowledged entries go again (with `reset`, also those in the
     /// resend window); returns how many.
     std::size_t rewind(bool reset);
@@ -80,6 +90,11 @@ class delivery_queue {
     [[nodiscard]] const spool* disk() const noexcept { return spool_.get(); }
     void set_damage_notice(damage_notice_fn fn) { damage_notice_ = std::move(fn); }
     [[nodiscard]] std::uint64_t damaged_bytes() const noexcept { return damaged_bytes_; }
+    /// The newest kernel record the collector acknowledged, every one before it too.
+    [[nodiscard]] std::optional<std::uint64_t> acknowledged_seq() const noexcept {
+        return acknowledged_seq_;
+    }
+    void resume_acknowledged(std::optional<std::uint64_t> seq) noexcept { acknowledged_seq_ = seq; }
 
   private:
     limits l_;
@@ -93,6 +108,7 @@ class delivery_queue {
     std::deque<record_meta> spool_pending_;
     damage_notice_fn damage_notice_;
     std::uint64_t damaged_bytes_ = 0;
+    std::optional<std::uint64_t> acknowledged_seq_;
 };
 
 }  // namespace klog::sinks

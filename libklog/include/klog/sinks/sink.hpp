@@ -111,6 +111,15 @@ class sink {
     }
     /// The start-up backlog is read: what the kernel holds is known.
     virtual void caught_up() {}
+    /// Outputs with a spool: its directory (else empty), whether it held records of an earlier
+    /// run at start, and how far the collector itself acknowledged (`durable_seq` also counts
+    /// the spool).
+    [[nodiscard]] virtual std::string spool_directory() const { return {}; }
+    [[nodiscard]] virtual bool spool_had_records() const noexcept { return false; }
+    [[nodiscard]] virtual std::optional<std::uint64_t> acknowledged_seq() const noexcept {
+        return durable_seq();
+    }
+    virtual void resume_acknowledged(std::optional<std::uint64_t> seq) noexcept { (void)seq; }
     /// Items taken and not safe yet.
     [[nodiscard]] virtual std::size_t unsafe() const noexcept = 0;
     /// Items waiting in memory (not yet written or acknowledged).

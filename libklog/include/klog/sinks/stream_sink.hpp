@@ -36,10 +36,12 @@ namespace klog::sinks {
 ///   close by the collector is seen at once and klogd never resets a connection by closing it
 ///   with unread data (which makes the collector's kernel throw away what it acknowledged).
 /// - Connection lost (closed or reset by the collector, a write error): every record not
-///   acknowledged goes again, and so do those acknowledged within the last `resend_bytes` (a
-///   collector killed before it stored what its TCP acknowledged loses them). Receivers may see
-///   those twice (counted as `resent`); RFC 5424 `boot` and `seq` are the key to drop them.
-/// - Reconnects wait `backoff` (exponential from 200 ms to 30 s, jittered). SIGHUP
+///   acknowledged goes again, and so do those acknowledged in the last 10 s (at most 8 MiB: a
+///   collector killed before it stored what its TCP acknowledged would lose them). Receivers
+///   may see those twice (counted as `resent`); RFC 5424 `boot` and `seq` are the key to drop
+///   them.
+/// - Reconnects wait `backoff` (exponential from 200 ms to 30 s, jittered; back to 200 ms only
+///   once the collector acknowledges records, not on every accepted connection). SIGHUP
 ///   (`reopen`) waits briefly for acknowledgements, closes cleanly and reconnects at once,
 ///   sending again only what was not acknowledged.
 /// - `close()` (exit) ends the connection cleanly (TLS close_notify, FIN) once the caller has
@@ -89,6 +91,12 @@ class stream_sink final : public sink {
     [[nodiscard]] bool closed() const noexcept override { return state_ == state::closed; }
     [[nodiscard]] std::error_code last_error() const noexcept override { return last_error_; }
     [[nodiscard]] std::string held() const override;
+    [[nodiscard]] std::string spool_directory() const override;
+    [[nodiscard]] bool spool_had_records() const noexcept override { return spool_had_records_; }
+    [[nodiscard]] std::optional<std::uint64_t> acknowledged_seq() const noexcept override;
+    void resume_acknowledged(std::optional<std::uint64_t> seq) noexcept override {
+        queue_.resume_acknowledged(seq);
+    }
     [[nodiscard]] bool connected() const noexcept { return state_ == state::connected; }
 
   protected:
@@ -108,6 +116,7 @@ class stream_sink final : public sink {
     void connection_lost(const std::string& what, bool orderly);
     void poll_acks();
     void arm_ack_poll();
+    void arm_forget();
     /// Ends the connection cleanly, then calls `then` (reconnect, or nothing at exit).
     void graceful_close(std::function<void()> then);
     void close_step_acks(std::chrono::steady_clock::time_point deadline,
@@ -128,6 +137,7 @@ class stream_sink final : public sink {
     boost::asio::ip::tcp::resolver resolver_;
     boost::asio::steady_timer timer_;
     boost::asio::steady_timer ack_timer_;
+    boost::asio::steady_timer forget_timer_;
     // Shared with the handlers of operations on them, so a closed transport outlives its
     // aborted operations.
     std::shared_ptr<boost::asio::ip::tcp::socket> socket_;
@@ -135,6 +145,8 @@ class stream_sink final : public sink {
     state state_ = state::waiting;
     bool writing_ = false;
     bool ack_armed_ = false;
+    bool forget_armed_ = false;
+    bool spool_had_records_ = false;
     bool stopping_ = false;  ///< close() was called: no reconnecting
     std::function<void()> after_write_;  ///< a graceful close waiting for the write in flight
     std::uint64_t generation_ = 0;
