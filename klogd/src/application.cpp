@@ -742,7 +742,7 @@ bool application::wait_unblocked(std::chrono::milliseconds quiet) {
 void application::close_outputs() {
     for (const auto& out : pipeline_->outputs()) out->close();
     if (io_.stopped()) io_.restart();
-    const auto deadline = clock::now() + std::chrono::seconds(3);
+    const auto deadline = clock::now() + std::chrono::seconds(1);
     for (;;) {
         bool closed = true;
         for (const auto& out : pipeline_->outputs()) closed = closed && out->closed();

@@ -397,7 +397,10 @@ void stream_sink::graceful_close(std::function<void()> then) {
         return;
     }
     state_ = state::closing;
-    close_step_acks(std::chrono::steady_clock::now() + s_.close_timeout, std::move(then));
+    // At exit the caller bounds the whole stop; a HUP waits longer, so that a slow collector
+    // gets everything once and the new connection starts after it.
+    const auto wait = stopping_ ? s_.close_timeout : s_.hup_timeout;
+    close_step_acks(std::chrono::steady_clock::now() + wait, std::move(then));
 }
 
 void stream_sink::close_step_acks(std::chrono::steady_clock::time_point deadline,
@@ -458,7 +461,11 @@ void stream_sink::reopen() {
     backoff_.reset();
     if (state_ == state::connected) {
         graceful_close([this] {
-            if (!stopping_) start_connect();
+            if (stopping_) {
+                state_ = state::closed;  // a TERM came while the HUP's close went on
+            } else {
+                start_connect();
+            }
         });
         return;
     }

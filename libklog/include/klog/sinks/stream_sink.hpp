@@ -42,8 +42,9 @@ namespace klog::sinks {
 ///   them.
 /// - Reconnects wait `backoff` (exponential from 200 ms to 30 s, jittered; back to 200 ms only
 ///   once the collector acknowledges records, not on every accepted connection). SIGHUP
-///   (`reopen`) waits briefly for acknowledgements, closes cleanly and reconnects at once,
-///   sending again only what was not acknowledged.
+///   (`reopen`) stops sending, waits (at most `hup_timeout`) until the collector acknowledged
+///   what was sent, closes cleanly and reconnects at once, sending again only what was not
+///   acknowledged by then.
 /// - `close()` (exit) ends the connection cleanly (TLS close_notify, FIN) once the caller has
 ///   let the queue drain; `closed()` says when it is done.
 /// - TCP keepalive and TCP_USER_TIMEOUT (`user_timeout`) end a connection to a collector that
@@ -67,6 +68,7 @@ class stream_sink final : public sink {
         std::chrono::milliseconds connect_timeout{5000};
         std::chrono::milliseconds ack_poll{20};
         std::chrono::milliseconds close_timeout{1000};
+        std::chrono::milliseconds hup_timeout{10000};
         std::chrono::milliseconds user_timeout{30000};
     };
 
