@@ -114,7 +114,7 @@ bool wait_read(const klog_test::kmsg_ring& ring, std::uint64_t n) {
 
 }  // namespace
 
-TEST_CASE("attack: spool segment numbers start again once the spool is empty; what is spooled "
+TEST_CASE("attack: spool segment numbers start again once the spool is empty, what is spooled "
           "after that is taken as acknowledged and deleted at TERM, never sent",
           "[integration][attack][spool]") {
     attack_fixture f;

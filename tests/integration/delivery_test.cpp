@@ -506,6 +506,14 @@ TEST_CASE("1 KB records, klogd killed at a random moment and restarted: no line 
             klogd.wait_exit(5s);
         }
         background_klogd klogd(f.args(extra), f.err);
+        // The new klogd runs (its pid file) and has read the whole ring again.
+        CHECK(eventually(
+            [&] {
+                return klog_test::read_if_any(f.dir.file("klogd.pid")) ==
+                       std::to_string(klogd.pid()) + "\n";
+            },
+            30s));
+        CHECK(f.all_read(n));
         std::vector<std::string> lines;
         CHECK(eventually([&] { return (lines = klog_test::file_lines(file)).size() >= n; }, 30s));
         klogd.signal(SIGTERM);
