@@ -40,7 +40,8 @@ po::options_description describe(options& o) {
         ("source", po::value<std::string>(&o.source)->value_name("SRC"),
          "auto|kmsg|proc|syscall, or a saved log PATH (- = standard input) to replay")
         ("output", po::value<std::vector<std::string>>(&o.outputs)->value_name("SPEC"),
-         "syslog[:SOCKET], file:PATH, udp://HOST[:PORT], tcp://HOST[:PORT], tls://HOST[:PORT] "
+         "syslog[:SOCKET], file:PATH, udp://HOST[:PORT], tcp://HOST[:PORT], tls://HOST[:PORT], "
+         "relp://HOST[:PORT], relps://HOST[:PORT] "
          "(repeatable: every record goes to every output); a network output ending in "
          "?full=drop drops records (and says so) instead of holding the others back when it "
          "can take no more, ?full=block holds them back (udp drops by default)")
@@ -62,12 +63,15 @@ po::options_description describe(options& o) {
          "tcp:// and tls:// framing: octet counting (default) or LF (newlines in a record "
          "become \\x0a)")
         ("tls-ca", po::value<std::string>()->value_name("FILE"),
-         "CA certificates (PEM) that sign tls:// collectors (default: the system's)")
+         "CA certificates (PEM) that sign tls:// and relps:// collectors (default: the "
+         "system's)")
         ("tls-cert", po::value<std::string>()->value_name("FILE"),
-         "client certificate (PEM) for tls:// collectors that ask for one")
+         "client certificate (PEM) for tls:// and relps:// collectors that ask for one")
         ("tls-key", po::value<std::string>()->value_name("FILE"), "key of --tls-cert (PEM)")
+        ("relp-window", po::value<std::string>()->value_name("N"),
+         "relp:// and relps://: at most N records sent and not yet answered (default 128)")
         ("spool-dir", po::value<std::string>()->value_name("DIR"),
-         "disk queue of tcp:// and tls:// outputs, one subdirectory per output (default: "
+         "disk queue of tcp://, tls://, relp:// and relps:// outputs, one subdirectory per output (default: "
          "spool/ beside the state file for the daemon, none for -o; none: memory only)")
         ("spool-max", po::value<std::string>()->value_name("SIZE"),
          "size cap of each output's spool, bytes with K, M or G suffix (default 64M)")
@@ -136,6 +140,7 @@ options parse_options(int argc, const char* const argv[]) {
     o.spool_dir = take(vm, "spool-dir");
     o.spool_max = take(vm, "spool-max");
     o.flush_timeout = take(vm, "flush-timeout");
+    o.relp_window = take(vm, "relp-window");
     return o;
 }
 

@@ -124,12 +124,22 @@ output_spec parse_network(std::string_view scheme, output_spec::kind type, std::
     out.endpoint = *endpoint;
     out.key = std::string(scheme) + out.endpoint.to_string();
     if (type == output_spec::kind::udp) return out;
+    const bool relp = type == output_spec::kind::relp || type == output_spec::kind::relps;
+    if (relp && opts.relp_window) {
+        std::size_t n = 0;
+        const auto& w = *opts.relp_window;
+        const auto [end, ec] = std::from_chars(w.data(), w.data() + w.size(), n);
+        if (ec != std::errc{} || end != w.data() + w.size() || n < 1 || n > 100000) {
+            fail("--relp-window " + w, "must be 1 to 100000");
+        }
+        out.relp_window = n;
+    }
     if (opts.framing) {
         const auto f = klog::sinks::parse_framing(*opts.framing);
         if (!f) fail("--framing " + *opts.framing, "must be octet or lf");
         out.framing = *f;
     }
-    if (type == output_spec::kind::tls) {
+    if (type == output_spec::kind::tls || type == output_spec::kind::relps) {
         for (const auto& [name, file] :
              {std::pair{"--tls-ca", &opts.tls_ca}, std::pair{"--tls-cert", &opts.tls_cert},
               std::pair{"--tls-key", &opts.tls_key}}) {
@@ -161,9 +171,9 @@ output_spec parse_network(std::string_view scheme, output_spec::kind type, std::
                    .string();
     }
     if (base) {
-        // One subdirectory per output: tcp-HOST-PORT.
-        std::string sub = std::string(scheme.substr(0, 3)) + "-" + out.endpoint.host + "-" +
-                          std::to_string(out.endpoint.port);
+        // One subdirectory per output: tcp-HOST-PORT, relps-HOST-PORT...
+        std::string sub = std::string(scheme.substr(0, scheme.find(':'))) + "-" +
+                          out.endpoint.host + "-" + std::to_string(out.endpoint.port);
         for (auto& ch : sub) {
             if (ch == ':' || ch == '/') ch = '_';
         }
@@ -180,6 +190,12 @@ output_spec parse_tcp(std::string_view rest, const options& opts, const config& 
 }
 output_spec parse_tls(std::string_view rest, const options& opts, const config& c) {
     return parse_network("tls://", output_spec::kind::tls, 6514, rest, opts, c);
+}
+output_spec parse_relp(std::string_view rest, const options& opts, const config& c) {
+    return parse_network("relp://", output_spec::kind::relp, 2514, rest, opts, c);
+}
+output_spec parse_relps(std::string_view rest, const options& opts, const config& c) {
+    return parse_network("relps://", output_spec::kind::relps, 2514, rest, opts, c);
 }
 
 std::unique_ptr<klog::sinks::sink> make_file(const output_spec& spec, output_context& ctx) {
@@ -208,7 +224,9 @@ std::unique_ptr<klog::sinks::sink> make_udp(const output_spec& spec, output_cont
 
 std::unique_ptr<klog::sinks::sink> make_stream(const output_spec& spec, output_context& ctx) {
     klog::sinks::stream_sink::settings s;
-    s.tls = spec.type == output_spec::kind::tls;
+    s.tls = spec.type == output_spec::kind::tls || spec.type == output_spec::kind::relps;
+    s.relp = spec.type == output_spec::kind::relp || spec.type == output_spec::kind::relps;
+    s.relp_window = spec.relp_window;
     s.endpoint = spec.endpoint;
     s.framing = spec.framing;
     s.tls_ca = spec.tls_ca;
@@ -218,7 +236,7 @@ std::unique_ptr<klog::sinks::sink> make_stream(const output_spec& spec, output_c
     s.spool_max = spec.spool_max;
     // LF framing: a record must not hold an LF of its own (nor a lookalike of its escape).
     auto options = ctx.format_options;
-    options.line_mode = spec.framing == klog::sinks::framing::lf;
+    options.line_mode = !s.relp && spec.framing == klog::sinks::framing::lf;
     return std::make_unique<klog::sinks::stream_sink>(
         ctx.io, std::move(s), klog::formatters::make_formatter(format_kind::rfc5424, options),
         spec.mode, ctx.diagnostics);
@@ -235,6 +253,8 @@ const std::vector<output_kind>& output_registry() {
         {"udp://", parse_udp, make_udp},
         {"tcp://", parse_tcp, make_stream},
         {"tls://", parse_tls, make_stream},
+        {"relp://", parse_relp, make_stream},
+        {"relps://", parse_relps, make_stream},
     };
     return kinds;
 }
@@ -247,7 +267,7 @@ output_spec parse_output(const std::string& spec, const options& opts, const con
     }
     fail("--output " + spec,
          "unknown output (expected syslog[:SOCKET], file:PATH, udp://HOST[:PORT], "
-         "tcp://HOST[:PORT] or tls://HOST[:PORT])");
+         "tcp://HOST[:PORT], tls://HOST[:PORT], relp://HOST[:PORT] or relps://HOST[:PORT])");
 }
 
 std::unique_ptr<klog::sinks::sink> make_output(const output_spec& spec, output_context& ctx) {

@@ -217,6 +217,57 @@ rsyslog_receiver::rsyslog_receiver(const std::string& dir, const test_pki& pki)
 
 std::string rsyslog_receiver::log() const { return read_if_any(log_); }
 
+rsyslog_relp_receiver::rsyslog_relp_receiver(const std::string& dir, const test_pki* tls)
+    : dir_(dir + "/relp"), output_(dir_ + "/rsyslog.out"), log_(dir_ + "/rsyslogd.log") {
+    INFO("rsyslog-relp: the Debian package that gives rsyslogd imrelp (make deps installs it)");
+    REQUIRE(exists("/usr/lib/x86_64-linux-gnu/rsyslog/imrelp.so"));
+    REQUIRE(::mkdir(dir_.c_str(), 0700) == 0);
+    const std::string work = dir_ + "/work";
+    REQUIRE(::mkdir(work.c_str(), 0700) == 0);
+    port_ = free_port();
+    conf_ = dir_ + "/rsyslog.conf";
+    std::string input = "input(type=\"imrelp\" address=\"127.0.0.1\" port=\"" +
+                        std::to_string(port_) + "\" ruleset=\"r\"";
+    if (tls != nullptr) {
+        // Mutual TLS, as imrelp wants it: the client shows a certificate the CA signed.
+        input += " tls=\"on\" tls.authMode=\"certvalid\" tls.caCert=\"" + tls->ca +
+                 "\" tls.myCert=\"" + tls->cert + "\" tls.myPrivKey=\"" + tls->key + "\"";
+    }
+    input += ")\n";
+    // A direct queue: the record is written by the thread that answers for it.
+    write_file(conf_, "global(workDirectory=\"" + work +
+                          "\" net.enableDNS=\"off\"\n"
+                          "  parser.escapeControlCharactersOnReceive=\"off\" "
+                          "maxMessageSize=\"64k\")\n"
+                          "module(load=\"imrelp\")\n"
+                          "template(name=\"t\" type=\"string\" string=\"%inputname%|"
+                          "%syslogfacility-text%|%syslogtag%|%programname%|%msg%<<END>>\\n\")\n"
+                          "ruleset(name=\"r\" queue.type=\"direct\") { action(type=\"omfile\" "
+                          "file=\"" +
+                          output_ + "\" template=\"t\" asyncWriting=\"off\" flushOnTXEnd=\"on\") }\n" +
+                          input);
+    start();
+}
+
+rsyslog_relp_receiver::~rsyslog_relp_receiver() = default;
+
+void rsyslog_relp_receiver::start() {
+    process_ = std::make_unique<child_process>(
+        std::vector<std::string>{"/usr/sbin/rsyslogd", "-n", "-f", conf_, "-i",
+                                 dir_ + "/rsyslogd.pid"},
+        log_);
+    INFO(log());
+    REQUIRE(eventually([&] { return tcp_port_open(port_); }));
+}
+
+void rsyslog_relp_receiver::kill() {
+    if (process_) process_->stop(SIGKILL);
+    process_.reset();
+    ::unlink((dir_ + "/rsyslogd.pid").c_str());
+}
+
+std::string rsyslog_relp_receiver::log() const { return read_if_any(log_); }
+
 namespace {
 
 /// syslog-ng as tests/support/unpack-syslog-ng.sh left it in KLOGD_TEST_SYSLOG_NG_DIR (make

@@ -76,6 +76,31 @@ class rsyslog_receiver {
     std::unique_ptr<child_process> process_;
 };
 
+/// rsyslogd -n with imrelp (Debian's rsyslog-relp) on a free 127.0.0.1 port — plain, or TLS
+/// with the test PKI's server certificate — and a direct ruleset queue: each message is in
+/// `output()` (`INPUT|FACILITY|TAG|PROGRAM|MSG<<END>>`) before rsyslog answers 200 for it.
+/// kill() is SIGKILL (a crash); start() starts it again on the same port, appending.
+class rsyslog_relp_receiver {
+  public:
+    rsyslog_relp_receiver(const std::string& dir, const test_pki* tls);
+    ~rsyslog_relp_receiver();
+    rsyslog_relp_receiver(const rsyslog_relp_receiver&) = delete;
+    rsyslog_relp_receiver& operator=(const rsyslog_relp_receiver&) = delete;
+    void start();
+    void kill();
+    [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+    [[nodiscard]] const std::string& output() const noexcept { return output_; }
+    [[nodiscard]] std::string log() const;
+
+  private:
+    std::string dir_;
+    std::string conf_;
+    std::string output_;
+    std::string log_;
+    std::uint16_t port_ = 0;
+    std::unique_ptr<child_process> process_;
+};
+
 /// syslog-ng -F with a private configuration: a syslog() source (RFC 5424 over TCP, octet
 /// counting) on a free 127.0.0.1 port writing `INPUT|FACILITY|PROGRAM|PROGRAM|MSG<<END>>`.
 /// Uses the Debian packages that tests/support/unpack-syslog-ng.sh unpacked in

@@ -20,7 +20,7 @@ enum class source_kind { automatic, kmsg, proc, syscall, replay };
 
 /// One destination of `--output=` / `-f`, checked (see klogd/outputs.hpp for the kinds).
 struct output_spec {
-    enum class kind { syslog, file, udp, tcp, tls };
+    enum class kind { syslog, file, udp, tcp, tls, relp, relps };
     kind type = kind::syslog;
     /// How the state file names this output: the `--output=` value without its query
     /// (`file:/var/log/kern.log`, `syslog:/dev/log`, `tcp://logs:514`); `-f FILE` is `file:FILE`.
@@ -37,6 +37,7 @@ struct output_spec {
     std::optional<std::string> tls_key{};    ///< --tls-key
     std::optional<std::string> spool_dir{};  ///< tcp, tls: this output's own spool directory
     std::uint64_t spool_max = 64ULL << 20;   ///< --spool-max, bytes
+    std::size_t relp_window = 128;           ///< --relp-window (relp, relps)
 };
 
 /// How long `-o` waits for outputs that make no progress (`--flush-timeout`), and how long a

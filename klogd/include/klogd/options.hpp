@@ -46,6 +46,7 @@ struct options {
     std::optional<std::string> spool_dir;  ///< --spool-dir=DIR
     std::optional<std::string> spool_max;  ///< --spool-max=SIZE (K, M, G suffixes)
     std::optional<std::string> flush_timeout;  ///< --flush-timeout=SECONDS
+    std::optional<std::string> relp_window;    ///< --relp-window=N
     bool check_config = false;
     bool help = false;
 };

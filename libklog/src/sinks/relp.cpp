@@ -1,5 +1,6 @@
 #include "klog/sinks/relp.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 
@@ -33,7 +34,10 @@ std::optional<status> parse_status(std::string_view data) {
     s.code = code;
     auto rest = data.substr(3);
     if (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
-    s.text = std::string(rest.substr(0, rest.find('\n')));
+    // The server's words go into klogd's own messages: printable ASCII only, and not a page.
+    rest = rest.substr(0, std::min(rest.find('\n'), max_status_text));
+    s.text.reserve(rest.size());
+    for (const char c : rest) s.text += c >= ' ' && c <= '~' ? c : '?';
     return s;
 }
 

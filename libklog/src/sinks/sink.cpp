@@ -104,6 +104,8 @@ std::string sink::counters_line() const {
     if (c.spooled != 0) line += ", " + std::to_string(c.spooled) + " spooled";
     line += ", " + std::to_string(c.dropped) + " dropped";
     if (c.resent != 0) line += ", " + std::to_string(c.resent) + " resent";
+    if (c.refused != 0) line += ", " + std::to_string(c.refused) + " refused";
+    if (c.broken != 0) line += ", " + std::to_string(c.broken) + " broken answers";
     if (const auto h = held(); !h.empty()) line += ", " + h;
     return line;
 }

@@ -53,8 +53,9 @@ auto stream_sink::guarded(F&& f) {
 stream_sink::stream_sink(asio::io_context& io, settings s,
                          std::unique_ptr<formatters::formatter> format, when_full mode,
                          diagnostics_fn diagnostics)
-    : sink(std::string(s.tls ? "tls://" : "tcp://") + s.endpoint.to_string(), std::move(format),
-           mode),
+    : sink(std::string(s.relp ? (s.tls ? "relps://" : "relp://") : (s.tls ? "tls://" : "tcp://")) +
+               s.endpoint.to_string(),
+           std::move(format), mode),
       io_(io),
       s_(std::move(s)),
       resolver_(io),
@@ -67,6 +68,11 @@ stream_sink::stream_sink(asio::io_context& io, settings s,
                                     : nullptr),
       backoff_(s_.backoff_initial, s_.backoff_max) {
     set_diagnostics(std::move(diagnostics));
+    if (s_.relp) {
+        protocol_ = std::make_unique<relp_session>(s_.tls, s_.relp_window);
+    } else {
+        protocol_ = std::make_unique<syslog_stream>(s_.tls, s_.framing);
+    }
     if (s_.tls) {
         ssl_.emplace(asio::ssl::context::tls_client);
         ssl_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
@@ -179,14 +185,24 @@ void stream_sink::sync() {
 }
 
 void stream_sink::kick() {
-    if (state_ != state::connected || writing_) return;
-    const auto ready = queue_.ready();
+    if (state_ != state::connected || writing_ || !protocol_->ready()) return;
+    std::size_t ready = queue_.ready();
+    if (const auto window = protocol_->window(); window != 0) {
+        const auto open = queue_.unacknowledged();
+        ready = std::min(ready, open >= window ? 0 : window - open);
+    }
     if (ready == 0) return;
     wire_.clear();
+    tokens_.clear();
     std::size_t n = 0;
     while (n < ready && n < batch_records && wire_.size() < batch_bytes) {
-        append_frame(s_.framing, queue_.unsent(n).bytes, wire_);
+        tokens_.push_back(protocol_->frame(queue_.unsent(n).bytes, wire_));
         ++n;
+    }
+    if (!protocol_->tcp_acks()) {
+        // The collector may answer a record before this write's handler runs: sent now (a
+        // write that fails rewinds them with the connection).
+        for (std::size_t i = 0; i < n; ++i) queue_.mark_sent(1, tokens_[i]);
     }
     writing_ = true;
     std::shared_ptr<void> keep = tls_ ? std::shared_ptr<void>(tls_) : socket_;
@@ -194,7 +210,7 @@ void stream_sink::kick() {
         writing_ = false;
         if (ec) return connection_lost("write: " + ec.message(), false);
         written_bytes_ += bytes;
-        queue_.mark_sent(n, stream_position());
+        if (protocol_->tcp_acks()) queue_.mark_sent(n, stream_position());
         counters_.written += n;
         poll_acks();
         if (after_write_) {
@@ -212,8 +228,86 @@ void stream_sink::kick() {
     }
 }
 
+namespace {
+
+/// What the collector's own words ended a connection with (RELP), as the error that the
+/// pipeline reports while records wait.
+class collector_category final : public std::error_category {
+  public:
+    [[nodiscard]] const char* name() const noexcept override { return "collector"; }
+    [[nodiscard]] std::string message(int value) const override {
+        switch (static_cast<stream_sink::collector_error>(value)) {
+            case stream_sink::collector_error::refused:
+                return "the collector refused a record";
+            case stream_sink::collector_error::broken:
+                return "the collector's answer broke the protocol";
+            case stream_sink::collector_error::closing:
+                return "the collector closed the session";
+            case stream_sink::collector_error::none:
+                break;
+        }
+        return "no error";
+    }
+};
+
+}  // namespace
+
+std::error_code make_error_code(stream_sink::collector_error e) {
+    static const collector_category category;
+    return {static_cast<int>(e), category};
+}
+
+void stream_sink::send_control(std::string bytes, std::function<void()> then) {
+    control_ = std::move(bytes);
+    writing_ = true;
+    std::shared_ptr<void> keep = tls_ ? std::shared_ptr<void>(tls_) : socket_;
+    auto done = guarded([this, keep, then = std::move(then)](const boost::system::error_code& ec,
+                                                              std::size_t written) mutable {
+        writing_ = false;
+        if (ec) return connection_lost("write: " + ec.message(), false);
+        written_bytes_ += written;
+        then();
+    });
+    if (tls_) {
+        asio::async_write(*tls_, asio::buffer(control_), std::move(done));
+    } else {
+        asio::async_write(*socket_, asio::buffer(control_), std::move(done));
+    }
+}
+
+void stream_sink::handle(const stream_protocol::events& ev) {
+    if (ev.acked && queue_.acknowledge(*ev.acked) != 0) {
+        backoff_.reset();
+        progress();
+    }
+    if (ev.refused) {
+        ++counters_.refused;
+        if (*ev.refused != refused_said_) {
+            diag(name() + ": the collector refused a record: " + *ev.refused +
+                 " (it goes again after reconnecting)");
+            refused_said_ = *ev.refused;
+        }
+        return connection_lost("refused: " + *ev.refused, false, collector_error::refused);
+    }
+    if (ev.broken) {
+        ++counters_.broken;
+        if (*ev.broken != broken_said_) {
+            diag(name() + ": the collector's answer is broken: " + *ev.broken +
+                 " (what it did not acknowledge goes again after reconnecting)");
+            broken_said_ = *ev.broken;
+        }
+        return connection_lost(*ev.broken, false, collector_error::broken);
+    }
+    if (ev.closing) {
+        return connection_lost("the collector closes the session", true, collector_error::closing);
+    }
+    if (queue_.unacknowledged() == 0) arm_forget();
+    kick();
+}
+
 void stream_sink::poll_acks() {
     if (!socket_ && !tls_) return;
+    if (!protocol_->tcp_acks()) return;  // the collector's answers acknowledge
     const int fd = tcp_socket().native_handle();
     auto acked = detail::tcp_bytes_acked(fd);
     if (!acked && detail::tcp_outq(fd) == 0U) acked = stream_position() + 1;  // before Linux 4.1
@@ -259,6 +353,7 @@ void stream_sink::arm_ack_poll() {
 
 void stream_sink::close_transport() noexcept {
     ++generation_;
+    peer_closed_ = nullptr;
     writing_ = false;
     ack_armed_ = false;
     after_write_ = nullptr;
@@ -281,7 +376,7 @@ void stream_sink::start_connect() {
     timer_.expires_after(s_.connect_timeout);
     timer_.async_wait(guarded([this](const boost::system::error_code& ec) {
         if (ec || state_ != state::connecting) return;
-        connect_failed("connect", asio::error::timed_out);
+        connect_failed("connect", boost::system::error_code(asio::error::timed_out));
     }));
     resolver_.async_resolve(
         s_.endpoint.host, std::to_string(s_.endpoint.port),
@@ -322,9 +417,9 @@ void stream_sink::start_connect() {
         }));
 }
 
-void stream_sink::connect_failed(const std::string& what, const boost::system::error_code& ec) {
+void stream_sink::connect_failed(const std::string& what, const std::error_code& ec) {
     close_transport();
-    last_error_ = std::error_code(ec.value(), std::generic_category());
+    last_error_ = ec;  // (Boost's code, with its own category and message)
     ++failures_;
     if (stopping_) {
         state_ = state::closed;
@@ -350,15 +445,35 @@ void stream_sink::on_connected() {
     written_bytes_ = 0;
     last_error_.clear();
     diag(name() + ": connected");
+    protocol_->reset();
     start_read();
+    if (auto hello = protocol_->greeting(); !hello.empty()) {
+        // Records follow once the collector accepted it (read handler).
+        send_control(std::move(hello), [this] { kick(); });
+        return;
+    }
     kick();
 }
 
 void stream_sink::start_read() {
     std::shared_ptr<void> keep = tls_ ? std::shared_ptr<void>(tls_) : socket_;
-    auto done = guarded([this, keep](const boost::system::error_code& ec, std::size_t) {
-        if (!ec) return start_read();  // a syslog collector has nothing to say: discarded
-        if (state_ == state::closing) return;
+    auto done = guarded([this, keep](const boost::system::error_code& ec, std::size_t n) {
+        if (!ec) {
+            stream_protocol::events ev;
+            protocol_->received(std::string_view(read_buffer_.data(), n), ev);
+            start_read();
+            if (state_ == state::connected) {
+                handle(ev);
+            } else if (state_ == state::closing && ev.acked &&
+                       queue_.acknowledge(*ev.acked) != 0) {
+                progress();  // answers that come while closing still count
+            }
+            return;
+        }
+        if (state_ == state::closing) {
+            if (peer_closed_) std::exchange(peer_closed_, nullptr)();  // after our farewell
+            return;
+        }
         const bool orderly = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
         connection_lost(orderly ? "closed by the collector" : ec.message(), orderly);
     });
@@ -369,19 +484,21 @@ void stream_sink::start_read() {
     }
 }
 
-void stream_sink::connection_lost(const std::string& what, bool orderly) {
+void stream_sink::connection_lost(const std::string& what, bool orderly, collector_error why) {
     // The collector went away on its own: what its TCP acknowledged may not have been stored
     // (a collector killed with data it had read or not yet read), so the last records it
     // acknowledged go again too. Only a close of our own (SIGHUP) sends just the
     // unacknowledged ones.
     poll_acks();
-    const auto again = queue_.rewind(true);
+    // (RELP: what the collector answered 200 for is stored; only the rest goes again.)
+    const auto again = queue_.rewind(protocol_->tcp_acks());
     counters_.resent += again;
     diag(name() + ": connection lost (" + what + "); " + std::to_string(again) +
          " records go again after reconnecting");
-    connect_failed("connection", orderly
-                                     ? boost::system::error_code(asio::error::eof)
-                                     : boost::system::error_code(asio::error::connection_reset));
+    if (why != collector_error::none) return connect_failed("connection", make_error_code(why));
+    connect_failed("connection", orderly ? std::error_code(boost::system::error_code(asio::error::eof))
+                                         : std::error_code(boost::system::error_code(
+                                               asio::error::connection_reset)));
 }
 
 void stream_sink::graceful_close(std::function<void()> then) {
@@ -415,6 +532,22 @@ void stream_sink::close_step_acks(std::chrono::steady_clock::time_point deadline
                 if (ec) return;
                 close_step_acks(deadline, std::move(then));
             }));
+        return;
+    }
+    // RELP: say goodbye, and let the collector answer and close first (bounded).
+    if (auto bye = protocol_->farewell(); !bye.empty()) {
+        send_control(std::move(bye), [this, then = std::move(then)]() mutable {
+            auto next = std::make_shared<std::function<void()>>(
+                [this, then = std::move(then)]() mutable { close_step_shutdown(std::move(then)); });
+            peer_closed_ = [next] {
+                if (*next) std::exchange(*next, nullptr)();
+            };
+            timer_.expires_after(s_.close_timeout);
+            timer_.async_wait(guarded([this](const boost::system::error_code& ec) {
+                if (ec || !peer_closed_) return;
+                std::exchange(peer_closed_, nullptr)();
+            }));
+        });
         return;
     }
     close_step_shutdown(std::move(then));

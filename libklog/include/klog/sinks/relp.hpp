@@ -35,10 +35,13 @@ struct frame {
     std::string data;
 };
 
+/// The most of a server's words (a status's text) klogd repeats.
+inline constexpr std::size_t max_status_text = 200;
+
 /// The status at the start of a `rsp`'s data: `200 OK`, `500 reason...`.
 struct status {
     int code = 0;
-    std::string text;  ///< the server's words (up to the first LF)
+    std::string text;  ///< the server's words up to the first LF: printable ASCII, others '?'
 };
 /// nullopt when the data does not start with a three-digit code.
 [[nodiscard]] std::optional<status> parse_status(std::string_view rsp_data);

@@ -37,6 +37,8 @@ struct sink_counters {
     std::uint64_t spooled = 0;  ///< written to the disk spool
     std::uint64_t dropped = 0;  ///< records a full `drop` output (or a refusing peer) lost
     std::uint64_t resent = 0;   ///< sent again after a broken connection
+    std::uint64_t refused = 0;  ///< refused by the collector (RELP), sent again
+    std::uint64_t broken = 0;   ///< answers from the collector that broke the protocol (RELP)
 };
 
 /// One output: a formatter, the records it has taken and not yet made safe, its counters and

@@ -20,17 +20,22 @@
 #include "klog/sinks/framing.hpp"
 #include "klog/sinks/network_endpoint.hpp"
 #include "klog/sinks/sink.hpp"
+#include "klog/sinks/stream_protocol.hpp"
 
 namespace klog::sinks {
 
-/// A syslog collector over TCP (`tcp://`, RFC 6587) or TLS (`tls://`, RFC 5425), on the
-/// application's io_context. Records are kept by a delivery_queue (memory, or the disk spool
-/// when `spool_dir` is set) and go out in batches, framed by octet counting (default) or LF.
+/// A collector over TCP or TLS, on the application's io_context: syslog (`tcp://`, RFC 6587;
+/// `tls://`, RFC 5425) or RELP (`relp://`, `relps://`) — the stream_protocol. Records are kept
+/// by a delivery_queue (memory, or the disk spool when `spool_dir` is set) and go out in
+/// batches, framed by the protocol (syslog: octet counting, default, or LF).
 ///
-/// - A record is safe once the collector's TCP acknowledged its last byte (TCP_INFO
-///   `tcpi_bytes_acked`, polled after each write and every `ack_poll` while bytes are
-///   unacknowledged; for TLS, counted at the socket under the TLS layer), or once it is in the
-///   spool. The queue's cap makes the output full: `block` (the default) stops the daemon
+/// - A record is safe once it is in the spool, or once the collector has it: for syslog when
+///   its TCP acknowledged the record's last byte (TCP_INFO `tcpi_bytes_acked`, polled after
+///   each write and every `ack_poll` while bytes are unacknowledged; for TLS, counted at the
+///   socket under the TLS layer); for RELP when the collector answered `200 OK` for it. RELP
+///   keeps at most `relp_window` transactions open; a refused record (any other answer), a
+///   `serverclose` or a broken frame is counted, said once in the collector's words, and the
+///   connection is made again: the record goes again. The queue's cap makes the output full: `block` (the default) stops the daemon
 ///   reading the kernel, `drop` drops with one notice per gap.
 /// - The connection is read all the time (whatever the collector sends is discarded), so a
 ///   close by the collector is seen at once and klogd never resets a connection by closing it
@@ -53,8 +58,13 @@ namespace klog::sinks {
 ///   address; optional client certificate and key.
 class stream_sink final : public sink {
   public:
+    /// Why a collector's own words ended a connection (RELP).
+    enum class collector_error { none, refused, broken, closing };
+
     struct settings {
         bool tls = false;
+        bool relp = false;              ///< RELP instead of plain syslog
+        std::size_t relp_window = 128;  ///< RELP: transactions open at most
         network_endpoint endpoint;
         sinks::framing framing = sinks::framing::octet_counting;
         std::optional<std::string> tls_ca;
@@ -112,10 +122,14 @@ class stream_sink final : public sink {
 
     void kick();
     void start_connect();
-    void connect_failed(const std::string& what, const boost::system::error_code& ec);
+    void connect_failed(const std::string& what, const std::error_code& ec);
     void on_connected();
     void start_read();
-    void connection_lost(const std::string& what, bool orderly);
+    void handle(const stream_protocol::events& ev);
+    /// Writes a greeting or farewell (no records), then `then`.
+    void send_control(std::string bytes, std::function<void()> then);
+    void connection_lost(const std::string& what, bool orderly,
+                         collector_error why = collector_error::none);
     void poll_acks();
     void arm_ack_poll();
     void arm_forget();
@@ -149,6 +163,12 @@ class stream_sink final : public sink {
     bool ack_armed_ = false;
     bool forget_armed_ = false;
     bool spool_had_records_ = false;
+    std::unique_ptr<stream_protocol> protocol_;
+    std::vector<std::uint64_t> tokens_;  ///< per record of the batch in flight (RELP)
+    std::string control_;                ///< a greeting or farewell in flight
+    std::string refused_said_;           ///< the last refusal said (once)
+    std::string broken_said_;            ///< the last broken answer said (once)
+    std::function<void()> peer_closed_;  ///< closing: what follows the collector's close
     bool stopping_ = false;  ///< close() was called: no reconnecting
     std::function<void()> after_write_;  ///< a graceful close waiting for the write in flight
     std::uint64_t generation_ = 0;
@@ -162,5 +182,8 @@ class stream_sink final : public sink {
     std::error_code last_error_;
     std::uint32_t failures_ = 0;
 };
+
+/// The error a collector_error stands for ("the collector refused a record", ...).
+[[nodiscard]] std::error_code make_error_code(stream_sink::collector_error e);
 
 }  // namespace klog::sinks
