@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -557,24 +558,30 @@ TEST_CASE(
     // The ring of this "kernel" holds 30,000 records; the file's filesystem is full at first.
     klog_test::kmsg_ring ring(f.dir.file("small-ring.sock"), 30000);
     fill_up(mnt + "/filler");
-    constexpr std::uint64_t total = 250000;
+    // 250,000 records, and more (up to 1,000,000) until klogd paused: on a loaded machine it
+    // reads less of what the ring holds and needs longer to have 4 MiB waiting.
+    std::atomic<std::uint64_t> produced{0};
+    std::atomic<bool> paused{false};
     background_klogd klogd({"-n", "-d", "-x", "--format=raw", "--source=kmsg:" + ring.path(),
                             "--pidfile=" + f.dir.file("pid"), "--state-file=" + f.dir.file("state"),
                             "-f", file},
                            f.err);
     std::thread producer([&] {
-        for (std::uint64_t seq = 1; seq <= total; ++seq) {
+        for (std::uint64_t seq = 1; seq <= 250000 || (!paused && seq <= 1000000); ++seq) {
             ring.add(numbered(seq, "full disk "));
+            produced = seq;
             if (seq % 5000 == 0) std::this_thread::sleep_for(20ms);
         }
     });
     // The output fills up and klogd stops reading: the ring overruns meanwhile.
-    CHECK(eventually(
-        [&] { return f.diagnostics().find("reading paused") != std::string::npos; }, 30s));
+    paused = eventually(
+        [&] { return f.diagnostics().find("reading paused") != std::string::npos; }, 60s);
+    CHECK(paused);
     std::this_thread::sleep_for(2s);
     const auto paused_rss = klog_test::peak_rss_kib(klogd.pid());
     REQUIRE(::unlink((mnt + "/filler").c_str()) == 0);  // space returns
     producer.join();
+    const std::uint64_t total = produced;
     std::vector<std::string> lines;
     CHECK(eventually(
         [&] {
