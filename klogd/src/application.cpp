@@ -595,6 +595,7 @@ void application::save_cursor(bool durable, bool clean) {
     c.boot_id = boot_id_;
     c.clean = clean;
     const auto& outputs = pipeline_->outputs();
+    for (const auto& out : outputs) out->save_acknowledged();  // never behind the cursor
     bool all = true;
     for (std::size_t i = 0; i < outputs.size(); ++i) {
         klog::output_cursor o;

@@ -70,6 +70,9 @@ po::options_description describe(options& o) {
         ("tls-key", po::value<std::string>()->value_name("FILE"), "key of --tls-cert (PEM)")
         ("relp-window", po::value<std::string>()->value_name("N"),
          "relp:// and relps://: at most N records sent and not yet answered (default 128)")
+        ("relp-timeout", po::value<std::string>()->value_name("SECONDS"),
+         "relp:// and relps://: reconnect when the collector leaves a record unanswered this "
+         "long (default 90)")
         ("spool-dir", po::value<std::string>()->value_name("DIR"),
          "disk queue of tcp://, tls://, relp:// and relps:// outputs, one subdirectory per output (default: "
          "spool/ beside the state file for the daemon, none for -o; none: memory only)")
@@ -141,6 +144,7 @@ options parse_options(int argc, const char* const argv[]) {
     o.spool_max = take(vm, "spool-max");
     o.flush_timeout = take(vm, "flush-timeout");
     o.relp_window = take(vm, "relp-window");
+    o.relp_timeout = take(vm, "relp-timeout");
     return o;
 }
 

@@ -134,6 +134,15 @@ output_spec parse_network(std::string_view scheme, output_spec::kind type, std::
         }
         out.relp_window = n;
     }
+    if (relp && opts.relp_timeout) {
+        unsigned n = 0;
+        const auto& t = *opts.relp_timeout;
+        const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), n);
+        if (ec != std::errc{} || end != t.data() + t.size() || n < 1 || n > 3600) {
+            fail("--relp-timeout " + t, "must be 1 to 3600 seconds");
+        }
+        out.relp_timeout = std::chrono::seconds(n);
+    }
     if (opts.framing) {
         const auto f = klog::sinks::parse_framing(*opts.framing);
         if (!f) fail("--framing " + *opts.framing, "must be octet or lf");
@@ -227,6 +236,7 @@ std::unique_ptr<klog::sinks::sink> make_stream(const output_spec& spec, output_c
     s.tls = spec.type == output_spec::kind::tls || spec.type == output_spec::kind::relps;
     s.relp = spec.type == output_spec::kind::relp || spec.type == output_spec::kind::relps;
     s.relp_window = spec.relp_window;
+    s.answer_timeout = spec.relp_timeout;
     s.endpoint = spec.endpoint;
     s.framing = spec.framing;
     s.tls_ca = spec.tls_ca;

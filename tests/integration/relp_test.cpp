@@ -87,7 +87,15 @@ void check_samples(const klog_test::rsyslog_relp_receiver& rsyslog) {
 class fake_relp_server {
   public:
     /// What the server does with the n-th syslog frame of a connection.
-    enum class act { ok, refuse, serverclose, broken };
+    enum class act {
+        ok,
+        refuse,       // 500, and nothing more on this connection
+        serverclose,  // goodbye
+        broken,       // a frame that breaks RELP, and nothing more
+        hold_refuse,  // 1.5 s of silence, then 500, then the next ones answered again
+        silent,       // no answer to this one or any later one
+        mute_open,    // (first) the open is never answered
+    };
     using script = std::vector<act>;  // past its end: ok
 
     explicit fake_relp_server(std::vector<script> scripts) : scripts_(std::move(scripts)) {
@@ -186,6 +194,7 @@ class fake_relp_server {
         bool spoiled = false;  // after a refusal: nothing more is answered
         while (auto f = next_frame(c, in, txnr)) {
             const auto& [command, data] = *f;
+            if (!steps.empty() && steps[0] == act::mute_open) continue;
             if (command == "open") {
                 say(c, rsp(txnr, "200 OK\nrelp_version=0\nrelp_software=fake\ncommands=syslog"));
             } else if (command == "close") {
@@ -208,6 +217,15 @@ class fake_relp_server {
                         return;
                     case act::broken:
                         say(c, txnr + " rsp six 200 OK\n");
+                        spoiled = true;
+                        break;
+                    case act::hold_refuse:
+                        std::this_thread::sleep_for(1500ms);
+                        say(c, rsp(txnr, "500 not now"));
+                        std::this_thread::sleep_for(100ms);  // the next answers in another read
+                        break;
+                    case act::silent:
+                    case act::mute_open:
                         spoiled = true;
                         break;
                 }
@@ -372,4 +390,123 @@ TEST_CASE("relp://: a 500 answer and a serverclose and a broken answer are count
     CHECK(count("the collector closes the session") >= 1);
     CHECK(count("answer is broken") == 1);
     CHECK(r.err.find("2 refused, 1 broken answers") != std::string::npos);
+}
+
+namespace {
+
+/// A daemon on a stand-in kernel with a state file, sending to `port` over relp://.
+std::vector<std::string> relp_daemon_args(const klog_test::temp_dir& dir,
+                                          const klog_test::kmsg_ring& ring, std::uint16_t port,
+                                          std::vector<std::string> more = {}) {
+    std::vector<std::string> args{"-n",
+                                  "-d",
+                                  "-x",
+                                  "--source=kmsg:" + ring.path(),
+                                  "--pidfile=" + dir.file("klogd.pid"),
+                                  "--state-file=" + dir.file("state"),
+                                  "--output=relp://127.0.0.1:" + std::to_string(port)};
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+}
+
+/// `marker N` → how many times the fake server stored each N.
+std::map<int, int> stored_by_fake(fake_relp_server& server, const std::string& marker) {
+    std::map<int, int> n;
+    for (const auto& data : server.stored()) {
+        const auto at = data.rfind(marker);
+        if (at != std::string::npos) n[std::stoi(data.substr(at + marker.size()))]++;
+    }
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("relp://: a refusal that comes while a SIGHUP closes the session is not acknowledged "
+          "by the answers after it: the refused record goes again",
+          "[integration][relp]") {
+    using act = fake_relp_server::act;
+    // Record 3 is refused after 1.5 s, records 4-10 answered 200 after it.
+    fake_relp_server server({{act::ok, act::ok, act::hold_refuse}});
+    klog_test::temp_dir dir;
+    klog_test::kmsg_ring ring(dir.file("kmsg.sock"), 1000);
+    const std::string marker = "held relp ";
+    for (int i = 1; i <= 10; ++i) {
+        ring.add(kmsg_record(6, static_cast<std::uint64_t>(i), 1000000ULL * i,
+                             marker + std::to_string(i)));
+    }
+    const auto err = dir.file("stderr.log");
+    background_klogd klogd(relp_daemon_args(dir, ring, server.port()), err);
+    REQUIRE(eventually([&] { return stored_by_fake(server, marker).size() >= 2; }, 10s));
+    klogd.signal(SIGHUP);  // while the collector holds its answer to record 3
+    const bool all = eventually([&] { return stored_by_fake(server, marker).size() == 10; }, 20s);
+    klogd.signal(SIGTERM);
+    CHECK(klogd.wait_exit(10s) == 0);
+    INFO(klog_test::read_file(err));
+    CHECK(all);
+    CHECK(stored_by_fake(server, marker).count(3) == 1);
+    CHECK(klog_test::read_file(err).find("refused a record: 500 not now") != std::string::npos);
+}
+
+TEST_CASE("relp://: a collector that does not answer the open or a record is given up on after "
+          "--relp-timeout and connected to again",
+          "[integration][relp]") {
+    using act = fake_relp_server::act;
+    fake_relp_server server({{act::mute_open}, {act::ok, act::silent}});
+    klog_test::temp_dir dir;
+    klog_test::kmsg_ring ring(dir.file("kmsg.sock"), 1000);
+    const std::string marker = "silent relp ";
+    for (int i = 1; i <= 5; ++i) {
+        ring.add(kmsg_record(6, static_cast<std::uint64_t>(i), 1000000ULL * i,
+                             marker + std::to_string(i)));
+    }
+    const auto err = dir.file("stderr.log");
+    background_klogd klogd(relp_daemon_args(dir, ring, server.port(), {"--relp-timeout=1"}), err);
+    const bool all = eventually([&] { return stored_by_fake(server, marker).size() == 5; }, 20s);
+    klogd.signal(SIGTERM);
+    CHECK(klogd.wait_exit(10s) == 0);
+    const auto diagnostics = klog_test::read_file(err);
+    INFO(diagnostics);
+    CHECK(all);
+    CHECK(server.connections() >= 3);
+    CHECK(diagnostics.find("no answer for 1 s") != std::string::npos);
+    for (const auto& [n, times] : stored_by_fake(server, marker)) CHECK(times == 1);
+}
+
+TEST_CASE("relp://: after kill -9 the spool does not send again what the saved cursor calls "
+          "acknowledged",
+          "[integration][relp]") {
+    fake_relp_server server({});
+    klog_test::temp_dir dir;
+    klog_test::kmsg_ring ring(dir.file("kmsg.sock"), 10000);
+    const std::string marker = "spooled relp ";
+    const auto add = [&](int from, int to) {
+        for (int i = from; i <= to; ++i) {
+            ring.add(kmsg_record(6, static_cast<std::uint64_t>(i), 1000000ULL * i,
+                                 marker + std::to_string(i)));
+        }
+    };
+    add(1, 300);
+    const auto err = dir.file("stderr.log");
+    const auto args = relp_daemon_args(dir, ring, server.port());
+    auto klogd = std::make_unique<background_klogd>(args, err);
+    REQUIRE(eventually([&] { return stored_by_fake(server, marker).size() == 300; }, 20s));
+    // The cursor says so.
+    REQUIRE(eventually(
+        [&] {
+            return klog_test::read_if_any(dir.file("state")).find("output.acked=300\n") !=
+                   std::string::npos;
+        },
+        10s));
+    klogd->signal(SIGKILL);
+    klogd->wait_exit(5s);
+    klogd = std::make_unique<background_klogd>(args, err);
+    add(301, 310);
+    const bool all = eventually([&] { return stored_by_fake(server, marker).size() == 310; }, 20s);
+    klogd->signal(SIGTERM);
+    CHECK(klogd->wait_exit(10s) == 0);
+    INFO(klog_test::read_file(err));
+    CHECK(all);
+    int twice = 0;
+    for (const auto& [n, times] : stored_by_fake(server, marker)) twice += times > 1 ? 1 : 0;
+    CHECK(twice == 0);
 }

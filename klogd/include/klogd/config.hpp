@@ -38,6 +38,7 @@ struct output_spec {
     std::optional<std::string> spool_dir{};  ///< tcp, tls: this output's own spool directory
     std::uint64_t spool_max = 64ULL << 20;   ///< --spool-max, bytes
     std::size_t relp_window = 128;           ///< --relp-window (relp, relps)
+    std::chrono::seconds relp_timeout{90};   ///< --relp-timeout (relp, relps)
 };
 
 /// How long `-o` waits for outputs that make no progress (`--flush-timeout`), and how long a

@@ -47,6 +47,7 @@ struct options {
     std::optional<std::string> spool_max;  ///< --spool-max=SIZE (K, M, G suffixes)
     std::optional<std::string> flush_timeout;  ///< --flush-timeout=SECONDS
     std::optional<std::string> relp_window;    ///< --relp-window=N
+    std::optional<std::string> relp_timeout;   ///< --relp-timeout=SECONDS
     bool check_config = false;
     bool help = false;
 };

@@ -4,6 +4,7 @@ namespace klog::sinks {
 
 void relp_session::reset() {
     open_ = false;
+    spoiled_ = false;
     txnr_ = 0;
     open_txnr_ = 0;
     next_token_ = 1;
@@ -39,6 +40,7 @@ std::string relp_session::farewell() {
 }
 
 void relp_session::received(std::string_view bytes, events& ev) {
+    if (spoiled_) return;
     frames_.clear();
     const bool ok = parser_.feed(bytes, frames_);
     for (auto& f : frames_) {
@@ -48,6 +50,7 @@ void relp_session::received(std::string_view bytes, events& ev) {
         }
         if (f.command != "rsp") {
             ev.broken = "unexpected command '" + f.command + "' from the server";
+            spoiled_ = true;
             return;
         }
         const auto st = relp::parse_status(f.data);
@@ -58,6 +61,9 @@ void relp_session::received(std::string_view bytes, events& ev) {
             } else {
                 ev.refused = "open: " + (st ? std::to_string(st->code) + " " + st->text
                                             : std::string("no status"));
+                ev.refused_open = true;
+                spoiled_ = true;
+                return;
             }
             continue;
         }
@@ -67,6 +73,7 @@ void relp_session::received(std::string_view bytes, events& ev) {
             if (st && st->code == 200 && in_flight_.empty()) continue;  // our close's answer
             ev.broken = "an answer to transaction " + std::to_string(f.txnr) +
                         " that was not the next open one";
+            spoiled_ = true;
             return;
         }
         const auto token = in_flight_.front().second;
@@ -74,11 +81,15 @@ void relp_session::received(std::string_view bytes, events& ev) {
         if (!st || st->code != 200) {
             ev.refused = st ? std::to_string(st->code) + " " + st->text
                             : std::string("an answer without a status");
+            spoiled_ = true;
             return;  // the record is sent again (with everything after it)
         }
         ev.acked = token;
     }
-    if (!ok) ev.broken = "a broken frame: " + parser_.error();
+    if (!ok) {
+        ev.broken = "a broken frame: " + parser_.error();
+        spoiled_ = true;
+    }
 }
 
 }  // namespace klog::sinks

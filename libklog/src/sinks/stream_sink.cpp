@@ -62,6 +62,7 @@ stream_sink::stream_sink(asio::io_context& io, settings s,
       timer_(io),
       ack_timer_(io),
       forget_timer_(io),
+      answer_timer_(io),
       queue_(s_.queue, s_.spool_dir ? std::make_unique<spool>(
                                           *s_.spool_dir, s_.spool_max,
                                           std::min<std::size_t>(256 * 1024, s_.spool_max / 4))
@@ -117,6 +118,7 @@ stream_sink::~stream_sink() {
         timer_.cancel();
         ack_timer_.cancel();
         forget_timer_.cancel();
+        answer_timer_.cancel();
         close_transport();
         // Let the aborted operations finish while their objects still exist.
         if (io_.stopped()) io_.restart();
@@ -192,6 +194,8 @@ void stream_sink::kick() {
         ready = std::min(ready, open >= window ? 0 : window - open);
     }
     if (ready == 0) return;
+    // An answer is awaited from now on (not since the last one, long ago on a quiet system).
+    if (queue_.unacknowledged() == 0) last_heard_ = std::chrono::steady_clock::now();
     wire_.clear();
     tokens_.clear();
     std::size_t n = 0;
@@ -243,6 +247,8 @@ class collector_category final : public std::error_category {
                 return "the collector's answer broke the protocol";
             case stream_sink::collector_error::closing:
                 return "the collector closed the session";
+            case stream_sink::collector_error::silent:
+                return "the collector does not answer";
             case stream_sink::collector_error::none:
                 break;
         }
@@ -275,19 +281,20 @@ void stream_sink::send_control(std::string bytes, std::function<void()> then) {
     }
 }
 
-void stream_sink::handle(const stream_protocol::events& ev) {
+bool stream_sink::note(const stream_protocol::events& ev) {
     if (ev.acked && queue_.acknowledge(*ev.acked) != 0) {
         backoff_.reset();
         progress();
     }
     if (ev.refused) {
-        ++counters_.refused;
+        if (!ev.refused_open) ++counters_.refused;
         if (*ev.refused != refused_said_) {
-            diag(name() + ": the collector refused a record: " + *ev.refused +
-                 " (it goes again after reconnecting)");
+            diag(name() + (ev.refused_open ? ": the collector refused the session: "
+                                           : ": the collector refused a record: ") +
+                 *ev.refused + " (it goes again after reconnecting)");
             refused_said_ = *ev.refused;
         }
-        return connection_lost("refused: " + *ev.refused, false, collector_error::refused);
+        return true;
     }
     if (ev.broken) {
         ++counters_.broken;
@@ -296,13 +303,43 @@ void stream_sink::handle(const stream_protocol::events& ev) {
                  " (what it did not acknowledge goes again after reconnecting)");
             broken_said_ = *ev.broken;
         }
-        return connection_lost(*ev.broken, false, collector_error::broken);
+        return true;
     }
-    if (ev.closing) {
-        return connection_lost("the collector closes the session", true, collector_error::closing);
+    return ev.closing;
+}
+
+void stream_sink::handle(const stream_protocol::events& ev) {
+    if (note(ev)) {
+        if (ev.refused) {
+            return connection_lost("refused: " + *ev.refused, false, collector_error::refused);
+        }
+        if (ev.broken) return connection_lost(*ev.broken, false, collector_error::broken);
+        return connection_lost("the collector closes the session", true,
+                               collector_error::closing);
     }
     if (queue_.unacknowledged() == 0) arm_forget();
     kick();
+}
+
+void stream_sink::arm_answer_check() {
+    const auto now = std::chrono::steady_clock::now();
+    const auto due = last_heard_ + s_.answer_timeout;
+    answer_timer_.expires_after(due > now ? due - now : std::chrono::steady_clock::duration{});
+    answer_timer_.async_wait(guarded([this](const boost::system::error_code& ec) {
+        if (ec || (state_ != state::connected && state_ != state::closing)) return;
+        const bool awaited = queue_.unacknowledged() != 0 || !protocol_->ready();
+        if (awaited && std::chrono::steady_clock::now() >= last_heard_ + s_.answer_timeout) {
+            const auto secs = std::chrono::duration_cast<std::chrono::seconds>(s_.answer_timeout);
+            if (state_ == state::closing) {
+                answers_stopped_ = true;  // the close goes on without waiting for them
+                return;
+            }
+            return connection_lost("no answer for " + std::to_string(secs.count()) + " s", false,
+                                   collector_error::silent);
+        }
+        if (!awaited) last_heard_ = std::chrono::steady_clock::now();
+        arm_answer_check();
+    }));
 }
 
 void stream_sink::poll_acks() {
@@ -359,6 +396,7 @@ void stream_sink::close_transport() noexcept {
     after_write_ = nullptr;
     boost::system::error_code ignored;
     ack_timer_.cancel();
+    answer_timer_.cancel();
     resolver_.cancel();
     if (tls_) {
         tls_->lowest_layer().close(ignored);
@@ -446,7 +484,12 @@ void stream_sink::on_connected() {
     last_error_.clear();
     diag(name() + ": connected");
     protocol_->reset();
+    answers_stopped_ = false;
     start_read();
+    if (protocol_->window() != 0) {
+        last_heard_ = std::chrono::steady_clock::now();  // the open's answer is awaited
+        arm_answer_check();
+    }
     if (auto hello = protocol_->greeting(); !hello.empty()) {
         // Records follow once the collector accepted it (read handler).
         send_control(std::move(hello), [this] { kick(); });
@@ -461,12 +504,14 @@ void stream_sink::start_read() {
         if (!ec) {
             stream_protocol::events ev;
             protocol_->received(std::string_view(read_buffer_.data(), n), ev);
+            last_heard_ = std::chrono::steady_clock::now();
             start_read();
             if (state_ == state::connected) {
                 handle(ev);
-            } else if (state_ == state::closing && ev.acked &&
-                       queue_.acknowledge(*ev.acked) != 0) {
-                progress();  // answers that come while closing still count
+            } else if (state_ == state::closing && note(ev)) {
+                // Answers that come while closing still count; after a refusal, a broken
+                // answer or the collector's goodbye none will: the close goes on at once.
+                answers_stopped_ = true;
             }
             return;
         }
@@ -525,7 +570,8 @@ void stream_sink::close_step_acks(std::chrono::steady_clock::time_point deadline
     // Wait (bounded) until the collector acknowledged everything sent: then nothing needs to go
     // again on the next connection.
     poll_acks();
-    if (queue_.unacknowledged() != 0 && std::chrono::steady_clock::now() < deadline) {
+    if (queue_.unacknowledged() != 0 && !answers_stopped_ &&
+        std::chrono::steady_clock::now() < deadline) {
         timer_.expires_after(s_.ack_poll);
         timer_.async_wait(
             guarded([this, deadline, then = std::move(then)](const boost::system::error_code& ec) mutable {
@@ -534,8 +580,9 @@ void stream_sink::close_step_acks(std::chrono::steady_clock::time_point deadline
             }));
         return;
     }
-    // RELP: say goodbye, and let the collector answer and close first (bounded).
-    if (auto bye = protocol_->farewell(); !bye.empty()) {
+    // RELP: say goodbye, and let the collector answer and close first (bounded); not to a
+    // collector that said goodbye or stopped making sense.
+    if (auto bye = answers_stopped_ ? std::string() : protocol_->farewell(); !bye.empty()) {
         send_control(std::move(bye), [this, then = std::move(then)]() mutable {
             auto next = std::make_shared<std::function<void()>>(
                 [this, then = std::move(then)]() mutable { close_step_shutdown(std::move(then)); });

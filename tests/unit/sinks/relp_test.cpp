@@ -119,3 +119,42 @@ TEST_CASE("relp: a server's words are kept printable and short", "[sinks][relp]"
     CHECK(relp::parse_status("500 " + std::string(1000, 'x'))->text.size() ==
           relp::max_status_text);
 }
+
+TEST_CASE("relp session: after a refusal no answer acknowledges anything until a new connection",
+          "[sinks][relp]") {
+    relp_session s(false, 128);
+    (void)s.greeting();
+    stream_protocol::events ev;
+    s.received("1 rsp 6 200 OK\n", ev);
+    std::string wire;
+    for (const char* r : {"<6>a", "<6>b", "<6>c", "<6>d"}) (void)s.frame(r, wire);
+    ev = {};
+    s.received("2 rsp 6 200 OK\n3 rsp 11 500 not now\n", ev);
+    CHECK(ev.acked == 1U);
+    CHECK(ev.refused == "500 not now");
+    CHECK_FALSE(ev.refused_open);
+    // The answers to records 3 and 4, in a later read: they must not acknowledge record 2.
+    ev = {};
+    s.received("4 rsp 6 200 OK\n5 rsp 6 200 OK\n", ev);
+    CHECK_FALSE(ev.acked);
+    // A broken frame spoils the session too.
+    relp_session b(false, 128);
+    (void)b.greeting();
+    ev = {};
+    b.received("1 rsp 6 200 OK\n", ev);
+    wire.clear();
+    (void)b.frame("<6>a", wire);
+    (void)b.frame("<6>b", wire);
+    ev = {};
+    b.received("2 rsp x\n", ev);
+    CHECK(ev.broken);
+    ev = {};
+    b.received("3 rsp 6 200 OK\n", ev);
+    CHECK_FALSE(ev.acked);
+    // A refused open is the session's, not a record's.
+    relp_session o(false, 128);
+    (void)o.greeting();
+    ev = {};
+    o.received("1 rsp 6 500 no\n", ev);
+    CHECK(ev.refused_open);
+}

@@ -122,6 +122,10 @@ class sink {
         return durable_seq();
     }
     virtual void resume_acknowledged(std::optional<std::uint64_t> seq) noexcept { (void)seq; }
+    /// Writes down how far the collector acknowledged where the output keeps it itself (a
+    /// spool's `acked`), so that it is never behind the cursor that is saved next: a restart
+    /// then sends nothing again that the cursor already calls acknowledged.
+    virtual void save_acknowledged() {}
     /// Items taken and not safe yet.
     [[nodiscard]] virtual std::size_t unsafe() const noexcept = 0;
     /// Items waiting in memory (not yet written or acknowledged).

@@ -21,6 +21,7 @@ class stream_protocol {
     struct events {
         std::optional<std::uint64_t> acked;  ///< every record up to this token is stored
         std::optional<std::string> refused;  ///< the collector refused a record: its words
+        bool refused_open = false;           ///< ... the session itself, not a record
         bool closing = false;                ///< the collector says it is going away
         std::optional<std::string> broken;   ///< what it sent makes no sense
     };
@@ -95,6 +96,9 @@ class relp_session final : public stream_protocol {
     bool tls_;
     std::size_t window_;
     bool open_ = false;
+    /// A refusal or a broken answer came: nothing after it acknowledges (an answer to a later
+    /// record would otherwise acknowledge the refused one too) until the next connection.
+    bool spoiled_ = false;
     std::uint32_t txnr_ = 0;
     std::uint32_t open_txnr_ = 0;
     std::uint64_t next_token_ = 1;

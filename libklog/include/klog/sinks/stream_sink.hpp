@@ -59,12 +59,15 @@ namespace klog::sinks {
 class stream_sink final : public sink {
   public:
     /// Why a collector's own words ended a connection (RELP).
-    enum class collector_error { none, refused, broken, closing };
+    enum class collector_error { none, refused, broken, closing, silent };
 
     struct settings {
         bool tls = false;
         bool relp = false;              ///< RELP instead of plain syslog
         std::size_t relp_window = 128;  ///< RELP: transactions open at most
+        /// RELP: a collector that leaves an open transaction (the session's open or a record)
+        /// unanswered this long is given up on and connected to again.
+        std::chrono::milliseconds answer_timeout{90000};
         network_endpoint endpoint;
         sinks::framing framing = sinks::framing::octet_counting;
         std::optional<std::string> tls_ca;
@@ -106,6 +109,9 @@ class stream_sink final : public sink {
     [[nodiscard]] std::string spool_directory() const override;
     [[nodiscard]] bool spool_had_records() const noexcept override { return spool_had_records_; }
     [[nodiscard]] std::optional<std::uint64_t> acknowledged_seq() const noexcept override;
+    void save_acknowledged() override {
+        if (auto* disk = queue_.disk()) disk->save_acked();
+    }
     void resume_acknowledged(std::optional<std::uint64_t> seq) noexcept override {
         queue_.resume_acknowledged(seq);
     }
@@ -126,6 +132,10 @@ class stream_sink final : public sink {
     void on_connected();
     void start_read();
     void handle(const stream_protocol::events& ev);
+    /// Counts and says (once) what the collector answered; true when it ends the session.
+    bool note(const stream_protocol::events& ev);
+    /// RELP: watches that open transactions get an answer within `answer_timeout`.
+    void arm_answer_check();
     /// Writes a greeting or farewell (no records), then `then`.
     void send_control(std::string bytes, std::function<void()> then);
     void connection_lost(const std::string& what, bool orderly,
@@ -154,6 +164,10 @@ class stream_sink final : public sink {
     boost::asio::steady_timer timer_;
     boost::asio::steady_timer ack_timer_;
     boost::asio::steady_timer forget_timer_;
+    boost::asio::steady_timer answer_timer_;
+    std::chrono::steady_clock::time_point last_heard_{};  ///< RELP: the last answer, or since
+                                                          ///< when one is awaited
+    bool answers_stopped_ = false;  ///< closing: the collector will acknowledge no more
     // Shared with the handlers of operations on them, so a closed transport outlives its
     // aborted operations.
     std::shared_ptr<boost::asio::ip::tcp::socket> socket_;
