@@ -197,7 +197,7 @@ TEST_CASE("sink watermark: what is not safe holds the cursor back, notices inclu
 TEST_CASE("a full drop output drops, says each gap once, and holds nobody back", "[pipeline]") {
     fixture f({when_full::block, when_full::drop});
     f.sink(1).capacity = 2;
-    for (std::uint64_t s = 1; s <= 6; ++s) f.feed(s, "r" + std::to_string(s));
+    for (std::uint64_t s = 1; s <= 6; ++s) f.feed(s, std::string("r") + std::to_string(s));
     CHECK_FALSE(f.pipe->blocked());
     CHECK(f.lines(1) == std::vector<std::string>{"<6>[    0.000001] r1\n", "<6>[    0.000002] r2\n"});
     CHECK(f.sink(1).counters().dropped == 4);

@@ -147,7 +147,7 @@ TEST_CASE("delivery_queue with a spool: safe once written, released once acknowl
     const auto path = dir.file("spool");
     {
         delivery_queue q({}, std::make_unique<spool>(path, 1 << 20));
-        for (std::uint64_t i = 1; i <= 6; ++i) q.push("s" + std::to_string(i), meta_for(i, i));
+        for (std::uint64_t i = 1; i <= 6; ++i) q.push(std::string("s") + std::to_string(i), meta_for(i, i));
         CHECK(q.first_unsafe()->seq == 1U);
         CHECK(q.unsafe() == 6);
         CHECK(q.ready() == 0);  // nothing on disk yet
@@ -158,7 +158,7 @@ TEST_CASE("delivery_queue with a spool: safe once written, released once acknowl
         CHECK(q.acknowledge(30) == 0);  // tokens are per batch here
         CHECK(q.acknowledge(60) == 6);
         CHECK(q.idle());
-        for (std::uint64_t i = 7; i <= 9; ++i) q.push("s" + std::to_string(i), meta_for(i, i));
+        for (std::uint64_t i = 7; i <= 9; ++i) q.push(std::string("s") + std::to_string(i), meta_for(i, i));
         q.write_spool();
         REQUIRE(q.ready() == 3);
         q.mark_sent(2, 80);  // s7, s8 sent; killed before any acknowledgement
