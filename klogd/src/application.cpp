@@ -347,7 +347,9 @@ void application::drain() {
         // Caught up: from now on records are seen as they happen.
         if (status == klog::sources::read_status::drained) {
             pipeline_->set_estimated_times(false);
-            if (!session_checked_) {
+            // Only once the kernel gave something: a source with nothing to give at the first
+            // read (a stand-in that has not served yet) tells nothing about what it holds.
+            if (!session_checked_ && kernel_gave_records()) {
                 session_checked_ = true;
                 for (const auto& out : pipeline_->outputs()) out->caught_up();
                 if (!pipeline_->ahead_of_kernel().empty()) check_ahead_later();
@@ -589,6 +591,11 @@ void application::begin_cursor() {
     save_cursor();
 }
 
+bool application::kernel_gave_records() const {
+    const auto& n = pipeline_->counters();
+    return n.records + n.malformed + n.missed + n.duplicates + n.filtered + n.overruns != 0;
+}
+
 void application::save_cursor(bool durable, bool clean) {
     if (!cursor_) return;
     klog::cursor c;
@@ -823,7 +830,7 @@ int application::run_daemon() {
     // What the outputs still hold gets a short while; what does not make it stays behind the
     // saved cursor and is read again from the ring at the next start (or waits in a spool).
     for (const auto& out : pipeline_->outputs()) {
-        out->caught_up();
+        out->caught_up(!kernel_gave_records());
         out->finish();
     }
     pipeline_->flush();

@@ -67,6 +67,8 @@ class application {
     /// --user: the state directory is the user's (made, or klogd's own handed over), or klogd
     /// refuses to start.
     void prepare_state_directory();
+    /// The source gave at least one record (or said it lost some) since the start.
+    [[nodiscard]] bool kernel_gave_records() const;
     /// `clean`: at a clean stop (everything written is in the saved positions).
     void save_cursor(bool durable = false, bool clean = false);
     /// End of a batch: outputs write out, the cursor is saved, timers armed as needed.

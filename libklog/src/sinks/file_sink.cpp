@@ -74,8 +74,9 @@ void file_sink::plan_cut(const file_position& saved, std::optional<std::uint64_t
     planned_cut_ = planned_cut{saved, saved_seq};
 }
 
-void file_sink::caught_up() {
+void file_sink::caught_up(bool nothing_read) {
     caught_up_ = true;
+    nothing_read_ = nothing_read;
     if (planned_cut_) write_pending();
 }
 
@@ -87,8 +88,11 @@ bool file_sink::decide_cut() {
     planned_cut_.reset();
     // The tail holds records after plan.seq that this run gives again: cutting it is right
     // only if the kernel still has them all (the first record given follows the cursor).
+    // (Caught up with no record for this output: the kernel holds nothing after the cursor,
+    // so what it would give again is nothing. Stopped before the kernel gave anything at all:
+    // nothing is known, and the tail stays, said below.)
     const bool kernel_has_all =
-        !first || (plan.seq ? *first <= *plan.seq + 1 : *first == 0);
+        first ? (plan.seq ? *first <= *plan.seq + 1 : *first == 0) : !nothing_read_;
     if (kernel_has_all) {
         if (const auto cut = truncate_to(plan.position); cut != 0) {
             diag(name() + ": removed " + std::to_string(cut) +

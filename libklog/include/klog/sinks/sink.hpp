@@ -111,8 +111,9 @@ class sink {
         (void)saved;
         (void)saved_seq;
     }
-    /// The start-up backlog is read: what the kernel holds is known.
-    virtual void caught_up() {}
+    /// The start-up backlog is read: what the kernel holds is known. `nothing_read`: klogd
+    /// stops before the kernel gave any record, so nothing is known.
+    virtual void caught_up(bool nothing_read = false) { (void)nothing_read; }
     /// Outputs with a spool: its directory (else empty), whether it held records of an earlier
     /// run at start, and how far the collector itself acknowledged (`durable_seq` also counts
     /// the spool).
