@@ -1,5 +1,6 @@
 #include "klogd/application.hpp"
 
+#include <algorithm>
 #include <sys/klog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -351,7 +352,6 @@ void application::drain() {
             // read (a stand-in that has not served yet) tells nothing about what it holds.
             if (!session_checked_ && kernel_gave_records()) {
                 session_checked_ = true;
-                for (const auto& out : pipeline_->outputs()) out->caught_up();
                 if (!pipeline_->ahead_of_kernel().empty()) check_ahead_later();
             }
         }
@@ -383,7 +383,8 @@ bool application::restart_ahead_outputs() {
     const auto ahead = pipeline_->ahead_of_kernel();
     if (ahead.empty() || cfg_.source == source_kind::replay) return false;
     for (const auto i : ahead) {
-        const auto& out = *pipeline_->outputs()[i];
+        auto& out = *pipeline_->outputs()[i];
+        out.cursor_past_kernel();
         pipeline_->notice("klogd: " + out.name() + ": the saved cursor (seq " +
                           std::to_string(out.latest_seq().value_or(0)) +
                           ") is past the newest kernel record: it gets the whole ring again");
@@ -600,8 +601,10 @@ void application::save_cursor(bool durable, bool clean) {
     if (!cursor_) return;
     klog::cursor c;
     c.boot_id = boot_id_;
-    c.clean = clean;
     const auto& outputs = pipeline_->outputs();
+    // Not clean while a file's tail is undecided: the next start must decide it.
+    c.clean = clean && std::none_of(outputs.begin(), outputs.end(),
+                                    [](const auto& out) { return out->cut_pending(); });
     for (const auto& out : outputs) out->save_acknowledged();  // never behind the cursor
     bool all = true;
     for (std::size_t i = 0; i < outputs.size(); ++i) {
@@ -829,10 +832,7 @@ int application::run_daemon() {
     daemon::notify("STOPPING=1");
     // What the outputs still hold gets a short while; what does not make it stays behind the
     // saved cursor and is read again from the ring at the next start (or waits in a spool).
-    for (const auto& out : pipeline_->outputs()) {
-        out->caught_up(!kernel_gave_records());
-        out->finish();
-    }
+    for (const auto& out : pipeline_->outputs()) out->finish();
     pipeline_->flush();
     settle(std::min(cfg_.flush_timeout, std::chrono::milliseconds(2000)));
     close_outputs();

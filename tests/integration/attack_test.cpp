@@ -254,6 +254,100 @@ TEST_CASE("attack: a kernel whose records are not there yet at klogd's first rea
     CHECK(f.diagnostics().find("kept ") != std::string::npos);  // and it says so
 }
 
+namespace {
+
+/// A file holding records 1..510 of `marker` whose saved cursor says only 1..10 are safe (as
+/// after a kill -9 with the state file's disk full): the state the restart tests start from.
+void file_ahead_of_cursor(attack_fixture& f, const std::vector<std::string>& args_without_source,
+                          const std::string& marker) {
+    klog_test::kmsg_ring ring(f.dir.file("first.sock"), 1000);
+    auto args = args_without_source;
+    args.push_back("--source=kmsg:" + ring.path());
+    const auto file = f.dir.file("kern.log");
+    background_klogd klogd(args, f.err);
+    for (std::uint64_t s = 1; s <= 10; ++s) ring.add(numbered(s, marker));
+    REQUIRE(eventually([&] { return klog_test::file_lines(file).size() >= 10; }));
+    REQUIRE(eventually([&] {
+        return klog_test::read_if_any(f.dir.file("state")).find("seq=10\n") != std::string::npos;
+    }));
+    const auto keep = klog_test::read_file(f.dir.file("state"));  // put back below
+    for (std::uint64_t s = 11; s <= 510; ++s) ring.add(numbered(s, marker));
+    REQUIRE(eventually([&] { return klog_test::file_lines(file).size() >= 510; }));
+    klogd.signal(SIGKILL);
+    klogd.wait_exit(5s);
+    klog_test::write_file(f.dir.file("state"), keep);
+}
+
+}  // namespace
+
+TEST_CASE("attack: a restart stopped before the kernel gave anything leaves the cut to the next "
+          "start: no record twice and none lost",
+          "[integration][attack][file]") {
+    attack_fixture f;
+    const auto file = f.dir.file("kern.log");
+    const std::vector<std::string> args{"-n", "-d", "-x", "--format=raw",
+                                        "--pidfile=" + f.dir.file("klogd.pid"),
+                                        "--state-file=" + f.dir.file("state"), "-f", file};
+    const std::string marker = "undecided ";
+    file_ahead_of_cursor(f, args, marker);
+    for (const int signo : {SIGKILL, SIGTERM}) {
+        // A start whose kernel serves nothing before the signal: the tail's fate is unknown,
+        // and the saved position must stay the old one (seen: the end of the file saved, so
+        // that the next start kept the tail and wrote 11..510 again).
+        klog_test::kmsg_ring ring(f.dir.file("empty" + std::to_string(signo) + ".sock"), 1000);
+        auto a = args;
+        a.push_back("--source=kmsg:" + ring.path());
+        background_klogd klogd(a, f.err);
+        std::this_thread::sleep_for(700ms);
+        klogd.signal(signo);
+        klogd.wait_exit(10s);
+    }
+    {
+        // The kernel has them all: the tail is cut and written again once.
+        klog_test::kmsg_ring ring(f.dir.file("full.sock"), 1000);
+        for (std::uint64_t s = 1; s <= 510; ++s) ring.add(numbered(s, marker));
+        auto a = args;
+        a.push_back("--source=kmsg:" + ring.path());
+        background_klogd klogd(a, f.err);
+        REQUIRE(eventually([&] { return distinct(klog_test::file_lines(file), marker).size() >= 510; }));
+        std::this_thread::sleep_for(500ms);
+        klogd.signal(SIGTERM);
+        CHECK(klogd.wait_exit(10s) == 0);
+    }
+    INFO(f.diagnostics());
+    std::size_t lines = 0;
+    for (const auto& line : klog_test::file_lines(file)) lines += line.find(marker) != std::string::npos;
+    CHECK(distinct(klog_test::file_lines(file), marker).size() == 510);
+    CHECK(lines == 510);
+}
+
+TEST_CASE("attack: a saved cursor past the kernel's newest record does not cut records that were "
+          "safely in the file",
+          "[integration][attack][file]") {
+    attack_fixture f;
+    const auto file = f.dir.file("kern.log");
+    const std::vector<std::string> args{"-n", "-d", "-x", "--format=raw",
+                                        "--pidfile=" + f.dir.file("klogd.pid"),
+                                        "--state-file=" + f.dir.file("state"), "-f", file};
+    const std::string marker = "ahead ";
+    file_ahead_of_cursor(f, args, marker);
+    {
+        // This "kernel" holds only 1..5: it will never give 11..510 again (seen: 11..510 cut,
+        // "written again now", nothing written again).
+        klog_test::kmsg_ring ring(f.dir.file("small.sock"), 1000);
+        for (std::uint64_t s = 1; s <= 5; ++s) ring.add(numbered(s, marker));
+        auto a = args;
+        a.push_back("--source=kmsg:" + ring.path());
+        background_klogd klogd(a, f.err);
+        std::this_thread::sleep_for(2500ms);  // past the 1 s check of a cursor ahead
+        klogd.signal(SIGTERM);
+        CHECK(klogd.wait_exit(10s) == 0);
+    }
+    INFO(f.diagnostics());
+    CHECK(distinct(klog_test::file_lines(file), marker).size() == 510);
+    CHECK(f.diagnostics().find("kept ") != std::string::npos);
+}
+
 TEST_CASE("attack: SIGHUP (logrotate) while the file's disk is full tears a record across the "
           "rotated file and the new one",
           "[integration][attack][file]") {

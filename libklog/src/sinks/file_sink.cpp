@@ -74,25 +74,27 @@ void file_sink::plan_cut(const file_position& saved, std::optional<std::uint64_t
     planned_cut_ = planned_cut{saved, saved_seq};
 }
 
-void file_sink::caught_up(bool nothing_read) {
-    caught_up_ = true;
-    nothing_read_ = nothing_read;
-    if (planned_cut_) write_pending();
+void file_sink::cursor_past_kernel() {
+    if (!planned_cut_) return;
+    decide_cut(true);
+    write_pending();
 }
 
-bool file_sink::decide_cut() {
+bool file_sink::decide_cut(bool cursor_past_kernel) {
     if (!planned_cut_) return true;
     const auto first = first_seq();
-    if (!first && !caught_up_) return false;  // what the kernel still holds is not known yet
+    // What the kernel still holds is known from the first record it gives this output (being
+    // caught up proves nothing: a source may not have served yet), or from a cursor found past
+    // its newest record. A stop before either leaves the decision to the next start: the
+    // saved position stays the planned one, and the stop is not clean.
+    if (!first && !cursor_past_kernel) return false;
     const auto plan = *planned_cut_;
     planned_cut_.reset();
     // The tail holds records after plan.seq that this run gives again: cutting it is right
     // only if the kernel still has them all (the first record given follows the cursor).
-    // (Caught up with no record for this output: the kernel holds nothing after the cursor,
-    // so what it would give again is nothing. Stopped before the kernel gave anything at all:
-    // nothing is known, and the tail stays, said below.)
-    const bool kernel_has_all =
-        first ? (plan.seq ? *first <= *plan.seq + 1 : *first == 0) : !nothing_read_;
+    // A cursor past the kernel's newest record: the kernel gives none of them again, so they
+    // stay.
+    const bool kernel_has_all = first && (plan.seq ? *first <= *plan.seq + 1 : *first == 0);
     if (kernel_has_all) {
         if (const auto cut = truncate_to(plan.position); cut != 0) {
             diag(name() + ": removed " + std::to_string(cut) +
@@ -107,7 +109,8 @@ bool file_sink::decide_cut() {
             "klogd: " + name() + ": kept " + std::to_string(kept) +
             " bytes written after the last saved cursor (seq " +
             (plan.seq ? std::to_string(*plan.seq) : std::string("none")) +
-            "): the kernel no longer holds all records after it, so some may be here twice";
+            (first ? "): the kernel no longer holds all records after it, so some may be here twice"
+                   : "): the kernel gives none of the records after it again, so they stay");
         diag(text);
         say(text);
     }
@@ -116,6 +119,8 @@ bool file_sink::decide_cut() {
 
 std::optional<file_position> file_sink::durable_file_position() const {
     if (!positioned_) return std::nullopt;
+    // A cut not decided yet: what follows the saved position is not known to be safe.
+    if (planned_cut_) return planned_cut_->position;
     std::uint64_t offset = written_end_;
     // A record partly written (its -2 twin, its loss notice) is not safe: the position ends
     // where it began.

@@ -45,7 +45,8 @@ class file_sink final : public sink {
     /// returns how many were removed (0: nothing to do). Only before this sink wrote anything.
     std::uint64_t truncate_to(const file_position& saved) override;
     void plan_cut(const file_position& saved, std::optional<std::uint64_t> saved_seq) override;
-    void caught_up(bool nothing_read = false) override;
+    void cursor_past_kernel() override;
+    [[nodiscard]] bool cut_pending() const noexcept override { return planned_cut_.has_value(); }
 
     [[nodiscard]] std::optional<file_position> durable_file_position() const override;
     [[nodiscard]] std::size_t unsafe() const noexcept override { return items_.size(); }
@@ -79,7 +80,7 @@ class file_sink final : public sink {
 
     [[nodiscard]] int open_path() const;
     /// A planned cut is decided (true: writing may go on; false: not known yet).
-    bool decide_cut();
+    bool decide_cut(bool cursor_past_kernel = false);
     /// Takes the device, inode and end offset of the open file (after open, reopen).
     void learn_position();
     bool write_pending() noexcept;
@@ -98,8 +99,6 @@ class file_sink final : public sink {
         std::optional<std::uint64_t> seq;
     };
     std::optional<planned_cut> planned_cut_;
-    bool caught_up_ = false;
-    bool nothing_read_ = false;  ///< klogd stopped before the kernel gave a record
     bool broken_ = false;
     std::error_code last_error_;
     // Where the file stands (regular files; not standard output).

@@ -111,9 +111,12 @@ class sink {
         (void)saved;
         (void)saved_seq;
     }
-    /// The start-up backlog is read: what the kernel holds is known. `nothing_read`: klogd
-    /// stops before the kernel gave any record, so nothing is known.
-    virtual void caught_up(bool nothing_read = false) { (void)nothing_read; }
+    /// This output's saved cursor is past the kernel's newest record (it gets the whole ring
+    /// again): the kernel gives none of the records after the cursor.
+    virtual void cursor_past_kernel() {}
+    /// A file output's decision about its unsaved tail is still open: a stop now is not clean
+    /// (the next start decides).
+    [[nodiscard]] virtual bool cut_pending() const noexcept { return false; }
     /// Outputs with a spool: its directory (else empty), whether it held records of an earlier
     /// run at start, and how far the collector itself acknowledged (`durable_seq` also counts
     /// the spool).
