@@ -285,9 +285,19 @@ TEST_CASE("attack: a restart stopped before the kernel gave anything leaves the 
           "[integration][attack][file]") {
     attack_fixture f;
     const auto file = f.dir.file("kern.log");
-    const std::vector<std::string> args{"-n", "-d", "-x", "--format=raw",
-                                        "--pidfile=" + f.dir.file("klogd.pid"),
-                                        "--state-file=" + f.dir.file("state"), "-f", file};
+    // With symbols: klogd's own notice about them comes before any kernel record, and waits
+    // with the cut (seen in the guest: the cursor saved without a seq while it waited, and the
+    // next start wrote the whole ring again).
+    const bool symbols = GENERATE(false, true);
+    std::vector<std::string> args{"-n", "-d", "--format=raw",
+                                  "--pidfile=" + f.dir.file("klogd.pid"),
+                                  "--state-file=" + f.dir.file("state"), "-f", file};
+    if (symbols) {
+        args.push_back("--kallsyms=" + klog_test::data_path("symbols/kallsyms"));
+        args.push_back("--modules=" + klog_test::data_path("symbols/proc-modules"));
+    } else {
+        args.push_back("-x");
+    }
     const std::string marker = "undecided ";
     file_ahead_of_cursor(f, args, marker);
     for (const int signo : {SIGKILL, SIGTERM}) {

@@ -86,6 +86,7 @@ void sink::finish() {
 }
 
 std::optional<std::uint64_t> sink::durable_seq() const noexcept {
+    if (cut_pending()) return pending_cut_seq();  // the saved state stays as it was
     std::optional<std::uint64_t> at = latest_;
     if (const auto first = first_unsafe()) at = first->before;
     // Records dropped and not yet said are not delivered: after a restart they are read again.

@@ -47,6 +47,9 @@ class file_sink final : public sink {
     void plan_cut(const file_position& saved, std::optional<std::uint64_t> saved_seq) override;
     void cursor_past_kernel() override;
     [[nodiscard]] bool cut_pending() const noexcept override { return planned_cut_.has_value(); }
+    [[nodiscard]] std::optional<std::uint64_t> pending_cut_seq() const noexcept override {
+        return planned_cut_ ? planned_cut_->seq : std::nullopt;
+    }
 
     [[nodiscard]] std::optional<file_position> durable_file_position() const override;
     [[nodiscard]] std::size_t unsafe() const noexcept override { return items_.size(); }

@@ -117,6 +117,11 @@ class sink {
     /// A file output's decision about its unsaved tail is still open: a stop now is not clean
     /// (the next start decides).
     [[nodiscard]] virtual bool cut_pending() const noexcept { return false; }
+    /// While `cut_pending()`: the sequence number saved with the position the cut waits on
+    /// (`durable_seq` stays it: what this run holds is not known to be safe before then).
+    [[nodiscard]] virtual std::optional<std::uint64_t> pending_cut_seq() const noexcept {
+        return std::nullopt;
+    }
     /// Outputs with a spool: its directory (else empty), whether it held records of an earlier
     /// run at start, and how far the collector itself acknowledged (`durable_seq` also counts
     /// the spool).
