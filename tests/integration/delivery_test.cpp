@@ -133,6 +133,10 @@ TEST_CASE(
             collector.start();
         }
         background_klogd klogd(args, err);
+        // Killed at a random moment after it started reading (a slow start, as under ASan,
+        // would otherwise be killed before it read anything).
+        CHECK(eventually([&] { return ring.connections() >= static_cast<std::uint64_t>(kill); },
+                         10s));
         std::this_thread::sleep_for(std::chrono::milliseconds(moment(rng)));
         REQUIRE(klogd.running());
         klogd.signal(SIGKILL);
