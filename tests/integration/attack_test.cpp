@@ -3,8 +3,8 @@
 // failed against the commit it was written for (54fd2ff); see the report in the commit message.
 // klogd reads stand-ins for /dev/kmsg (tests/support/daemon_harness.hpp); tmpfs mounts need root.
 #include <netinet/in.h>
+#include <fcntl.h>
 #include <signal.h>
-#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -57,25 +57,6 @@ std::set<std::uint64_t> distinct(const std::vector<std::string>& items, std::str
     }
     return s;
 }
-
-class tmpfs_mount {
-  public:
-    tmpfs_mount(const std::string& dir, const char* size) : dir_(dir) {
-        std::filesystem::create_directories(dir_);
-        const std::string opts = std::string("size=") + size + ",mode=0755";
-        mounted_ = ::mount("tmpfs", dir_.c_str(), "tmpfs", 0, opts.c_str()) == 0;
-    }
-    ~tmpfs_mount() {
-        if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
-    }
-    tmpfs_mount(const tmpfs_mount&) = delete;
-    tmpfs_mount& operator=(const tmpfs_mount&) = delete;
-    [[nodiscard]] bool mounted() const noexcept { return mounted_; }
-
-  private:
-    std::string dir_;
-    bool mounted_ = false;
-};
 
 /// Fills the filesystem of `path` to the last byte (unbuffered writes, then single bytes).
 void fill_up(const std::string& path) {
@@ -167,7 +148,7 @@ TEST_CASE("attack: the state file cannot be written (full disk): a clean restart
     attack_fixture f;
     klog_test::kmsg_ring ring(f.dir.file("kmsg.sock"), 100);  // a small kernel ring
     const auto st = f.dir.file("st");
-    tmpfs_mount fs(st, "64k");
+    klog_test::tmpfs_mount fs(st, "64k");
     REQUIRE(fs.mounted());
     const auto file = f.dir.file("kern.log");
     const std::vector<std::string> args{"-n", "-d", "-x", "--format=raw",
@@ -364,7 +345,7 @@ TEST_CASE("attack: SIGHUP (logrotate) while the file's disk is full tears a reco
     attack_fixture f;
     klog_test::kmsg_ring ring(f.dir.file("kmsg.sock"), 100000);
     const auto mnt = f.dir.file("mnt");
-    tmpfs_mount fs(mnt, "1m");
+    klog_test::tmpfs_mount fs(mnt, "1m");
     REQUIRE(fs.mounted());
     const auto file = mnt + "/kern.log";
     background_klogd klogd(f.args(ring.path(), {"--format=raw", "-f", file}), f.err);
@@ -405,7 +386,7 @@ TEST_CASE("attack: SIGHUP while the file's disk is full, then kill -9: the saved
     attack_fixture f;
     klog_test::kmsg_ring ring(f.dir.file("kmsg.sock"), 100000);
     const auto mnt = f.dir.file("mnt");
-    tmpfs_mount fs(mnt, "1m");
+    klog_test::tmpfs_mount fs(mnt, "1m");
     REQUIRE(fs.mounted());
     const auto file = mnt + "/kern.log";
     const auto args = f.args(ring.path(), {"--format=raw", "-f", file});
@@ -454,19 +435,13 @@ TEST_CASE("attack: one-shot (-o) to a healthy udp receiver or tcp?full=drop coll
     const auto log = dir.file("saved.kmsg");
     klog_test::write_file(log, bytes);
     SECTION("udp") {
-        const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        REQUIRE(fd >= 0);
+        std::uint16_t port = 0;
+        const int fd = klog_test::bound_loopback_socket(SOCK_DGRAM, port);
         const int big = 64 << 20;
         ::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-        socklen_t len = sizeof addr;
-        REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
         const auto r = klog_test::run_klogd(
             {"-o", "-x", "--source=" + log,
-             "--output=udp://127.0.0.1:" + std::to_string(ntohs(addr.sin_port))});
+             "--output=udp://127.0.0.1:" + std::to_string(port)});
         std::set<std::uint64_t> got;
         timeval tv{1, 0};
         ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -512,16 +487,10 @@ TEST_CASE("attack: the daemon drops most of a startup backlog to a healthy udp r
     constexpr std::uint64_t n = 50000;
     klog_test::kmsg_ring ring(f.dir.file("kmsg.sock"), 1000000);
     for (std::uint64_t s = 1; s <= n; ++s) ring.add(numbered(s, "backlog udp "));
-    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    REQUIRE(fd >= 0);
+    std::uint16_t port = 0;
+    const int fd = klog_test::bound_loopback_socket(SOCK_DGRAM, port);
     const int big = 64 << 20;
     ::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    socklen_t len = sizeof addr;
-    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
     std::set<std::uint64_t> got;
     std::atomic<bool> stop{false};
     std::thread reader([&] {
@@ -538,7 +507,7 @@ TEST_CASE("attack: the daemon drops most of a startup backlog to a healthy udp r
         }
     });
     background_klogd klogd(
-        f.args(ring.path(), {"--output=udp://127.0.0.1:" + std::to_string(ntohs(addr.sin_port))}),
+        f.args(ring.path(), {"--output=udp://127.0.0.1:" + std::to_string(port)}),
         f.err);
     REQUIRE(wait_read(ring, n));
     std::this_thread::sleep_for(2s);
@@ -558,7 +527,7 @@ TEST_CASE("attack: a spool on a full disk with a slow but connected collector: m
           "[integration][attack][memory]") {
     attack_fixture f;
     const auto mnt = f.dir.file("mnt");
-    tmpfs_mount fs(mnt, "256k");
+    klog_test::tmpfs_mount fs(mnt, "256k");
     REQUIRE(fs.mounted());
     fill_up(mnt + "/filler");
     klog_test::kmsg_ring ring(f.dir.file("kmsg.sock"), 10000000);

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -61,25 +60,6 @@ std::string numbered(std::uint64_t seq, std::string_view marker, std::size_t pad
     if (pad != 0) text += std::string(pad, 'x') + " ";
     return kmsg_record(6, seq, 1000000 + seq, text + std::to_string(seq));
 }
-
-/// A tmpfs of `size` mounted on a fresh directory, unmounted at the end.
-class small_tmpfs {
-  public:
-    explicit small_tmpfs(const std::string& dir, const char* size) : dir_(dir) {
-        const std::string opts = std::string("size=") + size + ",mode=0755";
-        mounted_ = ::mount("tmpfs", dir_.c_str(), "tmpfs", 0, opts.c_str()) == 0;
-    }
-    ~small_tmpfs() {
-        if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
-    }
-    small_tmpfs(const small_tmpfs&) = delete;
-    small_tmpfs& operator=(const small_tmpfs&) = delete;
-    [[nodiscard]] bool mounted() const noexcept { return mounted_; }
-
-  private:
-    std::string dir_;
-    bool mounted_ = false;
-};
 
 void fill_up(const std::string& path) {
     const std::string block(4096, 'x');
@@ -556,7 +536,7 @@ TEST_CASE(
     ring_fixture f;
     const auto mnt = f.dir.file("mnt");
     REQUIRE(::mkdir(mnt.c_str(), 0755) == 0);
-    small_tmpfs fs(mnt, "24m");
+    klog_test::tmpfs_mount fs(mnt, "24m");
     REQUIRE(fs.mounted());  // the tests run as root (see README)
     const auto file = mnt + "/kern.log";
     // The ring of this "kernel" holds 30,000 records; the file's filesystem is full at first.
@@ -645,7 +625,7 @@ TEST_CASE("a spool on a full disk: records go from memory, reading pauses, nothi
     ring_fixture f;
     const auto mnt = f.dir.file("mnt");
     REQUIRE(::mkdir(mnt.c_str(), 0755) == 0);
-    small_tmpfs fs(mnt, "256k");
+    klog_test::tmpfs_mount fs(mnt, "256k");
     REQUIRE(fs.mounted());
     fill_up(mnt + "/filler");
     const auto port = klog_test::free_port();
@@ -825,7 +805,7 @@ TEST_CASE("logrotate and HUP while the disk is full in the middle of a record: n
     ring_fixture f;
     const auto mnt = f.dir.file("mnt");
     REQUIRE(::mkdir(mnt.c_str(), 0755) == 0);
-    small_tmpfs fs(mnt, "256k");
+    klog_test::tmpfs_mount fs(mnt, "256k");
     REQUIRE(fs.mounted());
     fill_up(mnt + "/filler");
     // One page free: the first write of a batch stops in the middle of a record.

@@ -1,7 +1,7 @@
 // The file output on a filesystem that fills up: klogd keeps running, says so, keeps the
 // records, and writes them all (once, in order, no NUL bytes) when space returns.
+#include <fcntl.h>
 #include <signal.h>
-#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -20,33 +20,12 @@ using klog_test::eventually;
 using klog_test::kmsg_record;
 using klog_test::read_if_any;
 
-namespace {
-/// A tmpfs of `size` mounted on a fresh directory, unmounted at the end.
-class small_tmpfs {
-  public:
-    explicit small_tmpfs(const std::string& dir, const char* size) : dir_(dir) {
-        const std::string opts = std::string("size=") + size + ",mode=0755";
-        mounted_ = ::mount("tmpfs", dir_.c_str(), "tmpfs", 0, opts.c_str()) == 0;
-    }
-    ~small_tmpfs() {
-        if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
-    }
-    small_tmpfs(const small_tmpfs&) = delete;
-    small_tmpfs& operator=(const small_tmpfs&) = delete;
-    [[nodiscard]] bool mounted() const noexcept { return mounted_; }
-
-  private:
-    std::string dir_;
-    bool mounted_ = false;
-};
-}  // namespace
-
 TEST_CASE("a full filesystem is survived and every record written once space returns",
           "[integration][file]") {
     klog_test::temp_dir dir;
     const auto mnt = dir.file("mnt");
     REQUIRE(::mkdir(mnt.c_str(), 0755) == 0);
-    small_tmpfs fs(mnt, "64k");
+    klog_test::tmpfs_mount fs(mnt, "64k");
     REQUIRE(fs.mounted());  // the tests run as root (see README)
     // Fill the filesystem to the last block.
     const auto filler = mnt + "/filler";

@@ -43,8 +43,8 @@ void run_ok(const std::vector<std::string>& argv, int timeout_ms = 60000) {
 
 }  // namespace
 
-std::uint16_t free_port(bool udp) {
-    const int fd = ::socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+int bound_loopback_socket(int type, std::uint16_t& port) {
+    const int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
     REQUIRE(fd >= 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -52,8 +52,14 @@ std::uint16_t free_port(bool udp) {
     REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
     socklen_t len = sizeof addr;
     REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-    ::close(fd);
-    return ntohs(addr.sin_port);
+    port = ntohs(addr.sin_port);
+    return fd;
+}
+
+std::uint16_t free_port(bool udp) {
+    std::uint16_t port = 0;
+    ::close(bound_loopback_socket(udp ? SOCK_DGRAM : SOCK_STREAM, port));
+    return port;
 }
 
 bool tcp_port_open(std::uint16_t port) {

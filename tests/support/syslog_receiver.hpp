@@ -15,6 +15,9 @@ namespace klog_test {
 
 /// A port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
 std::uint16_t free_port(bool udp = false);
+/// A socket of `type` (SOCK_DGRAM, SOCK_STREAM) bound to 127.0.0.1 on a port of the system's
+/// choice, stored in `port`; the caller closes it.
+int bound_loopback_socket(int type, std::uint16_t& port);
 
 /// A process started in the background with its output in `log_path`; SIGKILL'd and reaped by
 /// the destructor if still running.

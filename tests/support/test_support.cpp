@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +20,16 @@
 extern char** environ;
 
 namespace klog_test {
+
+tmpfs_mount::tmpfs_mount(std::string dir, const char* size) : dir_(std::move(dir)) {
+    std::filesystem::create_directories(dir_);
+    const std::string opts = std::string("size=") + size + ",mode=0755";
+    mounted_ = ::mount("tmpfs", dir_.c_str(), "tmpfs", 0, opts.c_str()) == 0;
+}
+
+tmpfs_mount::~tmpfs_mount() {
+    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
+}
 
 std::string data_path(const std::string& name) {
     return std::string(KLOG_TEST_DATA_DIR) + "/" + name;

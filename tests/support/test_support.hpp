@@ -16,6 +16,21 @@ std::string read_file(const std::string& path);
 std::string read_if_any(const std::string& path);
 void write_file(const std::string& path, const std::string& bytes);
 
+/// A tmpfs of `size` ("64k", "24m") mounted on `dir` (made if missing), detached by the
+/// destructor; `mounted()` is false when mounting failed (not root).
+class tmpfs_mount {
+  public:
+    tmpfs_mount(std::string dir, const char* size);
+    ~tmpfs_mount();
+    tmpfs_mount(const tmpfs_mount&) = delete;
+    tmpfs_mount& operator=(const tmpfs_mount&) = delete;
+    [[nodiscard]] bool mounted() const noexcept { return mounted_; }
+
+  private:
+    std::string dir_;
+    bool mounted_ = false;
+};
+
 /// A fresh empty directory under $TMPDIR, removed by the destructor.
 class temp_dir {
   public:
