@@ -92,6 +92,7 @@ void pipeline::on_record(const record_view& record) {
         });
         session_last_ = seq;
         if (!wanted) {
+            if (incidents_ != nullptr) incidents_->feed(record, true);
             ++counters_.duplicates;
             std::fill(last_taken_.begin(), last_taken_.end(), false);
             unnumbered_ = 0;
@@ -113,6 +114,7 @@ void pipeline::on_record(const record_view& record) {
         for (std::size_t i = 0; i < outputs_.size(); ++i) {
             if (last_taken_[i]) outputs_[i]->take(record, time, last_meta_[i]);
         }
+        if (incidents_ != nullptr) incidents_->feed(record);
         return;
     }
 #ifdef KLOGD_FAULT_DROP_EVERY_TENTH
@@ -132,7 +134,9 @@ void pipeline::on_record(const record_view& record) {
         !filtered && rewriter_ != nullptr && rewriter_->rewrite(record, rewritten_);
     record_view changed = record;
     if (rewritten) changed.text = rewritten_;
-    const auto time = clock_.time_for(record.ts_usec, estimated_);
+    // The previous boot's kernel time says nothing about this boot's clock.
+    const auto time = clock_.time_for(record.pstore ? std::nullopt : record.ts_usec,
+                                      estimated_ || record.pstore);
     sinks::record_meta meta;
     meta.pos = ++position_;
     meta.seq = seq;
@@ -162,6 +166,37 @@ void pipeline::on_record(const record_view& record) {
         }
     }
     if (seq) unnumbered_ = 0;
+    // After the record itself: a report it completes follows it.
+    if (incidents_ != nullptr) incidents_->feed(rewritten ? changed : record);
+}
+
+void pipeline::report_incident(const incidents::incident& incident) {
+    using incidents::incident_kind;
+    std::uint8_t level = 3;  // err: a task hung, a lockup, a stall, an OOM kill
+    switch (incident.kind) {
+        case incident_kind::oops:
+        case incident_kind::bug:
+        case incident_kind::panic:
+        case incident_kind::hard_lockup:
+            level = 2;  // crit: the kernel itself failed
+            break;
+        case incident_kind::warning:
+            level = 4;
+            break;
+        default:
+            break;
+    }
+    notice_text_ = "klogd: " + incident.summary();
+    auto own = own_notice(notice_text_, level);
+    own.incident = &incident;
+    const auto time = clock_.time_for(std::nullopt, estimated_);
+    sinks::record_meta meta;
+    meta.pos = ++position_;
+    meta.level = level;
+    for (auto& out : outputs_) {
+        meta.before = out->latest_seq();
+        out->take(own, time, meta);
+    }
 }
 
 void pipeline::on_event(sources::source_event event) {

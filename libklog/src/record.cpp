@@ -13,7 +13,8 @@ record::record(const record_view& view)
       dictionary(view.dictionary.block()),
       dictionary_entries(view.dictionary.size()),
       malformed(view.malformed),
-      own(view.own) {}
+      own(view.own),
+      pstore(view.pstore) {}
 
 record_view record::view() const noexcept {
     record_view v;
@@ -27,6 +28,7 @@ record_view record::view() const noexcept {
     v.dictionary = dictionary_view(dictionary, dictionary_entries);
     v.malformed = malformed;
     v.own = own;
+    v.pstore = pstore;
     return v;
 }
 

@@ -9,7 +9,7 @@ namespace {
 /// Idents only the kernel and klogd itself may carry: a userspace writer claiming one would
 /// print exactly like them.
 bool reserved_ident(std::string_view ident) noexcept {
-    return ident == "kernel" || ident == "klogd";
+    return ident == "kernel" || ident == "klogd" || ident == "pstore";
 }
 
 }  // namespace
@@ -25,6 +25,10 @@ klog::origin record_view::origin() const noexcept {
     }
     if (from_kernel()) {
         o.ident = "kernel";
+        return o;
+    }
+    if (pstore && facility == 0) {
+        o.ident = "pstore";
         return o;
     }
     // Userspace writes to /dev/kmsg as syslog does: `ident[pid]: message` or `ident: message`.

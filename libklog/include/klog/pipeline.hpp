@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "klog/incidents/incident_stage.hpp"
 #include "klog/record_clock.hpp"
 #include "klog/record_rewriter.hpp"
 #include "klog/sinks/sink.hpp"
@@ -56,6 +57,13 @@ class pipeline final : public sources::record_handler {
     /// Rewrites record texts before formatting (symbol expansion); not owned, may be null.
     void set_rewriter(record_rewriter* rewriter) noexcept { rewriter_ = rewriter; }
 
+    /// Every kernel record (after symbol expansion) also goes to this incident stage, records
+    /// every output had already too (as read again); not owned, may be null.
+    void set_incidents(incidents::incident_stage* stage) noexcept { incidents_ = stage; }
+    /// Delivers an incident report: one record of klogd's own whose text is the summary and
+    /// which carries the facts for record formats.
+    void report_incident(const incidents::incident& incident);
+
     /// Deliver only records of `level` or more severe (`--min-level`); klogd's own notices
     /// always pass.
     void set_min_level(std::uint8_t level) noexcept { min_level_ = level; }
@@ -95,6 +103,7 @@ class pipeline final : public sources::record_handler {
     bool estimated_ = false;
     std::uint8_t min_level_ = 7;
     record_rewriter* rewriter_ = nullptr;
+    incidents::incident_stage* incidents_ = nullptr;
     std::string rewritten_;
     std::string notice_text_;
     diagnostics_fn diagnostics_;

@@ -28,6 +28,7 @@ class record {
     std::size_t dictionary_entries = 0;
     bool malformed = false;
     bool own = false;  ///< klogd's own record (record_view::own)
+    bool pstore = false;  ///< the previous boot's, from pstore (record_view::pstore)
 };
 
 }  // namespace klog

@@ -8,6 +8,10 @@
 
 namespace klog {
 
+namespace incidents {
+struct incident;
+}
+
 /// Where a record came from: the kernel itself, klogd, or a process that wrote to /dev/kmsg
 /// (facility other than kern), which keeps its `ident[pid]`.
 struct origin {
@@ -31,17 +35,23 @@ struct record_view {
     /// klogd's own record (a loss notice, later an incident report), never read from the
     /// kernel: every formatter marks it where no kernel or userspace text can reach.
     bool own = false;
+    /// A record of the previous boot, read from pstore (`/sys/fs/pstore/dmesg-*`): ident
+    /// `pstore`, marked so in every format where no kernel or userspace text can reach.
+    bool pstore = false;
+    /// klogd's own incident report: the facts record formats carry as structure (json
+    /// `"incident"`, rfc5424 `[incident@32473 ...]`); line formats print `text`, its summary.
+    const incidents::incident* incident = nullptr;
 
     [[nodiscard]] int priority() const noexcept { return facility * 8 + level; }
     /// Written by the kernel itself (facility kern, not klogd's own).
-    [[nodiscard]] bool from_kernel() const noexcept { return facility == 0 && !own; }
+    [[nodiscard]] bool from_kernel() const noexcept { return facility == 0 && !own && !pstore; }
     [[nodiscard]] bool continuation() const noexcept { return flag == 'c'; }
     /// Who wrote the record, and its message without the tag:
     ///  - klogd's own records (`own`): ident `klogd`, the text after a leading `klogd: `;
     ///  - kernel records (facility 0, which /dev/kmsg writers cannot use): ident `kernel`, the
-    ///    whole text;
+    ///    whole text; the previous boot's kernel records from pstore: ident `pstore`;
     ///  - userspace records: the `ident[pid]: ` / `ident: ` prefix of the text. The idents
-    ///    `kernel` and `klogd` are reserved: a userspace record claiming one (or with no
+    ///    `kernel`, `klogd` and `pstore` are reserved: a userspace record claiming one (or with no
     ///    recognisable tag) has an empty ident and its whole text as the message.
     [[nodiscard]] klog::origin origin() const noexcept;
 };

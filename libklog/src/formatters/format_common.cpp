@@ -197,6 +197,11 @@ std::string_view append_syslog_tag(std::string& out, const record_view& record) 
         append_kernel_prefix(out, record);
         return record.text;
     }
+    if (record.pstore && record.facility == 0) {
+        out.append("pstore: ", 8);  // the previous boot's kernel, from pstore
+        append_kernel_prefix(out, record);
+        return record.text;
+    }
     const klog::origin origin = record.origin();
     if (origin.ident.empty()) {
         out.append("kmsg", 4);

@@ -2,6 +2,7 @@
 
 #include "escape_engine.hpp"
 #include "format_common.hpp"
+#include "klog/incidents/incident.hpp"
 
 namespace klog::formatters {
 
@@ -78,6 +79,10 @@ void json_formatter::format(const record_view& record, const record_time& time,
             append_string(out, it->value);
         }
         out += '}';
+    }
+    if (record.incident != nullptr) {
+        out.append(",\"incident\":", 12);
+        record.incident->append_json(out);
     }
     out += tail_;
     append_string_contents(out, origin.message);

@@ -11,6 +11,7 @@ void raw_formatter::format(const record_view& record, const record_time& /*time*
     detail::append_uint(out, static_cast<unsigned>(record.priority()));
     // Text never reaches inside `<PRI>`: the one place a mark of klogd's own cannot be forged.
     if (record.own) out.append(",klogd", 6);
+    if (record.pstore) out.append(",pstore", 7);
     out += '>';
     detail::append_kernel_prefix(out, record);
     detail::append_prefixed_lines(out, start, out.size() - start, record.text);

@@ -3,6 +3,7 @@
 #include "escape_engine.hpp"
 #include "format_common.hpp"
 #include "klog/formatters/text_escaper.hpp"
+#include "klog/incidents/incident.hpp"
 
 namespace klog::formatters {
 
@@ -34,6 +35,64 @@ rfc5424_formatter::rfc5424_formatter(const format_options& options)
 
 void rfc5424_formatter::append_param_value(std::string& out, std::string_view value) {
     detail::escape<detail::escape_mode::sd_param>(out, value);
+}
+
+void rfc5424_formatter::append_incident(std::string& out, const incidents::incident& i) {
+    out += '[';
+    out += incident_sd_id;
+    const auto param = [&out](std::string_view name, std::string_view value) {
+        out += ' ';
+        out += name;
+        out.append("=\"", 2);
+        append_param_value(out, value);
+        out += '"';
+    };
+    const auto number = [&param](std::string_view name, std::uint64_t value) {
+        param(name, std::to_string(value));
+    };
+    param("kind", incidents::kind_name(i.kind));
+    if (i.partial) param("partial", "1");
+    if (i.repeat) param("repeat", "1");
+    if (i.pstore) param("origin", "pstore");
+    param("closed_by", incidents::close_reason_name(i.closed_by));
+    if (i.first_seq) number("first_seq", *i.first_seq);
+    if (i.last_seq) number("last_seq", *i.last_seq);
+    if (i.ts_usec) number("ts", *i.ts_usec);
+    param("title", i.title);
+    if (!i.detail.empty()) param("detail", i.detail);
+    if (i.cpu) number("cpu", *i.cpu);
+    if (i.pid) number("pid", *i.pid);
+    if (!i.comm.empty()) param("comm", i.comm);
+    if (i.taint) param("tainted", *i.taint);
+    if (!i.function.empty()) param("function", i.function);
+    if (!i.module.empty()) param("module", i.module);
+    if (!i.location.empty()) param("location", i.location);
+    if (!i.modules.empty()) {
+        std::string list;
+        for (const auto& m : i.modules) {
+            if (!list.empty()) list += ' ';
+            list += m;
+        }
+        param("modules", list);
+    }
+    if (!i.frames.empty()) {
+        std::string list;
+        for (const auto& f : i.frames) {
+            if (!list.empty()) list += ' ';
+            if (!f.reliable) list += "? ";
+            list += f.function.empty() ? "0x" + f.address : f.function;
+            if (!f.module.empty()) list += " [" + f.module + ']';
+            if (&f != &i.frames.back()) list += " <";
+        }
+        param("frames", list);
+    }
+    if (!i.kernel_offset.empty()) param("kernel_offset", i.kernel_offset);
+    if (i.victim_pid) number("victim_pid", *i.victim_pid);
+    if (!i.victim_comm.empty()) param("victim_comm", i.victim_comm);
+    if (i.blocked_seconds) number("blocked_seconds", *i.blocked_seconds);
+    param("signature", i.signature);
+    number("count", i.count);
+    out += ']';
 }
 
 void rfc5424_formatter::format(const record_view& record, const record_time& time,
@@ -91,10 +150,11 @@ void rfc5424_formatter::format(const record_view& record, const record_time& tim
     if (record.facility > 23) number_param("facility", record.facility);
     if (out.size() == sd_empty) {
         out.resize(sd_start);
-        out += '-';
     } else {
         out += ']';
     }
+    if (record.incident != nullptr) append_incident(out, *record.incident);
+    if (out.size() == sd_start) out += '-';
 
     if (!origin.message.empty()) {
         out += ' ';

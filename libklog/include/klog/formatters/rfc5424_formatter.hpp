@@ -42,6 +42,8 @@ class rfc5424_formatter final : public formatter {
     /// SD-ID of our parameters; 32473 is the documentation PEN (RFC 5612) until one is
     /// registered.
     static constexpr std::string_view sd_id = "kmsg@32473";
+    /// klogd's incident reports: `[incident@32473 kind= first_seq= ... signature= count=]`.
+    static constexpr std::string_view incident_sd_id = "incident@32473";
 
     explicit rfc5424_formatter(const format_options& options);
     void format(const record_view& record, const record_time& time,
@@ -50,6 +52,9 @@ class rfc5424_formatter final : public formatter {
 
     /// Appends `value` escaped as an RFC 5424 PARAM-VALUE (without the quotes).
     static void append_param_value(std::string& out, std::string_view value);
+
+    /// The incident's structured data element (params in the order of incident::append_json).
+    static void append_incident(std::string& out, const incidents::incident& incident);
 
   private:
     std::string host_;        ///< HOSTNAME field, never empty
