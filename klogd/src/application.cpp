@@ -88,7 +88,8 @@ application::application(config cfg)
       signals_(io_),
       retry_timer_(io_),
       fsync_timer_(io_),
-      ahead_timer_(io_) {}
+      ahead_timer_(io_),
+      incident_timer_(io_) {}
 
 application::~application() = default;
 
@@ -219,6 +220,103 @@ void application::open() {
     source_ = open_source();
     pipeline_->clock().set_replay(cfg_.source == source_kind::replay);
     open_symbols();
+    open_incidents();
+}
+
+void application::open_incidents() {
+    incidents_ = std::make_unique<klog::incidents::incident_stage>(
+        [this](const klog::incidents::incident& i) { report_incident(i); });
+    pipeline_->set_incidents(incidents_.get());
+    if (cfg_.incident_dir) {
+        std::error_code ec;
+        std::filesystem::create_directories(*cfg_.incident_dir, ec);
+        if (ec) {
+            throw std::system_error(ec, "--incident-dir: cannot create " + *cfg_.incident_dir);
+        }
+        incident_dir_.emplace(*cfg_.incident_dir);
+    }
+}
+
+void application::report_incident(const klog::incidents::incident& incident) {
+    pipeline_->report_incident(incident);
+    diag(incident.summary());
+    if (!incident_dir_ || incident.repeat) return;
+    try {
+        const auto path = incident_dir_->write(
+            incident, boot_id_, pipeline_->clock().time_for(std::nullopt, false).wall_usec);
+        diag("incident written to " + path);
+    } catch (const std::system_error& e) {
+        std::cerr << "klogd: --incident-dir: " << e.what() << '\n';
+    }
+}
+
+void application::arm_incidents() {
+    if (incidents_armed_ || stopping_ || !daemon_mode_ || !incidents_ || !incidents_->busy()) {
+        return;
+    }
+    // A block without its end line (a hung task of an older kernel) closes when nothing more
+    // comes for it; a repeat only counted is said a minute later.
+    incidents_armed_ = true;
+    incident_timer_.expires_after(std::chrono::seconds(1));
+    incident_timer_.async_wait([this](const boost::system::error_code& ec) {
+        incidents_armed_ = false;
+        if (ec || stopping_) return;
+        incidents_->expire();
+        flush_outputs();
+    });
+}
+
+void application::read_pstore() {
+    if (cfg_.pstore_dir.empty()) return;
+    if (cfg_.state_file.empty()) {
+        if (std::filesystem::exists(cfg_.pstore_dir + "/.")) {
+            diag("--pstore: no state file (--state-file=none): the previous boot's log in " +
+                 cfg_.pstore_dir + " is not read (it could not be archived)");
+        }
+        return;
+    }
+    const auto archive =
+        (std::filesystem::path(cfg_.state_file).parent_path() / "pstore").string();
+    klog::sources::pstore_reader reader(cfg_.pstore_dir, archive);
+    std::vector<std::string> notes;
+    auto dumps = reader.scan(notes);
+    for (const auto& n : notes) diag("--pstore: " + n);
+    for (auto& d : dumps) {
+        pipeline_->notice("klogd: the previous boot's kernel log from pstore follows (" + d.path +
+                              (d.header.empty() ? std::string() : ", " + d.header) + ")",
+                          5);
+        klog::incidents::incident_stage stage(
+            [this](const klog::incidents::incident& i) { report_incident(i); });
+        stage.set_pstore(true);
+        klog::sources::pstore_reader::deliver(d, [&](const klog::record_view& r) {
+            pipeline_->on_record(r);
+            stage.feed(r);
+        });
+        stage.finish();
+        pipeline_->notice("klogd: end of the previous boot's kernel log from " + d.path, 5);
+        pstore_unarchived_.push_back(std::move(d));
+    }
+    if (!dumps.empty()) flush_outputs();
+}
+
+void application::archive_pstore() {
+    if (pstore_unarchived_.empty()) return;
+    // Only once every output holds them: a crash before that reads them again.
+    for (const auto& out : pipeline_->outputs()) {
+        if (out->unsafe() != 0) return;
+    }
+    const auto archive =
+        (std::filesystem::path(cfg_.state_file).parent_path() / "pstore").string();
+    klog::sources::pstore_reader reader(cfg_.pstore_dir, archive);
+    for (const auto& d : pstore_unarchived_) {
+        const auto error = reader.archive(d);
+        if (!error.empty()) {
+            std::cerr << "klogd: --pstore: " << error << '\n';
+        } else {
+            diag("--pstore: " + d.path + " delivered and archived in " + archive);
+        }
+    }
+    pstore_unarchived_.clear();
 }
 
 void application::open_symbols() {
@@ -437,6 +535,8 @@ void application::flush_outputs() {
     }
     arm_retry();
     arm_fsync();
+    arm_incidents();
+    archive_pstore();
 }
 
 void application::arm_retry() {
@@ -791,6 +891,7 @@ int application::run_once() {
         }
         if (failed) exit_status_ = 1;
     }
+    incidents_->finish();
     for (const auto& out : pipeline_->outputs()) out->finish();
     pipeline_->flush();
     settle(cfg_.flush_timeout);
@@ -819,8 +920,10 @@ int application::run_daemon() {
     watch_signals();
 
     begin_cursor();
-    // Backlog first (times estimated until caught up), then live.
+    // Backlog first (times estimated until caught up), then live; before it all, what the
+    // previous boot left in pstore.
     pipeline_->set_estimated_times(true);
+    read_pstore();
     drain();
     wait_for_records();
     daemon::ready();
@@ -830,11 +933,13 @@ int application::run_daemon() {
     io_.run();
 
     daemon::notify("STOPPING=1");
+    incidents_->finish();  // a block still open is reported as it is
     // What the outputs still hold gets a short while; what does not make it stays behind the
     // saved cursor and is read again from the ring at the next start (or waits in a spool).
     for (const auto& out : pipeline_->outputs()) out->finish();
     pipeline_->flush();
     settle(std::min(cfg_.flush_timeout, std::chrono::milliseconds(2000)));
+    archive_pstore();
     close_outputs();
     save_cursor(true, true);
     report_delivery(false);

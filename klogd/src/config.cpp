@@ -159,6 +159,20 @@ config make_config(const options& opts) {
          {std::pair{"--kallsyms", opts.kallsyms}, std::pair{"--modules", opts.modules}}) {
         if (path) check_readable(option, *path);
     }
+    if (opts.incident_dir) {
+        if (opts.incident_dir->empty()) fail("--incident-dir", "empty value");
+        check_directory_creatable("--incident-dir", *opts.incident_dir);
+        c.incident_dir = opts.incident_dir;
+    }
+    if (opts.pstore) {
+        if (*opts.pstore == "none") {
+            c.pstore_dir.clear();
+        } else if (opts.pstore->empty()) {
+            fail("--pstore", "empty value (a directory, or none)");
+        } else {
+            c.pstore_dir = *opts.pstore;
+        }
+    }
     if (opts.signal_reload_modules && opts.signal_reload_all)
         fail("-i", "cannot be combined with -I");
     return c;

@@ -78,6 +78,12 @@ po::options_description describe(options& o) {
          "spool/ beside the state file for the daemon, none for -o; none: memory only)")
         ("spool-max", po::value<std::string>()->value_name("SIZE"),
          "size cap of each output's spool, bytes with K, M or G suffix (default 64M)")
+        ("incident-dir", po::value<std::string>()->value_name("DIR"),
+         "also write each incident (Oops, WARNING, panic, hung task, lockup, OOM kill...) as a "
+         "JSON file there (the newest 1000 kept)")
+        ("pstore", po::value<std::string>()->value_name("DIR|none"),
+         "daemon: deliver the previous boot's log kept in pstore, then archive it beside the "
+         "state file (default /sys/fs/pstore)")
         ("flush-timeout", po::value<std::string>()->value_name("SECONDS"),
          "-o: give up on outputs that make no progress for this long (default 10); a "
          "stopping daemon waits at most 2 s of it")
@@ -145,6 +151,8 @@ options parse_options(int argc, const char* const argv[]) {
     o.flush_timeout = take(vm, "flush-timeout");
     o.relp_window = take(vm, "relp-window");
     o.relp_timeout = take(vm, "relp-timeout");
+    o.incident_dir = take(vm, "incident-dir");
+    o.pstore = take(vm, "pstore");
     return o;
 }
 

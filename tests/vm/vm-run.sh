@@ -45,6 +45,8 @@ VM_FILES_HINT=""      # said when one of them is missing
 VM_TIMEOUT=150        # host-side hard timeout for qemu, seconds
 VM_SMP=${VM_SMP:-1}
 VM_MEM=512
+VM_PANIC_REBOOT=0     # 1: the scenario panics the guest on purpose; qemu reboots it (RAM kept)
+                      #    instead of exiting, and a panic on the console is no failure
 check() { :; }        # host-side checks, run in the results directory
 vm_cached() { return 1; }  # return 0 to skip the boot (result already cached)
 source "$host_file"
@@ -200,11 +202,13 @@ chmod +x "$root/etc/rcS" "$root/vm/run"
 # ---- boot -------------------------------------------------------------------------
 append="console=ttyS0 quiet panic=-1 $VM_APPEND"
 note "booting ($VM_KERNEL_ABI, -smp $VM_SMP -m $VM_MEM, append: $append, timeout ${VM_TIMEOUT}s)"
+no_reboot=-no-reboot
+[ "$VM_PANIC_REBOOT" = 1 ] && no_reboot=
 start=$SECONDS
 qemu_rc=0
 timeout --kill-after=5 "$VM_TIMEOUT" \
     qemu-system-x86_64 -accel tcg -cpu max -m "$VM_MEM" -smp "$VM_SMP" \
-        -nodefaults -display none -no-reboot -nic none \
+        -nodefaults -display none $no_reboot -nic none \
         -kernel "$VM_VMLINUZ" -initrd "$run_dir/initrd.cpio" -append "$append" \
         -serial "file:$run_dir/console.log" -serial "file:$run_dir/results.raw" \
         </dev/null >"$run_dir/qemu.log" 2>&1 || qemu_rc=$?
@@ -262,7 +266,7 @@ else
         fail "guest scenario script exited with status $guest_rc"
     fi
 fi
-if grep -q 'Kernel panic' "$run_dir/console.log" 2>/dev/null; then
+if [ "$VM_PANIC_REBOOT" != 1 ] && grep -q 'Kernel panic' "$run_dir/console.log" 2>/dev/null; then
     fail "guest kernel panicked"
 fi
 

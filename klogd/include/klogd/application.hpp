@@ -10,7 +10,10 @@
 #include <vector>
 
 #include "klog/cursor_file.hpp"
+#include "klog/incidents/incident_directory.hpp"
+#include "klog/incidents/incident_stage.hpp"
 #include "klog/pipeline.hpp"
+#include "klog/sources/pstore_reader.hpp"
 #include "klog/sources/source.hpp"
 #include "klogd/config.hpp"
 #include "klogd/pidfile.hpp"
@@ -82,6 +85,12 @@ class application {
     void check_ahead_later();
     void arm_retry();
     void arm_fsync();
+    /// Incidents: the stage, its report (to the outputs and --incident-dir), its idle timer.
+    void open_incidents();
+    void report_incident(const klog::incidents::incident& incident);
+    void arm_incidents();
+    /// The previous boot's log from pstore: delivered, turned into incidents, archived.
+    void read_pstore();
     void sync_outputs();
     /// Runs the io_context until every output is idle, or none made progress for `quiet`.
     bool settle(std::chrono::milliseconds quiet);
@@ -105,6 +114,13 @@ class application {
     boost::asio::steady_timer retry_timer_;
     boost::asio::steady_timer fsync_timer_;
     boost::asio::steady_timer ahead_timer_;
+    boost::asio::steady_timer incident_timer_;
+    bool incidents_armed_ = false;
+    std::unique_ptr<klog::incidents::incident_stage> incidents_;
+    std::optional<klog::incidents::incident_directory> incident_dir_;
+    /// pstore files delivered and not archived yet: archived once every output holds them.
+    std::vector<klog::sources::pstore_reader::dump> pstore_unarchived_;
+    void archive_pstore();
     bool retry_armed_ = false;
     bool fsync_armed_ = false;
     bool progress_posted_ = false;

@@ -73,6 +73,10 @@ struct config {
     std::optional<unsigned> user_id;   ///< --user's uid and gid, checked
     std::optional<unsigned> group_id;
     std::string syslog_socket = "/dev/log";
+    /// --incident-dir: one JSON file per incident.
+    std::optional<std::string> incident_dir;
+    /// --pstore: where the previous boot's log is read at start; empty: not read.
+    std::string pstore_dir = "/sys/fs/pstore";
     std::chrono::milliseconds flush_timeout = default_flush_timeout;
 };
 

@@ -48,6 +48,8 @@ struct options {
     std::optional<std::string> flush_timeout;  ///< --flush-timeout=SECONDS
     std::optional<std::string> relp_window;    ///< --relp-window=N
     std::optional<std::string> relp_timeout;   ///< --relp-timeout=SECONDS
+    std::optional<std::string> incident_dir;   ///< --incident-dir=DIR
+    std::optional<std::string> pstore;         ///< --pstore=DIR|none
     bool check_config = false;
     bool help = false;
 };

@@ -279,6 +279,7 @@ void incident_stage::lost() noexcept {
 
 void incident_stage::feed(const record_view& record, bool already_delivered) {
     if (record.own || record.facility != 0) return;  // userspace and klogd: never part of a block
+    if (record.pstore != pstore_) return;  // the previous boot's log has a stage of its own
     if (record.seq) {
         if (last_seq_ && *record.seq > *last_seq_ + 1) {
             lost();
@@ -507,8 +508,10 @@ void incident_stage::parse_fields(block& b, std::string_view text) {
             return;
         }
     }
-    // The faulting function: the first kernel-mode instruction pointer.
-    if (f.function.empty()) {
+    // The faulting function: the first kernel-mode instruction pointer (an OOM kill or a
+    // hung task has none: a register dump in them is where the task happened to be).
+    if (f.function.empty() && f.kind != incident_kind::oom_kill &&
+        f.kind != incident_kind::hung_task) {
         std::string_view ip;
         if (t.substr(0, 5) == "RIP: " || t.substr(0, 5) == "EIP: ") {
             ip = t.substr(5);

@@ -290,6 +290,7 @@ TEST_CASE("hung task, soft lockup, hard lockup, rcu stall, panic and oom kill", 
                "<4>[   30.0] Call Trace:\n"
                "<4>[   30.0]  <TASK>\n"
                "<4>[   30.0]  dump_stack_lvl+0x44/0x5c\n"
+               "<4>[   30.0] RIP: 0010:clear_user_erms+0xe/0x20\n"
                "<4>[   30.0]  </TASK>\n"
                "<4>[   30.0] Mem-Info:\n"
                "<6>[   30.0] Tasks state (memory values in pages):\n"
@@ -305,6 +306,7 @@ TEST_CASE("hung task, soft lockup, hard lockup, rcu stall, panic and oom kill", 
         CHECK(i.victim_comm == "hog");
         CHECK(i.detail == "Out of memory: Killed process 120 (hog)");
         CHECK(i.signature == "oom_kill:hog");
+        CHECK(i.function.empty());  // where the task was is no fault
         CHECK(i.closed_by == klog::incidents::close_reason::end);
     }
 }

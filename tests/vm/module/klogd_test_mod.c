@@ -23,10 +23,23 @@
  *
  * After the Oops the module stays (state "coming", symbols in /proc/kallsyms) and
  * the print parameter still works. Without oops=1 the module stays loaded.
+ *
+ * /proc/klogd_test takes commands for the incident tests (each a real kernel report):
+ *   oops      the same NULL write from the writer's context (the writing process is
+ *             killed; the kernel lives on): the same Oops every time
+ *   warn      WARN_ON(1) in klogd_test_warn (the kernel keeps running)
+ *   hang N    a kernel thread "klogd_hung" sleeps uninterruptibly for N seconds (a hung
+ *             task once N exceeds kernel.hung_task_timeout_secs)
  */
 #include <linux/atomic.h>
+#include <linux/bug.h>
 #include <linux/init.h>
 #include <linux/kernel.h>
+#include <linux/kthread.h>
+#include <linux/proc_fs.h>
+#include <linux/sched.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/printk.h>
@@ -75,8 +88,51 @@ static noinline void klogd_test_crash(void)
 	*p = klogd_test_target(1);
 }
 
+static noinline void klogd_test_warn(void)
+{
+	WARN_ON(1);
+}
+
+static int klogd_hung_thread(void *data)
+{
+	schedule_timeout_uninterruptible((unsigned long)data * HZ);
+	return 0;
+}
+
+static ssize_t klogd_test_write(struct file *file, const char __user *ubuf, size_t len,
+				loff_t *off)
+{
+	char buf[32];
+	unsigned long secs;
+
+	if (len >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
+	buf[len] = 0;
+	strim(buf);
+	if (!strcmp(buf, "oops")) {
+		klogd_test_crash();
+	} else if (!strcmp(buf, "warn")) {
+		klogd_test_warn();
+	} else if (sscanf(buf, "hang %lu", &secs) == 1) {
+		struct task_struct *t = kthread_run(klogd_hung_thread, (void *)secs, "klogd_hung");
+
+		if (IS_ERR(t))
+			return PTR_ERR(t);
+	} else {
+		return -EINVAL;
+	}
+	return len;
+}
+
+static const struct proc_ops klogd_test_proc_ops = {
+	.proc_write = klogd_test_write,
+};
+
 static int __init klogd_test_init(void)
 {
+	proc_create("klogd_test", 0200, NULL, &klogd_test_proc_ops);
 	klogd_test_print();
 	if (oops)
 		klogd_test_crash();
@@ -85,6 +141,7 @@ static int __init klogd_test_init(void)
 
 static void __exit klogd_test_exit(void)
 {
+	remove_proc_entry("klogd_test", NULL);
 	pr_info("klogd_test_mod: unloaded\n");
 }
 
