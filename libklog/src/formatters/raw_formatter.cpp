@@ -4,6 +4,8 @@
 
 namespace klog::formatters {
 
+raw_formatter::raw_formatter(const format_options& options) : color_(options.color) {}
+
 void raw_formatter::format(const record_view& record, const record_time& /*time*/,
                            std::string& out) const {
     const std::size_t start = out.size();
@@ -13,7 +15,7 @@ void raw_formatter::format(const record_view& record, const record_time& /*time*
     if (record.own) out.append(",klogd", 6);
     out += '>';
     detail::append_kernel_prefix(out, record);
-    detail::append_prefixed_lines(out, start, out.size() - start, record.text);
+    detail::append_prefixed_lines(out, start, out.size() - start, record.text, record, color_);
 }
 
 }  // namespace klog::formatters
