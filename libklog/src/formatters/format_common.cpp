@@ -182,7 +182,8 @@ void append_prefixed_lines(std::string& out, std::size_t prefix_pos, std::size_t
         // The repeated prefix carries its colours: dim on, prefix, reset, the text's colour.
         out.insert(prefix_pos, line_colors::prefix);
         out += line_colors::reset;
-        text_color = record.own ? line_colors::own : line_colors::level(record.level);
+        text_color =
+            record.own ? line_colors::own_level(record.level) : line_colors::level(record.level);
         out += text_color;
         prefix_len = out.size() - prefix_pos;
     }

@@ -54,6 +54,10 @@ TEST_CASE("color: the scheme per level", "[formatters][color]") {
     CHECK(line_colors::level(7).empty());
     CHECK(line_colors::prefix == "\x1b[2m");
     CHECK(line_colors::own == "\x1b[1;35m");
+    CHECK(line_colors::own_info == "\x1b[35m");
+    for (std::uint8_t level = 0; level < 8; ++level) {
+        CHECK(line_colors::own_level(level) == (level <= 4 ? "\x1b[1;35m" : "\x1b[35m"));
+    }
     CHECK(line_colors::reset == "\x1b[0m");
 }
 
@@ -109,10 +113,15 @@ TEST_CASE("color: klogd's own notices stand out in every line format", "[formatt
           "\x1b[1;35mmissed 3 kernel messages (seq 4..6)\x1b[0m\n");
     CHECK(format_with(raw_formatter(colored()), notice) ==
           "\x1b[2m<4,klogd>\x1b[0m\x1b[1;35mklogd: missed 3 kernel messages (seq 4..6)\x1b[0m\n");
-    // Whatever its level: the colour is klogd's, not the level's.
+    // Whatever its level the colour is klogd's, not the level's: bold from warning up,
+    // plain magenta for what it only informs about.
     const auto crit = klog::own_notice("klogd: incident", 2);
     CHECK(format_with(raw_formatter(colored()), crit) ==
           "\x1b[2m<2,klogd>\x1b[0m\x1b[1;35mklogd: incident\x1b[0m\n");
+    const auto info = klog::own_notice("klogd: kernel symbols from /proc/kallsyms", 6);
+    CHECK(format_with(traditional_formatter(colored()), info) ==
+          "\x1b[2mNov  4 05:31:02 myhost klogd: \x1b[0m"
+          "\x1b[35mkernel symbols from /proc/kallsyms\x1b[0m\n");
     // A writer of /dev/kmsg saying the same words gets its level's colour and the kmsg: tag.
     auto fake = kernel_record("klogd: missed 3 kernel messages (seq 4..6)");
     fake.facility = 1;
