@@ -161,7 +161,7 @@ std::vector<std::string> terminal_env(std::vector<std::string> extra = {}) {
 
 }  // namespace
 
-TEST_CASE("--color=always: golden bytes for every level and klogd's own notice",
+TEST_CASE("color: --color=always: golden bytes for every level and klogd's own notice",
           "[integration][color]") {
     klog_test::temp_dir dir;
     const auto in = dir.file("kmsg.txt");
@@ -178,7 +178,7 @@ TEST_CASE("--color=always: golden bytes for every level and klogd's own notice",
     CHECK(piped.out == colored_raw());
 }
 
-TEST_CASE("--color=always: traditional and rfc3164 lines keep their text escaped and reset",
+TEST_CASE("color: --color=always: traditional and rfc3164 lines keep their text escaped and reset",
           "[integration][color][hostile]") {
     klog_test::temp_dir dir;
     const auto in = dir.file("kmsg.txt");
@@ -209,7 +209,7 @@ TEST_CASE("--color=always: traditional and rfc3164 lines keep their text escaped
     }
 }
 
-TEST_CASE("--color=auto colours a terminal", "[integration][color]") {
+TEST_CASE("color: --color=auto colours a terminal", "[integration][color]") {
     klog_test::temp_dir dir;
     const auto in = dir.file("kmsg.txt");
     klog_test::write_file(in, records());
@@ -231,7 +231,7 @@ TEST_CASE("--color=auto colours a terminal", "[integration][color]") {
     CHECK(r.out == colored_raw());
 }
 
-TEST_CASE("--color=auto leaves a terminal plain for TERM=dumb NO_COLOR or never",
+TEST_CASE("color: --color=auto leaves a terminal plain for TERM=dumb NO_COLOR or never",
           "[integration][color]") {
     klog_test::temp_dir dir;
     const auto in = dir.file("kmsg.txt");
@@ -249,7 +249,8 @@ TEST_CASE("--color=auto leaves a terminal plain for TERM=dumb NO_COLOR or never"
     CHECK(run_on_pty(always, {"TERM=dumb", "NO_COLOR=1"}).out == colored_raw());
 }
 
-TEST_CASE("--color=auto through a pipe or into a file writes no colour", "[integration][color]") {
+TEST_CASE("color: --color=auto through a pipe or into a file writes no colour",
+          "[integration][color]") {
     ::setenv("TERM", "xterm-256color", 1);  // what a terminal would have: only the pipe differs
     ::unsetenv("NO_COLOR");
     klog_test::temp_dir dir;
@@ -274,7 +275,8 @@ TEST_CASE("--color=auto through a pipe or into a file writes no colour", "[integ
     }
 }
 
-TEST_CASE("--color=always never reaches local syslog or network outputs", "[integration][color]") {
+TEST_CASE("color: --color=always never reaches local syslog or network outputs",
+          "[integration][color]") {
     klog_test::temp_dir dir;
     const auto in = dir.file("kmsg.txt");
     klog_test::write_file(in, records());
@@ -320,7 +322,7 @@ TEST_CASE("--color=always never reaches local syslog or network outputs", "[inte
     ::close(udp);
 }
 
-TEST_CASE("--color refuses a value it does not know", "[integration][color]") {
+TEST_CASE("color: --color refuses a value it does not know", "[integration][color]") {
     const auto r = run_klogd({"--check-config", "--color=yes", "-f", "-"});
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("--color yes: must be auto, always or never") != std::string::npos);
