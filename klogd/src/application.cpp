@@ -168,6 +168,7 @@ std::unique_ptr<klog::sources::source> application::open_source() {
 std::vector<std::unique_ptr<klog::sinks::sink>> application::open_outputs() {
     output_context ctx{io_, {}, cfg_.format, [this](const std::string& m) { diag(m); }};
     ctx.format_options.hostname = host_name();
+    ctx.file_color = cfg_.color;
     boot_id_ = klog::cursor_file::current_boot_id();
     // A replayed log is not this boot's: its records never carry this machine's boot id (the
     // (boot, seq) pair is a receiver's key to drop duplicates).

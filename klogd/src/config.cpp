@@ -151,6 +151,11 @@ config make_config(const options& opts) {
                  "unknown format (traditional, raw, json, rfc3164, rfc5424)");
         c.format = *kind;
     }
+    if (opts.color) {
+        const auto mode = klog::formatters::parse_color_mode(*opts.color);
+        if (!mode) fail("--color " + *opts.color, "must be auto, always or never");
+        c.color = *mode;
+    }
     if (opts.system_map) {
         check_readable("-k", *opts.system_map);
         c.system_map = opts.system_map;

@@ -47,6 +47,10 @@ po::options_description describe(options& o) {
          "can take no more, ?full=block holds them back (udp drops by default)")
         ("format", po::value<std::string>()->value_name("FMT"),
          "traditional|raw|json|rfc3164|rfc5424 for files and standard output")
+        ("color", po::value<std::string>()->value_name("WHEN"),
+         "auto|always|never: colour traditional, raw and rfc3164 lines by level, as dmesg "
+         "does, in files and on standard output (auto, the default: only a terminal, TERM "
+         "not dumb, NO_COLOR unset)")
         ("pidfile", po::value<std::string>(&o.pidfile)->value_name("PATH"),
          "pid file of the daemon (default /run/klogd.pid)")
         ("state-file", po::value<std::string>()->value_name("PATH"),
@@ -137,6 +141,7 @@ options parse_options(int argc, const char* const argv[]) {
     o.file = take(vm, "-f");
     o.system_map = take(vm, "-k");
     o.format = take(vm, "format");
+    o.color = take(vm, "color");
     o.user = take(vm, "user");
     o.min_level = take(vm, "min-level");
     o.kallsyms = take(vm, "kallsyms");

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -211,8 +212,20 @@ std::unique_ptr<klog::sinks::sink> make_file(const output_spec& spec, output_con
     // Every format written to a file is one line per record (rfc5424 escapes like the others).
     auto options = ctx.format_options;
     options.line_mode = true;
-    return std::make_unique<klog::sinks::file_sink>(
-        spec.path, klog::formatters::make_formatter(ctx.file_format, options));
+    const auto kind = ctx.file_format;
+    const auto color = ctx.file_color;
+    // --color is decided once the output is open (auto: is it a terminal?); only the line
+    // formats are coloured, json and rfc5424 stay what their readers parse.
+    const auto make_format = [&options, kind, color](bool terminal) {
+        const bool line_format = kind == format_kind::traditional || kind == format_kind::raw ||
+                                 kind == format_kind::rfc3164;
+        options.color =
+            line_format && klog::formatters::color_wanted(color, terminal, std::getenv("TERM"),
+                                                          std::getenv("NO_COLOR"));
+        return klog::formatters::make_formatter(kind, options);
+    };
+    return std::make_unique<klog::sinks::file_sink>(spec.path, make_format,
+                                                    klog::sinks::file_sink::settings{});
 }
 
 std::unique_ptr<klog::sinks::sink> make_syslog(const output_spec& spec, output_context& ctx) {

@@ -13,6 +13,9 @@
 //  - json: one line ending in '\n', starting `{"time":"`, ending `"}`, safe for text_escaper.
 //  - rfc5424: no trailing newline; everything before MSG is safe and has no newline; the
 //    output ends with " " + MSG when MSG is not empty.
+//  - coloured line formats (format_options::color): without line_colors' sequences the output
+//    is exactly the plain one (no other escape sequence), and the last sequence on every line
+//    is the reset.
 
 #include <cstddef>
 #include <cstdint>
@@ -25,6 +28,7 @@
 
 #include "klog/formatters/format_kind.hpp"
 #include "klog/formatters/formatter.hpp"
+#include "klog/formatters/line_colors.hpp"
 #include "klog/formatters/text_escaper.hpp"
 #include "klog/record_view.hpp"
 
@@ -80,6 +84,32 @@ void check_lines(std::string_view out, std::string_view message) {
     check(out.empty(), "no extra lines");
 }
 
+/// `out` without line_colors' sequences; checks that each line's last one is the reset.
+std::string strip_colors(std::string_view out) {
+    using klog::formatters::line_colors;
+    std::string plain;
+    bool open = false;
+    while (!out.empty()) {
+        if (out.front() == '\n') check(!open, "every line ends in the normal rendition");
+        if (out.front() != '\x1b') {
+            plain += out.front();
+            out.remove_prefix(1);
+            continue;
+        }
+        std::string_view seq;
+        for (const auto known :
+             {line_colors::reset, line_colors::prefix, line_colors::own, line_colors::own_info,
+              line_colors::level(0), line_colors::level(2), line_colors::level(3),
+              line_colors::level(4), line_colors::level(5)}) {
+            if (out.starts_with(known)) seq = known;
+        }
+        check(!seq.empty(), "only line_colors' sequences in coloured output");
+        open = seq != line_colors::reset;
+        out.remove_prefix(seq.size());
+    }
+    return plain;
+}
+
 struct reader {
     const std::uint8_t* data;
     std::size_t size;
@@ -125,6 +155,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     r.text = in.take(in.size);
 
     const klog::formatters::format_options options{"fuzz-host", "boot"};
+    auto colored = options;
+    colored.color = true;
     const klog::origin origin = r.origin();
     std::string out;
     for (const auto kind : {format_kind::traditional, format_kind::raw, format_kind::json,
@@ -132,6 +164,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const auto f = klog::formatters::make_formatter(kind, options);
         out.clear();
         f->format(r, time, out);
+        if (kind == format_kind::traditional || kind == format_kind::raw ||
+            kind == format_kind::rfc3164) {
+            std::string with_colors;
+            klog::formatters::make_formatter(kind, colored)->format(r, time, with_colors);
+            check(strip_colors(with_colors) == out, "colours only added around the plain line");
+        }
         switch (kind) {
             case format_kind::raw:
                 check_lines(out, r.text);

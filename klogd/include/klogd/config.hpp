@@ -7,6 +7,7 @@
 
 #include <chrono>
 
+#include "klog/formatters/color_mode.hpp"
 #include "klog/formatters/format_kind.hpp"
 #include "klog/sinks/framing.hpp"
 #include "klog/sinks/sink.hpp"
@@ -54,6 +55,9 @@ struct config {
     std::optional<std::string> source_path;
     std::vector<output_spec> outputs;
     klog::formatters::format_kind format = klog::formatters::format_kind::traditional;
+    /// --color: line formats on file outputs and standard output only (never syslog or the
+    /// network); auto is decided per output when it is opened.
+    klog::formatters::color_mode color = klog::formatters::color_mode::automatic;
     std::optional<int> console_level;
     std::optional<std::uint8_t> min_level;
     bool debug = false;

@@ -32,6 +32,7 @@ struct options {
     std::string source = "auto";
     std::vector<std::string> outputs;
     std::optional<std::string> format;
+    std::optional<std::string> color;  ///< --color=auto|always|never
     std::string pidfile = "/run/klogd.pid";
     std::optional<std::string> state_file;  ///< default /var/lib/klogd/state
     std::optional<std::string> user;

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "klog/formatters/color_mode.hpp"
 #include "klog/formatters/format_kind.hpp"
 #include "klog/formatters/formatter.hpp"
 #include "klog/sinks/sink.hpp"
@@ -20,6 +21,8 @@ struct output_context {
     klog::formatters::format_options format_options;
     klog::formatters::format_kind file_format = klog::formatters::format_kind::traditional;
     klog::sinks::sink::diagnostics_fn diagnostics;
+    /// --color for file outputs (and standard output); no other output is ever coloured.
+    klog::formatters::color_mode file_color = klog::formatters::color_mode::automatic;
 };
 
 /// One kind of output: the scheme that names it, how a `--output=` value of that scheme is

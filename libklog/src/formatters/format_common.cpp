@@ -3,6 +3,7 @@
 #include <charconv>
 #include <ctime>
 
+#include "klog/formatters/line_colors.hpp"
 #include "klog/formatters/text_escaper.hpp"
 
 namespace klog::formatters::detail {
@@ -175,10 +176,21 @@ unsigned wire_priority(const record_view& record) noexcept {
 }
 
 void append_prefixed_lines(std::string& out, std::size_t prefix_pos, std::size_t prefix_len,
-                           std::string_view text) {
+                           std::string_view text, const record_view& record, bool color) {
+    std::string_view text_color;
+    if (color) {
+        // The repeated prefix carries its colours: dim on, prefix, reset, the text's colour.
+        out.insert(prefix_pos, line_colors::prefix);
+        out += line_colors::reset;
+        text_color =
+            record.own ? line_colors::own_level(record.level) : line_colors::level(record.level);
+        out += text_color;
+        prefix_len = out.size() - prefix_pos;
+    }
     for (;;) {
         const auto nl = text.find('\n');
         text_escaper::append(out, text.substr(0, nl));
+        if (!text_color.empty()) out += line_colors::reset;
         out += '\n';
         if (nl == std::string_view::npos) return;
         text.remove_prefix(nl + 1);
@@ -218,7 +230,7 @@ std::string_view append_syslog_tag(std::string& out, const record_view& record) 
 }
 
 void append_syslog_lines(std::string& out, const record_view& record, const record_time& time,
-                         std::string_view host, bool with_pri) {
+                         std::string_view host, bool with_pri, bool color) {
     const std::size_t start = out.size();
     if (with_pri) {
         out += '<';
@@ -232,7 +244,7 @@ void append_syslog_lines(std::string& out, const record_view& record, const reco
         out += ' ';
     }
     const std::string_view message = append_syslog_tag(out, record);
-    append_prefixed_lines(out, start, out.size() - start, message);
+    append_prefixed_lines(out, start, out.size() - start, message, record, color);
 }
 
 }  // namespace klog::formatters::detail

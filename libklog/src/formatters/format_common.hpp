@@ -38,8 +38,11 @@ void append_syslog_local_time(std::string& out, std::int64_t wall_usec);
 /// further line; every line is escaped with text_escaper and ends with '\n'. Splits on every
 /// '\n' as the kernel's `record_print_text()` does, so an empty text gives one line and a
 /// trailing newline gives a last, empty line.
+/// With `color` (format_options::color), every line is coloured as line_colors says for
+/// `record`: the prefix dimmed, the escaped text in the colour of the record's level (or of
+/// klogd's own records), reset before each '\n'.
 void append_prefixed_lines(std::string& out, std::size_t prefix_pos, std::size_t prefix_len,
-                           std::string_view text);
+                           std::string_view text, const record_view& record, bool color);
 
 /// The syslog TAG and what precedes the message: `kernel: ` plus the kernel prefix
 /// (`[    4.836489] `, `[    T1] `) for kernel records; `klogd: ` for klogd's own records;
@@ -51,7 +54,8 @@ std::string_view append_syslog_tag(std::string& out, const record_view& record);
 
 /// The traditional / rfc3164 line(s): `[<PRI>]Mmm dd hh:mm:ss [HOST ]TAG: [prefix ]text\n`.
 /// `host` is already sanitized; empty means the field is left out.
+/// `color`: as append_prefixed_lines.
 void append_syslog_lines(std::string& out, const record_view& record, const record_time& time,
-                         std::string_view host, bool with_pri);
+                         std::string_view host, bool with_pri, bool color);
 
 }  // namespace klog::formatters::detail

@@ -46,7 +46,7 @@ std::unique_ptr<formatter> make_formatter(format_kind kind, const format_options
         case format_kind::traditional:
             return std::make_unique<traditional_formatter>(options);
         case format_kind::raw:
-            return std::make_unique<raw_formatter>();
+            return std::make_unique<raw_formatter>(options);
         case format_kind::json:
             return std::make_unique<json_formatter>(options);
         case format_kind::rfc3164:

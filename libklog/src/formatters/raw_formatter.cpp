@@ -4,6 +4,8 @@
 
 namespace klog::formatters {
 
+raw_formatter::raw_formatter(const format_options& options) : color_(options.color) {}
+
 void raw_formatter::format(const record_view& record, const record_time& /*time*/,
                            std::string& out) const {
     const std::size_t start = out.size();
@@ -14,7 +16,7 @@ void raw_formatter::format(const record_view& record, const record_time& /*time*
     if (record.pstore) out.append(",pstore", 7);
     out += '>';
     detail::append_kernel_prefix(out, record);
-    detail::append_prefixed_lines(out, start, out.size() - start, record.text);
+    detail::append_prefixed_lines(out, start, out.size() - start, record.text, record, color_);
 }
 
 }  // namespace klog::formatters

@@ -14,18 +14,41 @@ namespace {
 constexpr std::uint8_t crit_level = 2;
 }
 
-file_sink::file_sink(std::string path, std::unique_ptr<formatters::formatter> format, settings s)
-    : sink(path == "-" ? "stdout" : path, std::move(format), when_full::block),
-      path_(std::move(path)),
-      s_(s),
-      is_stdout_(path_ == "-") {
-    fd_ = is_stdout_ ? STDOUT_FILENO : open_path();
-    learn_position();
-    pending_.reserve(s_.write_threshold * 2);
+namespace {
+
+/// The formatter for an output open on `fd`; `fd` is closed if making it fails (the sink that
+/// would close it is never made).
+std::unique_ptr<formatters::formatter> make_for(int fd, bool is_stdout,
+                                                const file_sink::format_factory& make_format) {
+    try {
+        return make_format(::isatty(fd) == 1);
+    } catch (...) {
+        if (!is_stdout) ::close(fd);
+        throw;
+    }
 }
+
+}  // namespace
+
+file_sink::file_sink(std::string path, std::unique_ptr<formatters::formatter> format, settings s)
+    : file_sink(
+          std::move(path), [&format](bool) { return std::move(format); }, s) {}
 
 file_sink::file_sink(std::string path, std::unique_ptr<formatters::formatter> format)
     : file_sink(std::move(path), std::move(format), settings{}) {}
+
+file_sink::file_sink(std::string path, const format_factory& make_format, settings s)
+    : file_sink(open_path(path), path, make_format, s) {}
+
+file_sink::file_sink(int fd, const std::string& path, const format_factory& make_format, settings s)
+    : sink(path == "-" ? "stdout" : path, make_for(fd, path == "-", make_format), when_full::block),
+      path_(path),
+      s_(s),
+      fd_(fd),
+      is_stdout_(path_ == "-") {
+    learn_position();
+    pending_.reserve(s_.write_threshold * 2);
+}
 
 file_sink::~file_sink() {
     write_pending();
@@ -35,10 +58,11 @@ file_sink::~file_sink() {
     }
 }
 
-int file_sink::open_path() const {
-    const int fd = ::open(path_.c_str(),
+int file_sink::open_path(const std::string& path) {
+    if (path == "-") return STDOUT_FILENO;
+    const int fd = ::open(path.c_str(),
                           O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0640);
-    if (fd < 0) throw std::system_error(errno, std::generic_category(), path_);
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), path);
     return fd;
 }
 
@@ -218,7 +242,7 @@ void file_sink::close() {
 void file_sink::reopen() {
     write_pending();
     if (is_stdout_) return;
-    const int fd = open_path();
+    const int fd = open_path(path_);
     if (head_ > front_begin_) {
         // A record written in part (the disk is full): its start is cut off the old file and
         // the whole record goes to the new one — no torn line in either.

@@ -25,6 +25,10 @@ struct format_options {
     /// records themselves: RFC 5425/6587 octet counting, one UDP datagram). The other formats
     /// are always line-safe.
     bool line_mode = false;
+    /// Line formats (traditional, raw, rfc3164) colour each line with line_colors: the prefix
+    /// dimmed, the escaped text in its level's colour (klogd's own in its own). Decided by the
+    /// caller (`--color`, color_wanted()); json and rfc5424 are never coloured.
+    bool color = false;
 };
 
 /// Turns one record into bytes. Line formats append one or more complete '\n'-terminated lines

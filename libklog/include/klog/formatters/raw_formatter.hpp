@@ -19,14 +19,18 @@ namespace klog::formatters {
 ///     <4,klogd>klogd: missed 4 kernel messages (seq 11..14)\n
 ///
 /// Line format:
-/// one line per text line, each with the same prefix, bytes escaped by text_escaper.
-/// Needs nothing from format_options.
+/// one line per text line, each with the same prefix, bytes escaped by text_escaper; coloured
+/// with format_options::color (line_colors), the only option it uses.
 class raw_formatter final : public formatter {
   public:
     raw_formatter() = default;
+    explicit raw_formatter(const format_options& options);
     void format(const record_view& record, const record_time& time,
                 std::string& out) const override;
     [[nodiscard]] bool line_oriented() const noexcept override { return true; }
+
+  private:
+    bool color_ = false;  ///< format_options::color
 };
 
 }  // namespace klog::formatters

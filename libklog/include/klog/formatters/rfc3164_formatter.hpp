@@ -24,6 +24,7 @@ namespace klog::formatters {
 /// Line format: one line per text line, each with the same prefix, bytes escaped by
 /// text_escaper, each line ending with '\n' (a datagram transport sends one line per packet
 /// and drops the '\n').
+/// With format_options::color each line is coloured as line_colors says.
 class rfc3164_formatter final : public formatter {
   public:
     explicit rfc3164_formatter(const format_options& options);
@@ -33,6 +34,7 @@ class rfc3164_formatter final : public formatter {
 
   private:
     std::string host_;
+    bool color_ = false;  ///< format_options::color
 };
 
 }  // namespace klog::formatters

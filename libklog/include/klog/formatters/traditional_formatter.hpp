@@ -31,6 +31,7 @@ namespace klog::formatters {
 ///
 /// Line format: one line per text line, each with the same prefix, bytes escaped by
 /// text_escaper.
+/// With format_options::color each line is coloured as line_colors says.
 class traditional_formatter final : public formatter {
   public:
     explicit traditional_formatter(const format_options& options);
@@ -40,6 +41,7 @@ class traditional_formatter final : public formatter {
 
   private:
     std::string host_;
+    bool color_ = false;  ///< format_options::color
 };
 
 }  // namespace klog::formatters

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,9 +35,16 @@ class file_sink final : public sink {
         std::size_t max_pending = 4 * 1024 * 1024;
     };
 
+    /// Makes the output's formatter once the output is open: `terminal` says whether it is a
+    /// terminal (isatty), for `--color=auto`. Called once, before anything is written.
+    using format_factory = std::function<std::unique_ptr<formatters::formatter>(bool terminal)>;
+
     /// Opens `path` ("-" = standard output). Throws std::system_error naming the path.
     file_sink(std::string path, std::unique_ptr<formatters::formatter> format, settings s);
     file_sink(std::string path, std::unique_ptr<formatters::formatter> format);
+    /// Opens `path`, then makes its formatter with `make_format` (decided once: a reopen keeps
+    /// it).
+    file_sink(std::string path, const format_factory& make_format, settings s);
     ~file_sink() override;
     file_sink(const file_sink&) = delete;
     file_sink& operator=(const file_sink&) = delete;
@@ -81,7 +89,9 @@ class file_sink final : public sink {
         std::size_t end;  ///< offset into pending_ just after its bytes
     };
 
-    [[nodiscard]] int open_path() const;
+    file_sink(int fd, const std::string& path, const format_factory& make_format, settings s);
+    /// Opens `path` for appending ("-": standard output). Throws std::system_error naming it.
+    [[nodiscard]] static int open_path(const std::string& path);
     /// A planned cut is decided (true: writing may go on; false: not known yet).
     bool decide_cut(bool cursor_past_kernel = false);
     /// Takes the device, inode and end offset of the open file (after open, reopen).
