@@ -283,9 +283,17 @@ void application::read_pstore() {
     auto dumps = reader.scan(notes);
     for (const auto& n : notes) diag("--pstore: " + n);
     for (auto& d : dumps) {
+        if (const auto error = reader.begin(d); !error.empty()) {
+            // Without the trace a crash before the archive would deliver it again unsaid.
+            std::cerr << "klogd: --pstore: " << error << "; " << d.path << " not delivered\n";
+            continue;
+        }
         pipeline_->notice("klogd: the previous boot's kernel log from pstore follows (" + d.path +
-                              (d.header.empty() ? std::string() : ", " + d.header) + ")",
-                          5);
+                              (d.header.empty() ? std::string() : ", " + d.header) + ")" +
+                              (d.again ? ": again, klogd stopped before it was archived, so "
+                                         "some of it may be here twice"
+                                       : ""),
+                          d.again ? 4 : 5);
         klog::incidents::incident_stage stage(
             [this](const klog::incidents::incident& i) { report_incident(i); });
         stage.set_pstore(true);

@@ -100,6 +100,7 @@ std::vector<pstore_reader::dump> pstore_reader::scan(std::vector<std::string>& n
             ::unlink(d.path.c_str());
             continue;
         }
+        d.again = std::filesystem::exists(archive_dir_ + "/" + d.archived_name + ".delivering", ec);
         const auto nl = bytes.find('\n');
         const std::string first = bytes.substr(0, nl);
         if (!first.empty() && first.front() != '<') {
@@ -131,6 +132,22 @@ void pstore_reader::deliver(const dump& d,
     decoder.finish(one);
 }
 
+std::string pstore_reader::begin(const dump& d) const {
+    std::error_code ec;
+    std::filesystem::create_directories(archive_dir_, ec);
+    if (ec) return "cannot make " + archive_dir_ + ": " + ec.message();
+    const auto marker = archive_dir_ + "/" + d.archived_name + ".delivering";
+    const int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return "cannot write " + marker + ": " + std::strerror(errno);
+    ::fsync(fd);
+    ::close(fd);
+    if (const int dfd = ::open(archive_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+    }
+    return {};
+}
+
 std::string pstore_reader::archive(const dump& d) const {
     std::error_code ec;
     std::filesystem::create_directories(archive_dir_, ec);
@@ -153,6 +170,7 @@ std::string pstore_reader::archive(const dump& d) const {
         ::fsync(dfd);
         ::close(dfd);
     }
+    ::unlink((target + ".delivering").c_str());
     if (::unlink(d.path.c_str()) != 0 && errno != ENOENT) {
         return "archived in " + target + " but cannot remove " + d.path + ": " +
                std::strerror(errno) + " (it is not delivered again)";

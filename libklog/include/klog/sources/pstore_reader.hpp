@@ -23,6 +23,9 @@ class pstore_reader {
         std::string header;  ///< `Panic#1 Part1`
         std::string text;    ///< the lines after the header
         std::string archived_name;  ///< `dmesg-ramoops-0.<hash of contents>`
+        /// A run before this one began delivering it and stopped before it was archived: the
+        /// outputs may hold some of it already.
+        bool again = false;
     };
 
     pstore_reader(std::string dir, std::string archive_dir);
@@ -30,6 +33,10 @@ class pstore_reader {
     /// The dumps to deliver, oldest part first; `notes` gets one line per file not read (a
     /// compressed record, an unreadable file) and per dump already archived (removed again).
     [[nodiscard]] std::vector<dump> scan(std::vector<std::string>& notes) const;
+    /// Says (in the archive directory) that `d` is being delivered, so that a run that stops
+    /// before `archive` leaves a trace of it for the next one (`dump::again`). Returns an empty
+    /// string, or why not.
+    [[nodiscard]] std::string begin(const dump& d) const;
     /// Calls `on_record(const record_view&)` for each line of `d` (marked `pstore`; lines that
     /// do not parse are delivered as malformed records).
     static void deliver(const dump& d, const std::function<void(const record_view&)>& on_record);
