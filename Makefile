@@ -16,10 +16,12 @@ SYSLOG_NG_DIR ?= $(abspath $(BUILD))/syslog-ng
 # make bench, a plain cmake configure and a packager's build leave warnings warnings.
 TREE_FLAGS := -DKLOGD_WERROR=ON -DKLOGD_TEST_SYSLOG_NG_DIR=$(SYSLOG_NG_DIR)
 
-# Debian packages: build, tests (qemu guest, real syslog daemons, man page lint), benchmarks.
+# Debian packages: build, tests (qemu guest, real syslog daemons, Prometheus, man page lint),
+# benchmarks.
 DEPS := cmake g++ make pkg-config libboost-dev libboost-program-options-dev catch2 libssl-dev \
         mandoc qemu-system-x86 busybox-static cpio xz-utils kmod rsyslog rsyslog-openssl rsyslog-relp \
-        logrotate openssl util-linux procps systemd linux-headers-6.1.0-56-amd64
+        logrotate openssl util-linux procps systemd linux-headers-6.1.0-56-amd64 \
+        prometheus prometheus-node-exporter
 
 .PHONY: all deps test-deps build build-asan run test bench clean
 all: build

@@ -1,6 +1,7 @@
 #include "klogd/application.hpp"
 
 #include <algorithm>
+#include <fcntl.h>
 #include <sys/klog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -22,6 +23,7 @@
 #include "klog/sources/syscall_source.hpp"
 #include "klog/symbols/kaslr.hpp"
 #include "klogd/daemon.hpp"
+#include "klogd/metrics_view.hpp"
 #include "klogd/outputs.hpp"
 
 namespace klogd {
@@ -89,7 +91,12 @@ application::application(config cfg)
       retry_timer_(io_),
       fsync_timer_(io_),
       ahead_timer_(io_),
-      incident_timer_(io_) {}
+      incident_timer_(io_),
+      metrics_timer_(io_) {
+    start_time_seconds_ = std::chrono::duration<double>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+}
 
 application::~application() = default;
 
@@ -222,6 +229,80 @@ void application::open() {
     pipeline_->clock().set_replay(cfg_.source == source_kind::replay);
     open_symbols();
     open_incidents();
+    if (cfg_.rules_file) {
+        try {
+            rules_ = std::make_unique<klog::metrics::rule_set>(klog::metrics::rule_set::load(*cfg_.rules_file));
+        } catch (const klog::metrics::rule_error& e) {
+            throw std::runtime_error(std::string("--rules ") + e.what());
+        }
+        pipeline_->set_rules(rules_.get());
+        diag("--rules: " + std::to_string(rules_->rules().size()) + " rules from " + *cfg_.rules_file);
+    }
+}
+
+std::string application::render_metrics() const {
+    metrics_view view;
+    view.pipeline = pipeline_.get();
+    view.incidents = incidents_.get();
+    view.rules = rules_.get();
+    view.start_time_seconds = start_time_seconds_;
+    return view.render();
+}
+
+void application::start_metrics() {
+    if (cfg_.metrics_address) {
+        const boost::asio::ip::tcp::endpoint at(boost::asio::ip::make_address(*cfg_.metrics_address),
+                                                cfg_.metrics_port);
+        try {
+            metrics_server_ = std::make_unique<klog::metrics::http_server>(
+                io_, at, [this] { return render_metrics(); });
+        } catch (const boost::system::system_error& e) {
+            throw std::system_error(e.code(), "--metrics: cannot listen on " +
+                                                  *cfg_.metrics_address + " port " +
+                                                  std::to_string(cfg_.metrics_port));
+        }
+        diag("metrics on http://" + at.address().to_string() + ":" +
+             std::to_string(metrics_server_->local_endpoint().port()) + "/metrics");
+    }
+    if (cfg_.metrics_file) {
+        write_metrics_file();
+        arm_metrics_file();
+    }
+}
+
+void application::arm_metrics_file() {
+    metrics_timer_.expires_after(cfg_.metrics_interval);
+    metrics_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || stopping_) return;
+        write_metrics_file();
+        arm_metrics_file();
+    });
+}
+
+void application::write_metrics_file() const {
+    if (!cfg_.metrics_file) return;
+    // node_exporter reads *.prom files: the temporary name must not end so.
+    const auto& path = *cfg_.metrics_file;
+    const std::filesystem::path p(path);
+    const auto tmp = (p.parent_path() / ("." + p.filename().string() + ".tmp")).string();
+    const auto text = render_metrics();
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    bool ok = fd >= 0;
+    std::string_view rest = text;
+    while (ok && !rest.empty()) {
+        const auto n = ::write(fd, rest.data(), rest.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            ok = false;
+            break;
+        }
+        rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+    const int err = ok ? 0 : errno;
+    if (fd >= 0) ::close(fd);
+    if (ok && ::rename(tmp.c_str(), path.c_str()) == 0) return;
+    ::unlink(tmp.c_str());
+    std::cerr << "klogd: --metrics-file " << path << ": " << std::strerror(ok ? errno : err) << '\n';
 }
 
 void application::open_incidents() {
@@ -774,6 +855,8 @@ void application::stop(int status) {
     retry_timer_.cancel();
     fsync_timer_.cancel();
     ahead_timer_.cancel();
+    incident_timer_.cancel();
+    metrics_timer_.cancel();
     io_.stop();
 }
 
@@ -925,6 +1008,7 @@ int application::run_daemon() {
         io_.notify_fork(boost::asio::io_context::fork_child);
     }
     pidfile_->write(::getpid());
+    start_metrics();  // a port below 1024 is bound before privileges go
     if (cfg_.user) daemon::drop_privileges(*cfg_.user);
     watch_signals();
 
@@ -951,6 +1035,8 @@ int application::run_daemon() {
     archive_pstore();
     close_outputs();
     save_cursor(true, true);
+    metrics_server_.reset();
+    write_metrics_file();
     report_delivery(false);
     report_counters();
     pidfile_->remove();

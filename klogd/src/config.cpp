@@ -1,5 +1,9 @@
 #include "klogd/config.hpp"
 
+#include <boost/asio/ip/address.hpp>
+
+#include "klog/metrics/rule_set.hpp"
+
 #include "klogd/config_checks.hpp"
 #include "klogd/outputs.hpp"
 
@@ -177,6 +181,48 @@ config make_config(const options& opts) {
         } else {
             c.pstore_dir = *opts.pstore;
         }
+    }
+    if (opts.metrics) {
+        std::string_view v = *opts.metrics;
+        std::string address = "127.0.0.1";
+        const auto colon = v.rfind(':');
+        if (colon != std::string_view::npos) {
+            auto host = v.substr(0, colon);
+            if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+                host = host.substr(1, host.size() - 2);
+            }
+            if (!host.empty()) address = std::string(host);
+            v = v.substr(colon + 1);
+        }
+        const auto port = parse_int(std::string(v));
+        if (!port || *port < 1 || *port > 65535) {
+            fail("--metrics " + *opts.metrics, "expected [ADDR:]PORT with PORT 1 to 65535");
+        }
+        boost::system::error_code ec;
+        (void)boost::asio::ip::make_address(address, ec);
+        if (ec) fail("--metrics " + *opts.metrics, "ADDR must be an IPv4 or IPv6 address");
+        c.metrics_address = address;
+        c.metrics_port = static_cast<std::uint16_t>(*port);
+    }
+    if (opts.metrics_file) {
+        check_output_path("--metrics-file", *opts.metrics_file);
+        if (*opts.metrics_file == "-") fail("--metrics-file -", "must be a file");
+        c.metrics_file = opts.metrics_file;
+    }
+    if (opts.metrics_interval) {
+        const auto n = parse_int(*opts.metrics_interval);
+        if (!n || *n < 1 || *n > 86400) {
+            fail("--metrics-interval " + *opts.metrics_interval, "must be 1 to 86400 seconds");
+        }
+        c.metrics_interval = std::chrono::seconds(*n);
+    }
+    if (opts.rules) {
+        try {
+            (void)klog::metrics::rule_set::load(*opts.rules);
+        } catch (const klog::metrics::rule_error& e) {
+            throw usage_error(std::string("--rules ") + e.what());
+        }
+        c.rules_file = opts.rules;
     }
     if (opts.signal_reload_modules && opts.signal_reload_all)
         fail("-i", "cannot be combined with -I");

@@ -88,6 +88,17 @@ po::options_description describe(options& o) {
         ("pstore", po::value<std::string>()->value_name("DIR|none"),
          "daemon: deliver the previous boot's log kept in pstore, then archive it beside the "
          "state file (default /sys/fs/pstore)")
+        ("metrics", po::value<std::string>()->value_name("[ADDR:]PORT"),
+         "daemon: serve Prometheus metrics on http://ADDR:PORT/metrics (ADDR default "
+         "127.0.0.1; IPv6 as [::1]:PORT)")
+        ("metrics-file", po::value<std::string>()->value_name("PATH"),
+         "daemon: write the same metrics to PATH (node_exporter's textfile collector), "
+         "replaced atomically every --metrics-interval and at exit")
+        ("metrics-interval", po::value<std::string>()->value_name("SECONDS"),
+         "how often --metrics-file is written (1-86400, default 15)")
+        ("rules", po::value<std::string>()->value_name("FILE"),
+         "count records matching the rules in FILE (klogd_rule_matches_total; see README "
+         "\"Rules\")")
         ("flush-timeout", po::value<std::string>()->value_name("SECONDS"),
          "-o: give up on outputs that make no progress for this long (default 10); a "
          "stopping daemon waits at most 2 s of it")
@@ -158,6 +169,10 @@ options parse_options(int argc, const char* const argv[]) {
     o.relp_timeout = take(vm, "relp-timeout");
     o.incident_dir = take(vm, "incident-dir");
     o.pstore = take(vm, "pstore");
+    o.metrics = take(vm, "metrics");
+    o.metrics_file = take(vm, "metrics-file");
+    o.metrics_interval = take(vm, "metrics-interval");
+    o.rules = take(vm, "rules");
     return o;
 }
 

@@ -108,7 +108,7 @@ void pipeline::on_record(const record_view& record) {
         // be): it belongs with the record before it (the same delivery position, skipped where
         // that one was), so a restart neither repeats nor loses it.
         if (record.malformed) ++counters_.malformed;
-        ++counters_.records;
+        count_delivered(record);
         if (!record.seq) ++unnumbered_;
         const auto time = clock_.time_for(record.ts_usec, estimated_);
         for (std::size_t i = 0; i < outputs_.size(); ++i) {
@@ -128,7 +128,7 @@ void pipeline::on_record(const record_view& record) {
     if (filtered) {
         ++counters_.filtered;
     } else {
-        ++counters_.records;
+        count_delivered(record);
     }
     const bool rewritten =
         !filtered && rewriter_ != nullptr && rewriter_->rewrite(record, rewritten_);
@@ -197,6 +197,12 @@ void pipeline::report_incident(const incidents::incident& incident) {
         meta.before = out->latest_seq();
         out->take(own, time, meta);
     }
+}
+
+void pipeline::count_delivered(const record_view& record) noexcept {
+    ++counters_.records;
+    ++counters_.by_facility_level[std::min<unsigned>(record.facility, 24)][record.level & 7U];
+    if (rules_ != nullptr) rules_->match(record);
 }
 
 void pipeline::on_event(sources::source_event event) {

@@ -12,6 +12,8 @@
 #include "klog/cursor_file.hpp"
 #include "klog/incidents/incident_directory.hpp"
 #include "klog/incidents/incident_stage.hpp"
+#include "klog/metrics/http_server.hpp"
+#include "klog/metrics/rule_set.hpp"
 #include "klog/pipeline.hpp"
 #include "klog/sources/pstore_reader.hpp"
 #include "klog/sources/source.hpp"
@@ -91,6 +93,11 @@ class application {
     void arm_incidents();
     /// The previous boot's log from pstore: delivered, turned into incidents, archived.
     void read_pstore();
+    /// --metrics, --metrics-file: the exposition, served and written.
+    [[nodiscard]] std::string render_metrics() const;
+    void start_metrics();
+    void arm_metrics_file();
+    void write_metrics_file() const;
     void sync_outputs();
     /// Runs the io_context until every output is idle, or none made progress for `quiet`.
     bool settle(std::chrono::milliseconds quiet);
@@ -115,6 +122,10 @@ class application {
     boost::asio::steady_timer fsync_timer_;
     boost::asio::steady_timer ahead_timer_;
     boost::asio::steady_timer incident_timer_;
+    boost::asio::steady_timer metrics_timer_;
+    std::unique_ptr<klog::metrics::rule_set> rules_;
+    std::unique_ptr<klog::metrics::http_server> metrics_server_;
+    double start_time_seconds_ = 0;
     bool incidents_armed_ = false;
     std::unique_ptr<klog::incidents::incident_stage> incidents_;
     std::optional<klog::incidents::incident_directory> incident_dir_;

@@ -81,6 +81,12 @@ struct config {
     std::optional<std::string> incident_dir;
     /// --pstore: where the previous boot's log is read at start; empty: not read.
     std::string pstore_dir = "/sys/fs/pstore";
+    /// --metrics: the address and port to serve /metrics on.
+    std::optional<std::string> metrics_address;
+    std::uint16_t metrics_port = 0;
+    std::optional<std::string> metrics_file;  ///< --metrics-file
+    std::chrono::seconds metrics_interval{15};
+    std::optional<std::string> rules_file;    ///< --rules, checked (parsed) at start
     std::chrono::milliseconds flush_timeout = default_flush_timeout;
 };
 

@@ -51,6 +51,10 @@ struct options {
     std::optional<std::string> relp_timeout;   ///< --relp-timeout=SECONDS
     std::optional<std::string> incident_dir;   ///< --incident-dir=DIR
     std::optional<std::string> pstore;         ///< --pstore=DIR|none
+    std::optional<std::string> metrics;           ///< --metrics=[ADDR:]PORT
+    std::optional<std::string> metrics_file;      ///< --metrics-file=PATH
+    std::optional<std::string> metrics_interval;  ///< --metrics-interval=SECONDS
+    std::optional<std::string> rules;             ///< --rules=FILE
     bool check_config = false;
     bool help = false;
 };

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "klog/incidents/incident_stage.hpp"
+#include "klog/metrics/rule_set.hpp"
 #include "klog/record_clock.hpp"
 #include "klog/record_rewriter.hpp"
 #include "klog/sinks/sink.hpp"
@@ -25,6 +27,9 @@ struct pipeline_counters {
     std::uint64_t renumbered = 0;      ///< sequence numbers that went back or leapt: said
     std::uint64_t overruns = 0;        ///< EPIPE from /dev/kmsg
     std::uint64_t lost_too_large = 0;  ///< EINVAL from /dev/kmsg
+    /// `records` by facility (0..23; 24: any higher, which only userspace writers make) and
+    /// level, for metrics.
+    std::array<std::array<std::uint64_t, 8>, 25> by_facility_level{};
 };
 
 /// The path every record takes after its source: for each output, the sequence check (records
@@ -60,6 +65,9 @@ class pipeline final : public sources::record_handler {
     /// Every kernel record (after symbol expansion) also goes to this incident stage, records
     /// every output had already too (as read again); not owned, may be null.
     void set_incidents(incidents::incident_stage* stage) noexcept { incidents_ = stage; }
+    /// Every record delivered (not one skipped as already delivered) is counted against these
+    /// rules (`--rules`); not owned, may be null.
+    void set_rules(metrics::rule_set* rules) noexcept { rules_ = rules; }
     /// Delivers an incident report: one record of klogd's own whose text is the summary and
     /// which carries the facts for record formats.
     void report_incident(const incidents::incident& incident);
@@ -90,6 +98,8 @@ class pipeline final : public sources::record_handler {
     void notice(std::string_view text, std::uint8_t level = 4);
 
   private:
+    void count_delivered(const record_view& record) noexcept;
+
     std::vector<std::unique_ptr<sinks::sink>> outputs_;
     std::optional<std::uint64_t> read_last_;     ///< the newest sequence number delivered
     std::optional<std::uint64_t> session_last_;  ///< the newest read in this reading
@@ -104,6 +114,7 @@ class pipeline final : public sources::record_handler {
     std::uint8_t min_level_ = 7;
     record_rewriter* rewriter_ = nullptr;
     incidents::incident_stage* incidents_ = nullptr;
+    metrics::rule_set* rules_ = nullptr;
     std::string rewritten_;
     std::string notice_text_;
     diagnostics_fn diagnostics_;

@@ -664,8 +664,6 @@ void incident_stage::close(std::list<block>::iterator it, close_reason why) {
 
 void incident_stage::emit(incident& facts, bool already_delivered) {
     facts.signature = make_signature(facts);
-    ++counters_.by_kind[static_cast<int>(facts.kind)];
-    if (facts.partial) ++counters_.partial;
     if (signatures_.size() >= limits_.max_signatures && !signatures_.count(facts.signature)) {
         // Bounded: forget signatures seen once whose report is done.
         for (auto it = signatures_.begin(); it != signatures_.end();) {
@@ -681,10 +679,16 @@ void incident_stage::emit(incident& facts, bool already_delivered) {
     facts.count = ++e.count;
     const auto t = now();
     if (already_delivered) {
-        // Reported before the restart that reads it again.
+        // Reported (and counted) before the restart that reads it again.
         e.last_full = t;
         return;
     }
+    const auto kind = static_cast<std::size_t>(facts.kind);
+    ++counters_.by_kind[kind];
+    counters_.last_unix_usec[kind] = std::chrono::duration_cast<std::chrono::microseconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count();
+    if (facts.partial) ++counters_.partial;
     if (e.count == 1 || !e.last_full || t - *e.last_full >= limits_.full_interval) {
         e.last_full = t;
         e.unreported = 0;

@@ -378,7 +378,8 @@ TEST_CASE("records read again after a restart close no second report", "[inciden
         stage.feed(r, /*already_delivered=*/true);
     }
     CHECK(got.empty());
-    CHECK(stage.counters().by_kind[static_cast<int>(incident_kind::warning)] == 1);
+    // Counted in the run that reported it, not again.
+    CHECK(stage.counters().by_kind[static_cast<int>(incident_kind::warning)] == 0);
 }
 
 TEST_CASE("frame lines in the forms of 3.x to 6.x kernels", "[incidents]") {

@@ -18,6 +18,7 @@ namespace klog::incidents {
 /// What the stage has seen, for `-d` and metrics.
 struct incident_counters {
     std::uint64_t by_kind[incident_kind_count] = {};  ///< incidents closed, repeats included
+    std::int64_t last_unix_usec[incident_kind_count] = {};  ///< when the last of a kind closed
     std::uint64_t reported = 0;    ///< given to the report function in full
     std::uint64_t repeats = 0;     ///< given as a repeat (counted, not in full)
     std::uint64_t suppressed = 0;  ///< repeats above the rate: only counted
