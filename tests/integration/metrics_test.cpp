@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <fcntl.h>
@@ -241,4 +243,138 @@ TEST_CASE("--metrics --metrics-interval and --rules are checked at start", "[int
     r = klog_test::run_klogd({"--check-config", "--metrics=[::1]:9100", "--metrics-interval=5",
                               "--rules=" + std::string(KLOG_SOURCE_DIR) + "/klogd/rules/default.rules"});
     CHECK(r.exit_code == 0);
+}
+
+TEST_CASE("metrics under attack: malformed requests 1000 connections and a slowloris client "
+          "do not hold up delivery and memory stays bounded",
+          "[integration][metrics]") {
+    klog_test::temp_dir dir;
+    klog_test::kmsg_ring ring(dir.file("kmsg.sock"), 100000);
+    const auto port = klog_test::free_port();
+    const auto log = dir.file("kern.log");
+    background_klogd klogd({"-n", "-x", "--source=kmsg:" + ring.path(),
+                            "--pidfile=" + dir.file("klogd.pid"), "--state-file=none",
+                            "--output=file:" + log,
+                            "--metrics=127.0.0.1:" + std::to_string(port)},
+                           dir.file("err"));
+    REQUIRE(eventually([&] { return http_get(port, "/metrics").first == 200; }));
+
+    std::atomic<bool> stop{false};
+    std::vector<int> idle;
+    // 1000 connections that send nothing (all but 16 are closed by klogd at once).
+    for (int i = 0; i < 1000; ++i) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(port);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+            idle.push_back(fd);
+        } else {
+            ::close(fd);
+        }
+    }
+    // A slowloris: one header byte every 100 ms, on several connections.
+    std::thread slow([&] {
+        std::vector<int> fds;
+        for (int i = 0; i < 8; ++i) {
+            const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            sockaddr_in a{};
+            a.sin_family = AF_INET;
+            a.sin_port = htons(port);
+            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) fds.push_back(fd);
+        }
+        const std::string header = "GET /metrics HTTP/1.1\r\nX-Slow: ";
+        for (int i = 0; i < 100 && !stop; ++i) {
+            for (const int fd : fds) (void)!::send(fd, &header[i % header.size()], 1, MSG_NOSIGNAL);
+            std::this_thread::sleep_for(100ms);
+        }
+        for (const int fd : fds) ::close(fd);
+    });
+    // Malformed requests: garbage, a 20 KiB header, a body, a bad method, a bad version.
+    int malformed = 0;
+    for (const std::string& req :
+         {std::string("GARBAGE\r\n\r\n"), "GET /metrics HTTP/1.1\r\nX: " + std::string(20000, 'a') + "\r\n\r\n",
+          std::string("POST /metrics HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"),
+          std::string("BREW /metrics HTTP/1.1\r\n\r\n"), std::string("GET /metrics HTTP/9.9\r\n\r\n"),
+          std::string("\x00\x01\x02\xff\r\n\r\n", 8)}) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(port);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+            (void)!::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+            ++malformed;
+        }
+        ::close(fd);
+    }
+    // Meanwhile the kernel logs: each record's delivery latency is measured.
+    std::vector<double> latency_ms;
+    for (std::uint64_t seq = 1; seq <= 50; ++seq) {
+        const auto t0 = std::chrono::steady_clock::now();
+        ring.add(numbered(seq, "under attack"));
+        const std::string want = "under attack " + std::to_string(seq) + "\n";
+        REQUIRE(eventually([&] { return klog_test::read_if_any(log).find(want) != std::string::npos; }, 10s));
+        latency_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        std::this_thread::sleep_for(50ms);
+    }
+    stop = true;
+    slow.join();
+    for (const int fd : idle) ::close(fd);
+    std::sort(latency_ms.begin(), latency_ms.end());
+    const auto peak_kib = klog_test::peak_rss_kib(klogd.pid());
+    WARN("metrics attack: " << idle.size() << " idle connections, 8 slowloris, " << malformed
+                            << " malformed requests; delivery latency median "
+                            << latency_ms[latency_ms.size() / 2] << " ms, max "
+                            << latency_ms.back() << " ms; klogd peak RSS " << peak_kib << " KiB");
+    CHECK(latency_ms.size() == 50);
+    CHECK(peak_kib < 64 * 1024);
+    // Still serving once the clients are gone (slots freed at their close or their 10 s).
+    CHECK(eventually([&] { return http_get(port, "/metrics").first == 200; }, 15s));
+    CHECK(klogd.running());
+}
+
+TEST_CASE("after a restart the counters start at 0 and records skipped as already delivered are "
+          "not counted",
+          "[integration][metrics]") {
+    klog_test::temp_dir dir;
+    klog_test::kmsg_ring ring(dir.file("kmsg.sock"), 1000);
+    for (std::uint64_t seq = 1; seq <= 30; ++seq) ring.add(numbered(seq, "restart record"));
+    const auto prom = dir.file("klogd.prom");
+    const std::vector<std::string> args{"-n", "-x", "--source=kmsg:" + ring.path(),
+                                        "--pidfile=" + dir.file("klogd.pid"),
+                                        "--state-file=" + dir.file("state"),
+                                        "--output=file:" + dir.file("kern.log"),
+                                        "--metrics-file=" + prom, "--metrics-interval=1"};
+    const auto total = [&] {
+        const auto text = klog_test::read_if_any(prom);
+        const std::string key = "klogd_records_total{level=\"info\",facility=\"kern\"} ";
+        const auto at = text.find(key);
+        return at == std::string::npos ? -1L : std::atol(text.c_str() + at + key.size());
+    };
+    {
+        background_klogd klogd(args, dir.file("err"));
+        REQUIRE(eventually([&] { return total() == 30; }));
+        klogd.signal(SIGTERM);
+        CHECK(klogd.wait_exit(10s) == 0);
+    }
+    for (std::uint64_t seq = 31; seq <= 40; ++seq) ring.add(numbered(seq, "restart record"));
+    {
+        background_klogd klogd(args, dir.file("err2"));
+        REQUIRE(eventually([&] { return klog_test::read_if_any(dir.file("kern.log")).find("record 40\n") != std::string::npos; }));
+        klogd.signal(SIGTERM);
+        CHECK(klogd.wait_exit(10s) == 0);
+    }
+    CHECK(total() == 10);  // the 30 read again and skipped are not counted
+}
+
+TEST_CASE("the shipped Prometheus alerting rules pass promtool check rules", "[integration][metrics]") {
+    const auto r = klog_test::run_process(
+        {"/usr/bin/promtool", "check", "rules",
+         std::string(KLOG_SOURCE_DIR) + "/klogd/rules/prometheus-alerts.yml"});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("SUCCESS: 3 rules found") != std::string::npos);
 }

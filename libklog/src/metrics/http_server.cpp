@@ -69,7 +69,7 @@ struct session : std::enable_shared_from_this<session> {
         const auto& req = parser.get();
         const auto target = req.target();
         const auto path = target.substr(0, target.find('?'));
-        if (req.method() != http::verb::get && req.method() != http::verb::head) {
+        if (req.method() != http::verb::get) {
             respond(http::status::method_not_allowed, "only GET\n", "text/plain");
         } else if (path == "/metrics") {
             ++server->served;
@@ -90,10 +90,8 @@ struct session : std::enable_shared_from_this<session> {
         response.set(http::field::server, "klogd");
         response.set(http::field::content_type, boost::beast::string_view(type.data(), type.size()));
         if (status == http::status::method_not_allowed) response.set(http::field::allow, "GET");
-        const bool head = parser.is_header_done() && parser.get().method() == http::verb::head;
         response.body() = std::move(body);
         response.prepare_payload();
-        if (head) response.body().clear();
         response.keep_alive(false);
         http::async_write(socket, response,
                           [self = shared_from_this()](const boost::system::error_code&,

@@ -3,6 +3,8 @@
 # record is either delivered or counted in "klogd: missed N kernel messages": the
 # delivered ones are the last ones written, contiguous, and delivered + missed =
 # written.
+# --metrics-file too: klogd_missed_records_total moves by exactly the reported gap.
+KLOGD_EXTRA_ARGS="--metrics-file=/run/klogd.prom --metrics-interval=1"
 source "$VM_SRC_DIR/scenarios/common/daemon.host.sh"
 VM_TIMEOUT=240
 FLOOD_N=3000
@@ -21,4 +23,11 @@ check() {
     [ $((n + missed)) -eq "$FLOOD_N" ] ||
         fail "delivered ($n) + reported missed ($missed) = $((n + missed)), written $FLOOD_N"
     expect_grep "$KERNLOG" 'klogd-vm-mark end' "daemon output (end marker after the flood)"
+    expect_result metrics.before metrics.after || return 1
+    local before after
+    before=$(sed -n 's/^klogd_missed_records_total //p' metrics.before)
+    after=$(sed -n 's/^klogd_missed_records_total //p' metrics.after)
+    note "klogd_missed_records_total: $before before the flood, $after after"
+    [ -n "$before" ] && [ -n "$after" ] && [ $((after - before)) -eq "$missed" ] ||
+        fail "klogd_missed_records_total moved from '$before' to '$after', the reported gap is $missed"
 }

@@ -25,6 +25,8 @@ wait_delivered "incident oops: " 60
 sh -c 'echo oops > /proc/klogd_test'
 wait_delivered "incident oops (repeat)" 60
 mark end
+wait_for 10 grep -q '^klogd_incidents_total{kind="oops"} 2$' /run/klogd.prom
+result_file metrics.prom /run/klogd.prom
 result_text uptime "$(cat /proc/uptime)"
 tar -C /var/lib/klogd -cf /tmp/incidents.tar incidents
 result_file incidents.tar /tmp/incidents.tar

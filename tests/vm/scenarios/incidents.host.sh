@@ -3,7 +3,7 @@
 # incident: one record of klogd's own in the output (raw: <PRI,klogd>) and, reported in
 # full, one JSON file in the incident directory. The repeat of the Oops is counted (2), not
 # reported in full again.
-KLOGD_EXTRA_ARGS="--incident-dir=/var/lib/klogd/incidents"
+KLOGD_EXTRA_ARGS="--incident-dir=/var/lib/klogd/incidents --metrics-file=/run/klogd.prom --metrics-interval=1"
 source "$VM_SRC_DIR/scenarios/common/daemon.host.sh"
 VM_TIMEOUT=240
 
@@ -52,4 +52,9 @@ check() {
     expect_grep "$KERNLOG" 'klogd-vm-mark end' "the end marker (kernel alive to the end)"
     expect_no_grep "$KERNLOG" 'missed [0-9]+ kernel messages' "daemon output (nothing may be lost here)"
     expect_no_grep "$KERNLOG" 'klogd: incident [a-z_]* .*\(partial' "daemon output (no partial incident)"
+    # The metrics moved with them (the repeat of the Oops counts too).
+    expect_grep metrics.prom '^klogd_incidents_total\{kind="oops"\} 2$' "klogd_incidents_total{kind=oops}"
+    expect_grep metrics.prom '^klogd_incidents_total\{kind="oom_kill"\} 1$' "klogd_incidents_total{kind=oom_kill}"
+    expect_grep metrics.prom '^klogd_incidents_total\{kind="warning"\} 1$' "klogd_incidents_total{kind=warning}"
+    expect_grep metrics.prom '^klogd_last_incident_timestamp_seconds\{kind="oops"\} [0-9.e+]+$' "last oops time"
 }
