@@ -23,6 +23,7 @@
 #include "klog/sources/syscall_source.hpp"
 #include "klog/symbols/kaslr.hpp"
 #include "klogd/daemon.hpp"
+#include "klog/formatters/text_escaper.hpp"
 #include "klogd/metrics_view.hpp"
 #include "klogd/outputs.hpp"
 
@@ -311,9 +312,16 @@ void application::open_incidents() {
     pipeline_->set_incidents(incidents_.get());
     if (cfg_.incident_dir) {
         std::error_code ec;
-        std::filesystem::create_directories(*cfg_.incident_dir, ec);
+        const bool made = std::filesystem::create_directories(*cfg_.incident_dir, ec);
         if (ec) {
             throw std::system_error(ec, "--incident-dir: cannot create " + *cfg_.incident_dir);
+        }
+        // Made for --user, as the state directory is: written after privileges are dropped.
+        if (made && cfg_.user_id && cfg_.group_id &&
+            ::chown(cfg_.incident_dir->c_str(), *cfg_.user_id, *cfg_.group_id) != 0) {
+            throw std::system_error(errno, std::generic_category(),
+                                    "--incident-dir: cannot give " + *cfg_.incident_dir + " to " +
+                                        *cfg_.user);
         }
         incident_dir_.emplace(*cfg_.incident_dir);
     }
@@ -321,7 +329,11 @@ void application::open_incidents() {
 
 void application::report_incident(const klog::incidents::incident& incident) {
     pipeline_->report_incident(incident);
-    diag(incident.summary());
+    if (cfg_.debug) {
+        std::string line;  // kernel text on a terminal: escaped, as in every line format
+        klog::formatters::text_escaper::append(line, incident.summary());
+        diag(line);
+    }
     if (!incident_dir_ || incident.repeat) return;
     try {
         const auto path = incident_dir_->write(
@@ -360,9 +372,14 @@ void application::read_pstore() {
     const auto archive =
         (std::filesystem::path(cfg_.state_file).parent_path() / "pstore").string();
     klog::sources::pstore_reader reader(cfg_.pstore_dir, archive);
-    std::vector<std::string> notes;
-    auto dumps = reader.scan(notes);
-    for (const auto& n : notes) diag("--pstore: " + n);
+    std::vector<std::string> notes, info;
+    auto dumps = reader.scan(notes, info);
+    for (const auto& n : info) diag("--pstore: " + n);
+    for (const auto& n : notes) {
+        // The previous boot's log not delivered: said where the log goes, not only with -d.
+        std::cerr << "klogd: --pstore: " << n << '\n';
+        pipeline_->notice("klogd: the previous boot's log in pstore: " + n);
+    }
     for (auto& d : dumps) {
         if (const auto error = reader.begin(d); !error.empty()) {
             // Without the trace a crash before the archive would deliver it again unsaid.
@@ -792,9 +809,12 @@ void application::save_cursor(bool durable, bool clean) {
     klog::cursor c;
     c.boot_id = boot_id_;
     const auto& outputs = pipeline_->outputs();
-    // Not clean while a file's tail is undecided: the next start must decide it.
-    c.clean = clean && std::none_of(outputs.begin(), outputs.end(),
-                                    [](const auto& out) { return out->cut_pending(); });
+    // Not clean while a file's tail is undecided, or while an output holds something it could
+    // not make safe (a full disk: a record written whose report is not, at one position): the
+    // next start must decide what follows the saved position.
+    c.clean = clean && std::none_of(outputs.begin(), outputs.end(), [](const auto& out) {
+                  return out->cut_pending() || out->unsafe() != 0;
+              });
     for (const auto& out : outputs) out->save_acknowledged();  // never behind the cursor
     bool all = true;
     for (std::size_t i = 0; i < outputs.size(); ++i) {

@@ -166,8 +166,13 @@ void pipeline::on_record(const record_view& record) {
         }
     }
     if (seq) unnumbered_ = 0;
-    // After the record itself: a report it completes follows it.
-    if (incidents_ != nullptr) incidents_->feed(rewritten ? changed : record);
+    // After the record itself: a report it completes follows it, at its position (see
+    // report_incident).
+    if (incidents_ != nullptr) {
+        closing_ = !filtered;
+        incidents_->feed(rewritten ? changed : record);
+        closing_ = false;
+    }
 }
 
 void pipeline::report_incident(const incidents::incident& incident) {
@@ -190,6 +195,19 @@ void pipeline::report_incident(const incidents::incident& incident) {
     auto own = own_notice(notice_text_, level);
     own.incident = &incident;
     const auto time = clock_.time_for(std::nullopt, estimated_);
+    if (closing_) {
+        // Completed by the record just delivered: the report is part of that record's delivery
+        // (its position, as the -2 twin): the record is not safe in an output until its report
+        // is, so a restart reads it again and reports again what did not get out; an output
+        // that had the record before this run had the report too, and gets nothing.
+        for (std::size_t i = 0; i < outputs_.size(); ++i) {
+            if (!last_taken_[i]) continue;
+            auto meta = last_meta_[i];
+            meta.level = std::min(meta.level, level);
+            outputs_[i]->take(own, time, meta);
+        }
+        return;
+    }
     sinks::record_meta meta;
     meta.pos = ++position_;
     meta.level = level;

@@ -27,7 +27,8 @@ klog::origin record_view::origin() const noexcept {
         o.ident = "kernel";
         return o;
     }
-    if (pstore && facility == 0) {
+    if (pstore) {
+        // The previous boot's records, kernel and userspace alike: marked, the text whole.
         o.ident = "pstore";
         return o;
     }

@@ -115,6 +115,7 @@ class pipeline final : public sources::record_handler {
     record_rewriter* rewriter_ = nullptr;
     incidents::incident_stage* incidents_ = nullptr;
     metrics::rule_set* rules_ = nullptr;
+    bool closing_ = false;  ///< the incident stage is being fed the record just delivered
     std::string rewritten_;
     std::string notice_text_;
     diagnostics_fn diagnostics_;

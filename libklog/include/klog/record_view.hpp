@@ -49,7 +49,8 @@ struct record_view {
     /// Who wrote the record, and its message without the tag:
     ///  - klogd's own records (`own`): ident `klogd`, the text after a leading `klogd: `;
     ///  - kernel records (facility 0, which /dev/kmsg writers cannot use): ident `kernel`, the
-    ///    whole text; the previous boot's kernel records from pstore: ident `pstore`;
+    ///    whole text; the previous boot's records from pstore (any facility): ident `pstore`,
+    ///    the whole text;
     ///  - userspace records: the `ident[pid]: ` / `ident: ` prefix of the text. The idents
     ///    `kernel`, `klogd` and `pstore` are reserved: a userspace record claiming one (or with no
     ///    recognisable tag) has an empty ident and its whole text as the message.

@@ -209,7 +209,7 @@ std::string_view append_syslog_tag(std::string& out, const record_view& record) 
         append_kernel_prefix(out, record);
         return record.text;
     }
-    if (record.pstore && record.facility == 0) {
+    if (record.pstore) {
         out.append("pstore: ", 8);  // the previous boot's kernel, from pstore
         append_kernel_prefix(out, record);
         return record.text;

@@ -66,6 +66,20 @@ bool matches(const line_pattern& p, std::string_view text, std::string_view trim
     return hit && (p.also.empty() || text.find(p.also) != std::string_view::npos);
 }
 
+/// `comm[pid]: ...` within the first bytes: how the kernel reports a user task (show_signal_msg
+/// `segfault at`, `trap ...`, many drivers), with a comm the task chose.
+bool task_report(std::string_view t) noexcept {
+    const std::size_t limit = std::min<std::size_t>(t.size(), 16 + 12);
+    for (std::size_t i = 0; i < limit; ++i) {
+        if (t[i] != '[') continue;
+        std::size_t k = i + 1;
+        while (k < t.size() && is_digit(t[k])) ++k;
+        if (k > i + 1 && t.substr(k, 2) == "]:") return true;
+        if (k > i + 1 && t.substr(k, 2) == "] ") return true;  // "traps: comm[pid] general ..."
+    }
+    return false;
+}
+
 const line_pattern* match(std::string_view text, std::string_view trimmed) noexcept {
     for (const auto& p : line_patterns) {
         if (matches(p, text, trimmed)) return &p;
@@ -278,10 +292,13 @@ void incident_stage::lost() noexcept {
 }
 
 void incident_stage::feed(const record_view& record, bool already_delivered) {
-    if (record.own || record.facility != 0) return;  // userspace and klogd: never part of a block
+    if (record.own) return;
     if (record.pstore != pstore_) return;  // the previous boot's log has a stage of its own
     if (record.seq) {
-        if (last_seq_ && *record.seq > *last_seq_ + 1) {
+        // Every numbered record counts for the sequence, userspace ones too (they are no gap).
+        // A leap the pipeline does not take as lost records (DESIGN: implausible) is none here.
+        constexpr std::uint64_t implausible = 1ULL << 32;
+        if (last_seq_ && *record.seq > *last_seq_ + 1 && *record.seq - *last_seq_ <= implausible) {
             lost();
         } else if (last_seq_ && *record.seq <= *last_seq_) {
             // A new numbering (another boot in a replayed log): nothing carries over.
@@ -289,6 +306,7 @@ void incident_stage::feed(const record_view& record, bool already_delivered) {
         }
         last_seq_ = record.seq;
     }
+    if (record.facility != 0) return;  // userspace: never part of a block
     // Bounds: a block that never ends is closed by its number of records and its kernel time.
     for (auto it = open_.begin(); it != open_.end();) {
         auto next = std::next(it);
@@ -305,9 +323,9 @@ void incident_stage::feed(const record_view& record, bool already_delivered) {
         it = next;
     }
     std::string_view text = record.text;
-    for (;;) {
+    for (bool first = true;; first = false) {
         const auto nl = text.find('\n');
-        line(text.substr(0, nl), record, already_delivered);
+        line(text.substr(0, nl), record, already_delivered, first);
         if (nl == std::string_view::npos) break;
         text.remove_prefix(nl + 1);
     }
@@ -365,15 +383,19 @@ incident_stage::block& incident_stage::open_block(incident_kind kind, std::strin
 }
 
 void incident_stage::line(std::string_view text, const record_view& record,
-                          bool already_delivered) {
+                          bool already_delivered, bool first_line) {
     const auto trimmed = ltrim(text);
     const line_pattern* p = match(text, trimmed);
+    // The kernel's reports are warnings or worse; an info line shaped like a report of a task
+    // (`comm[pid]: segfault at ...`, where comm is any 15 bytes a user chooses) starts nothing.
+    if (p != nullptr && p->role != line_role::end && record.level >= 6 && task_report(trimmed)) {
+        p = nullptr;
+    }
     block* own = owner(record);
     const auto attach = [&](block& b) {
-        b.facts.records += 1;
+        if (first_line) b.facts.records += 1;
         if (record.seq) b.facts.last_seq = record.seq;
         b.last_line = now();
-        if (!already_delivered) b.delivered = false;
     };
     if (p != nullptr) {
         switch (p->role) {
@@ -656,7 +678,11 @@ void incident_stage::close(std::list<block>::iterator it, close_reason why) {
         }
     }
     it->facts.closed_by = why;
-    const bool delivered = why == close_reason::end ? it->delivered : false;
+    // Closed by its end line: reported before if that line was read before a restart. Closed
+    // otherwise (the next block, a bound, a stop): reported before if it began before the
+    // restart — that run closed it the same way (a block without an end that a kill -9 cut
+    // short is not reported: at most once).
+    const bool delivered = it->delivered;
     incident facts = std::move(it->facts);
     open_.erase(it);
     emit(facts, delivered);

@@ -163,6 +163,7 @@ void file_sink::put(std::string_view bytes, const record_meta& meta) {
 }
 
 bool file_sink::write_pending() noexcept {
+    if (closed_) return head_ >= pending_.size();
     if (planned_cut_) {
         try {
             if (!decide_cut()) return true;  // held until the cut is decided
@@ -237,6 +238,8 @@ void file_sink::close() {
         ::ftruncate(fd_, static_cast<off_t>(written_end_)) == 0) {
         head_ = front_begin_;
     }
+    // Nothing more is written: a record cut off above must not be written again in part.
+    closed_ = true;
 }
 
 void file_sink::reopen() {

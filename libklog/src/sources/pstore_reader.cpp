@@ -1,6 +1,7 @@
 #include "klog/sources/pstore_reader.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,16 +33,38 @@ std::string hash_hex(std::string_view bytes) {
     return out;
 }
 
+/// A regular file only: no symbolic link is followed (pstore holds none; a link planted in a
+/// --pstore directory could point at a secret), no FIFO or device blocks the daemon.
 bool read_file(const std::string& path, std::string& out) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return false;
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) return false;
+    struct stat st {};
+    bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+              static_cast<std::uint64_t>(st.st_size) <= max_file;
     out.clear();
     char buf[65536];
-    while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-        out.append(buf, static_cast<std::size_t>(in.gcount()));
-        if (out.size() > max_file) return false;
+    while (ok) {
+        const auto n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) ok = false;
+        if (n <= 0) break;
+        out.append(buf, static_cast<std::size_t>(n));
+        if (out.size() > max_file) ok = false;
     }
-    return !in.bad();
+    ::close(fd);
+    return ok;
+}
+
+/// The header line as it may be quoted: `Panic#1 Part1` (letters, digits, '#', spaces).
+std::string safe_header(std::string_view h) {
+    if (h.size() > 40) return {};
+    for (const char c : h) {
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '#' || c == ' ')) {
+            return {};
+        }
+    }
+    return std::string(h);
 }
 
 /// `Panic#1 Part2` → (1, 2) for ordering; unknown: (0, 0).
@@ -71,7 +94,8 @@ bool write_all(int fd, std::string_view bytes) {
 pstore_reader::pstore_reader(std::string dir, std::string archive_dir)
     : dir_(std::move(dir)), archive_dir_(std::move(archive_dir)) {}
 
-std::vector<pstore_reader::dump> pstore_reader::scan(std::vector<std::string>& notes) const {
+std::vector<pstore_reader::dump> pstore_reader::scan(std::vector<std::string>& notes,
+                                                    std::vector<std::string>& info) const {
     std::vector<dump> dumps;
     std::error_code ec;
     std::filesystem::directory_iterator it(dir_, ec), end;
@@ -90,13 +114,14 @@ std::vector<pstore_reader::dump> pstore_reader::scan(std::vector<std::string>& n
         d.path = it->path().string();
         std::string bytes;
         if (!read_file(d.path, bytes)) {
-            notes.push_back(d.path + ": cannot be read (or larger than 16 MiB): not delivered");
+            notes.push_back(d.path + ": not a regular file, unreadable, or larger than 16 MiB: "
+                            "not delivered");
             continue;
         }
         d.archived_name = name + "." + hash_hex(bytes);
         if (std::filesystem::exists(archive_dir_ + "/" + d.archived_name, ec)) {
             // Delivered and archived before; only its removal failed then.
-            notes.push_back(d.path + ": delivered before (in " + archive_dir_ + "), not again");
+            info.push_back(d.path + ": delivered before (in " + archive_dir_ + "), not again");
             ::unlink(d.path.c_str());
             continue;
         }
@@ -104,7 +129,7 @@ std::vector<pstore_reader::dump> pstore_reader::scan(std::vector<std::string>& n
         const auto nl = bytes.find('\n');
         const std::string first = bytes.substr(0, nl);
         if (!first.empty() && first.front() != '<') {
-            d.header = first;
+            d.header = safe_header(first);
             d.text = nl == std::string::npos ? std::string() : bytes.substr(nl + 1);
         } else {
             d.text = std::move(bytes);

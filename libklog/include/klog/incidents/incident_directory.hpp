@@ -9,8 +9,9 @@
 namespace klog::incidents {
 
 /// `--incident-dir=DIR`: one JSON file per incident reported in full, written atomically
-/// (temporary file, fsync, rename, fsync of the directory), named so that names sort by time:
-/// `YYYYmmddTHHMMSSZ-KIND-N.json`. Only the newest `max_files` are kept.
+/// (temporary file, fsync, link to its name, fsync of the directory; never replacing a file),
+/// named so that names sort by time: `YYYYmmddTHHMMSS.uuuuuuZ-NNNNNNNNNN-KIND.json`. Only the
+/// newest `max_files` of these are kept; other files in the directory are left alone.
 class incident_directory {
   public:
     static constexpr std::size_t default_max_files = 1000;

@@ -83,7 +83,8 @@ class incident_stage {
         bool in_trace = false;         ///< after `Call Trace:`
         bool awaiting_title = false;   ///< `[ cut here ]` seen, its WARNING/BUG line not yet
         bool expects_end_trace = false;  ///< a die()/WARN report: `</TASK>` does not end it
-        bool delivered = true;         ///< every record of it was read before a restart
+        /// its first line (or, once ended, its end line) was read before a restart
+        bool delivered = true;
         std::size_t bound = 0;         ///< max records
         std::size_t seen = 0;          ///< kernel records since it opened (any)
         std::uint64_t id = 0;
@@ -97,7 +98,8 @@ class incident_stage {
         incident last;                 ///< for the repeat summary at the end
     };
 
-    void line(std::string_view text, const record_view& record, bool already_delivered);
+    void line(std::string_view text, const record_view& record, bool already_delivered,
+              bool first_line);
     block* owner(const record_view& record);
     block& open_block(incident_kind kind, std::string_view text, const record_view& record,
                       bool already_delivered);

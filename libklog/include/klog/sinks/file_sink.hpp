@@ -113,6 +113,7 @@ class file_sink final : public sink {
     };
     std::optional<planned_cut> planned_cut_;
     bool broken_ = false;
+    bool closed_ = false;  ///< close() ran: nothing is written any more
     std::error_code last_error_;
     // Where the file stands (regular files; not standard output).
     bool positioned_ = false;

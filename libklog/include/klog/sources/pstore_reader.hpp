@@ -20,7 +20,7 @@ class pstore_reader {
     struct dump {
         std::string name;    ///< `dmesg-ramoops-0`
         std::string path;    ///< where it is now
-        std::string header;  ///< `Panic#1 Part1`
+        std::string header;  ///< `Panic#1 Part1` (empty unless of that shape)
         std::string text;    ///< the lines after the header
         std::string archived_name;  ///< `dmesg-ramoops-0.<hash of contents>`
         /// A run before this one began delivering it and stopped before it was archived: the
@@ -30,9 +30,11 @@ class pstore_reader {
 
     pstore_reader(std::string dir, std::string archive_dir);
 
-    /// The dumps to deliver, oldest part first; `notes` gets one line per file not read (a
-    /// compressed record, an unreadable file) and per dump already archived (removed again).
-    [[nodiscard]] std::vector<dump> scan(std::vector<std::string>& notes) const;
+    /// The dumps to deliver, oldest part first; `notes` gets one line per file not delivered
+    /// (a compressed record; an unreadable, oversized or not regular file: no link is
+    /// followed, no FIFO opened), `info` one per dump already archived (removed again).
+    [[nodiscard]] std::vector<dump> scan(std::vector<std::string>& notes,
+                                         std::vector<std::string>& info) const;
     /// Says (in the archive directory) that `d` is being delivered, so that a run that stops
     /// before `archive` leaves a trace of it for the next one (`dump::again`). Returns an empty
     /// string, or why not.
