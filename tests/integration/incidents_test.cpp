@@ -222,7 +222,7 @@ TEST_CASE("daemon: the previous boot's log from pstore is delivered once marked 
     CHECK(marker_name().empty());
 }
 
-TEST_CASE("--incident-dir and --pstore are checked at start", "[integration][incidents]") {
+TEST_CASE("the options incident-dir and pstore are checked at start", "[integration][incidents]") {
     klog_test::temp_dir dir;
     klog_test::write_file(dir.file("plain"), "x");
     auto r = klog_test::run_klogd({"--check-config", "--incident-dir=" + dir.file("plain")});

@@ -223,7 +223,7 @@ TEST_CASE("node_exporter's textfile collector exports --metrics-file without a s
     CHECK(klog_test::read_file(prom).find("klogd_records_total{level=\"info\",facility=\"kern\"} 21\n") != std::string::npos);
 }
 
-TEST_CASE("--metrics --metrics-interval and --rules are checked at start", "[integration][metrics]") {
+TEST_CASE("the options metrics metrics-interval and rules are checked at start", "[integration][metrics]") {
     klog_test::temp_dir dir;
     auto r = klog_test::run_klogd({"--check-config", "--metrics=70000"});
     CHECK(r.exit_code == 2);
@@ -258,6 +258,8 @@ TEST_CASE("metrics under attack: malformed requests 1000 connections and a slowl
                             "--metrics=127.0.0.1:" + std::to_string(port)},
                            dir.file("err"));
     REQUIRE(eventually([&] { return http_get(port, "/metrics").first == 200; }));
+    // What klogd holds before the attack (ASan builds hold much more of their own).
+    const auto baseline_kib = klog_test::peak_rss_kib(klogd.pid());
 
     std::atomic<bool> stop{false};
     std::vector<int> idle;
@@ -328,9 +330,10 @@ TEST_CASE("metrics under attack: malformed requests 1000 connections and a slowl
     WARN("metrics attack: " << idle.size() << " idle connections, 8 slowloris, " << malformed
                             << " malformed requests; delivery latency median "
                             << latency_ms[latency_ms.size() / 2] << " ms, max "
-                            << latency_ms.back() << " ms; klogd peak RSS " << peak_kib << " KiB");
+                            << latency_ms.back() << " ms; klogd peak RSS " << peak_kib
+                            << " KiB (" << baseline_kib << " KiB before)");
     CHECK(latency_ms.size() == 50);
-    CHECK(peak_kib < 64 * 1024);
+    CHECK(peak_kib < baseline_kib + 16 * 1024);  // bounded: 16 sessions of 8 KiB, not 1000
     // Still serving once the clients are gone (slots freed at their close or their 10 s).
     CHECK(eventually([&] { return http_get(port, "/metrics").first == 200; }, 15s));
     CHECK(klogd.running());
