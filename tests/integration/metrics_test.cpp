@@ -30,21 +30,28 @@ using klog_test::eventually;
 
 namespace {
 
-/// GET http://127.0.0.1:PORT/TARGET; the status line's code and the body ("" on failure).
-std::pair<int, std::string> http_get(std::uint16_t port, const std::string& target,
-                                     const std::string& method = "GET") {
+/// A TCP connection to 127.0.0.1:PORT (-1 if refused).
+int connect_loopback(std::uint16_t port) {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return {0, ""};
+    if (fd < 0) return -1;
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    timeval tv{5, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
         ::close(fd);
-        return {0, ""};
+        return -1;
     }
+    return fd;
+}
+
+/// GET http://127.0.0.1:PORT/TARGET; the status line's code and the body ("" on failure).
+std::pair<int, std::string> http_get(std::uint16_t port, const std::string& target,
+                                     const std::string& method = "GET") {
+    const int fd = connect_loopback(port);
+    if (fd < 0) return {0, ""};
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     const std::string req = method + " " + target + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
     (void)!::write(fd, req.data(), req.size());
     std::string resp;
@@ -265,27 +272,13 @@ TEST_CASE("metrics under attack: malformed requests 1000 connections and a slowl
     std::vector<int> idle;
     // 1000 connections that send nothing (all but 16 are closed by klogd at once).
     for (int i = 0; i < 1000; ++i) {
-        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(port);
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-            idle.push_back(fd);
-        } else {
-            ::close(fd);
-        }
+        if (const int fd = connect_loopback(port); fd >= 0) idle.push_back(fd);
     }
     // A slowloris: one header byte every 100 ms, on several connections.
     std::thread slow([&] {
         std::vector<int> fds;
         for (int i = 0; i < 8; ++i) {
-            const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-            sockaddr_in a{};
-            a.sin_family = AF_INET;
-            a.sin_port = htons(port);
-            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-            if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) fds.push_back(fd);
+            if (const int fd = connect_loopback(port); fd >= 0) fds.push_back(fd);
         }
         const std::string header = "GET /metrics HTTP/1.1\r\nX-Slow: ";
         for (int i = 0; i < 100 && !stop; ++i) {
@@ -301,16 +294,11 @@ TEST_CASE("metrics under attack: malformed requests 1000 connections and a slowl
           std::string("POST /metrics HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"),
           std::string("BREW /metrics HTTP/1.1\r\n\r\n"), std::string("GET /metrics HTTP/9.9\r\n\r\n"),
           std::string("\x00\x01\x02\xff\r\n\r\n", 8)}) {
-        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(port);
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+        if (const int fd = connect_loopback(port); fd >= 0) {
             (void)!::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
             ++malformed;
+            ::close(fd);
         }
-        ::close(fd);
     }
     // Meanwhile the kernel logs: each record's delivery latency is measured.
     std::vector<double> latency_ms;

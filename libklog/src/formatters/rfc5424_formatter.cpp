@@ -20,6 +20,23 @@ void append_nil_or(std::string& out, std::string_view token) {
     }
 }
 
+/// ` NAME="VALUE"` of an SD element, the value escaped (RFC 5424 PARAM-VALUE).
+void sd_param(std::string& out, std::string_view name, std::string_view value) {
+    out += ' ';
+    out += name;
+    out.append("=\"", 2);
+    detail::escape<detail::escape_mode::sd_param>(out, value);
+    out += '"';
+}
+
+void sd_number(std::string& out, std::string_view name, std::uint64_t value) {
+    out += ' ';
+    out += name;
+    out.append("=\"", 2);
+    detail::append_uint(out, value);
+    out += '"';
+}
+
 }  // namespace
 
 rfc5424_formatter::rfc5424_formatter(const format_options& options)
@@ -41,14 +58,10 @@ void rfc5424_formatter::append_incident(std::string& out, const incidents::incid
     out += '[';
     out += incident_sd_id;
     const auto param = [&out](std::string_view name, std::string_view value) {
-        out += ' ';
-        out += name;
-        out.append("=\"", 2);
-        append_param_value(out, value);
-        out += '"';
+        sd_param(out, name, value);
     };
-    const auto number = [&param](std::string_view name, std::uint64_t value) {
-        param(name, std::to_string(value));
+    const auto number = [&out](std::string_view name, std::uint64_t value) {
+        sd_number(out, name, value);
     };
     param("kind", incidents::kind_name(i.kind));
     if (i.partial) param("partial", "1");
@@ -127,18 +140,10 @@ void rfc5424_formatter::format(const record_view& record, const record_time& tim
     out += sd_id;
     const std::size_t sd_empty = out.size();
     const auto param = [&out](std::string_view name, std::string_view value) {
-        out += ' ';
-        out += name;
-        out.append("=\"", 2);
-        append_param_value(out, value);
-        out += '"';
+        sd_param(out, name, value);
     };
     const auto number_param = [&out](std::string_view name, std::uint64_t value) {
-        out += ' ';
-        out += name;
-        out.append("=\"", 2);
-        detail::append_uint(out, value);
-        out += '"';
+        sd_number(out, name, value);
     };
     if (record.seq) number_param("seq", *record.seq);
     if (record.ts_usec) number_param("ts", *record.ts_usec);
