@@ -507,9 +507,39 @@ bool application::output_broken() const {
     return false;
 }
 
+void application::watch_modules() {
+    // Only where module symbols come from this kernel's /proc/kallsyms.
+    if (!symbols_ || cfg_.source == source_kind::replay ||
+        (cfg_.kallsyms && *cfg_.kallsyms != "/proc/kallsyms")) {
+        return;
+    }
+    module_events_ = std::make_unique<module_events>(
+        io_, [this](module_events::action a, std::string_view name, std::uint64_t usec) {
+            if (a == module_events::action::add) {
+                diag("module " + std::string(name) + " loaded: its symbols read");
+                symbols_->module_added(name, usec);
+            } else {
+                diag("module " + std::string(name) + " unloaded: its symbols kept");
+                symbols_->module_removed(name, usec);
+            }
+        });
+    symbols_->set_event_poll([this] { module_events_->poll(); });
+    if (const auto& why = module_events_->unavailable()) {
+        // Said once: module symbols then follow only the fallback (an address in no known
+        // module reloads them, at most every 10 s), so some may stay raw meanwhile.
+        const auto text = "module load/unload events unavailable (" + *why +
+                          "): module symbols are reloaded when an address falls in no known "
+                          "module, at most every 10 s";
+        std::cerr << "klogd: " << text << '\n';
+        pipeline_->notice("klogd: " + text, 5);
+    }
+}
+
 void application::drain() {
     if (!source_ || stopping_) return;
     for (;;) {
+        // A module's events before its records (they were sent before it printed).
+        if (module_events_) module_events_->poll();
         if (pipeline_->blocked()) {
             flush_outputs();
             if (stopping_) return;
@@ -1032,6 +1062,7 @@ int application::run_daemon() {
     if (cfg_.user) daemon::drop_privileges(*cfg_.user);
     watch_signals();
 
+    watch_modules();
     begin_cursor();
     // Backlog first (times estimated until caught up), then live; before it all, what the
     // previous boot left in pstore.

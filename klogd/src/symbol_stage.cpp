@@ -31,6 +31,17 @@ void symbol_stage::reload_modules() {
     release_load_buffers();
 }
 
+void symbol_stage::module_added(std::string_view name, std::uint64_t usec) {
+    resolver_.module_loaded(name, usec);
+    reload_modules();
+}
+
+void symbol_stage::module_removed(std::string_view name, std::uint64_t usec) {
+    // Its symbols stay in the current table until the next reload; the copy in the history
+    // answers for its records once a reload (or another module at its address) replaced them.
+    resolver_.module_unloaded(name, usec);
+}
+
 void symbol_stage::release_load_buffers() noexcept {
     // Loading reads whole files (kallsyms: megabytes) into buffers that are freed again; give
     // those pages back so an idle daemon does not keep them resident.
@@ -42,7 +53,20 @@ bool symbol_stage::rewrite(const klog::record_view& record, std::string& out) {
     if (!record.from_kernel()) return false;
     if (oops_reload_ && record.text.find("Oops") != std::string_view::npos) reload_modules();
     out.clear();
+    // Resolved against the modules of the record's time (loaded and unloaded since).
+    resolver_.set_record_time(record.ts_usec);
     auto result = expander_.expand(record.text, out);
+    if (result.unknown_module_address && poll_events_) {
+        // Its load event may be queued already: the module's records follow its event.
+        const auto tables = resolver_.history_size();
+        const auto before = last_module_reload_;
+        poll_events_();
+        if (last_module_reload_ != before || resolver_.history_size() != tables) {
+            resolver_.set_record_time(record.ts_usec);
+            out.clear();
+            result = expander_.expand(record.text, out);
+        }
+    }
     if (result.unknown_module_address &&
         std::chrono::steady_clock::now() - last_module_reload_ >= module_reload_interval_) {
         // A module loaded since we last looked: reload once, then try again.

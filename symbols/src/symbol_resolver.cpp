@@ -85,9 +85,61 @@ void symbol_resolver::update_module_bounds() noexcept {
     for (const auto& [low, high] : module_ranges_) widen(low, high);
 }
 
+void symbol_resolver::module_loaded(std::string_view name, std::uint64_t usec) {
+    loaded_usec_[std::string(name)] = usec;
+}
+
+void symbol_resolver::module_unloaded(std::string_view name, std::uint64_t usec) {
+    const auto id = modules_.module_index(name);
+    if (!id) return;  // never loaded here: nothing to keep
+    unloaded_module m;
+    m.name = std::string(name);
+    const auto local = m.table.add_module(name, modules_.module_end(*id));
+    for (std::size_t i = 0; i < modules_.size(); ++i) {
+        if (modules_.module_at(i) != *id) continue;
+        m.table.add(modules_.address_at(i), modules_.type_at(i), modules_.name_at(i), local);
+    }
+    m.table.finalize();
+    if (const auto it = loaded_usec_.find(name); it != loaded_usec_.end()) {
+        m.loaded_usec = it->second;
+        loaded_usec_.erase(it);
+    }
+    m.unloaded_usec = usec;
+    history_.push_back(std::move(m));
+    while (history_.size() > max_history) history_.pop_front();
+}
+
+std::optional<symbol_match> symbol_resolver::lookup_history(std::uint64_t address) const noexcept {
+    if (record_usec_) {
+        // The first module unloaded after the record was printed that holds the address: it
+        // was loaded then (an event is seen after it happened, so its time is never early).
+        for (const auto& m : history_) {
+            if (*record_usec_ > m.unloaded_usec) continue;
+            if (auto match = m.table.lookup(address)) return match;
+        }
+        return std::nullopt;
+    }
+    for (auto it = history_.rbegin(); it != history_.rend(); ++it) {  // newest first
+        if (auto match = it->table.lookup(address)) return match;
+    }
+    return std::nullopt;
+}
+
 std::optional<symbol_match> symbol_resolver::lookup(std::uint64_t address) const noexcept {
     if (address >= modules_low_ && address < modules_high_) {
-        if (auto m = modules_.lookup(address)) return m;
+        if (auto m = modules_.lookup(address)) {
+            // Printed before this module was loaded: a module unloaded since held the address.
+            if (record_usec_ && !history_.empty()) {
+                const auto it = loaded_usec_.find(m->module);
+                if (it != loaded_usec_.end() && *record_usec_ < it->second) {
+                    if (auto old = lookup_history(address)) return old;
+                }
+            }
+            return m;
+        }
+    }
+    if (!history_.empty()) {
+        if (auto m = lookup_history(address)) return m;
     }
     return kernel_.lookup(address - offset_);
 }
@@ -97,6 +149,9 @@ bool symbol_resolver::unknown_module_address(std::uint64_t address) const noexce
                          (address >= modules_low_ && address < modules_high_);
     if (!in_area) return false;
     if (modules_.lookup(address) || kernel_.lookup(address - offset_)) return false;
+    for (const auto& m : history_) {
+        if (m.table.lookup(address)) return false;
+    }
     for (const auto& [low, high] : module_ranges_) {
         if (address >= low && address < high) return false;
     }

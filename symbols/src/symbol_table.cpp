@@ -90,7 +90,8 @@ void symbol_table::finalize(std::optional<std::uint64_t> end) {
     end_ = end;
     const auto by_address = [](const entry& a, const entry& b) { return a.address < b.address; };
     if (!std::is_sorted(entries_.begin(), entries_.end(), by_address)) {
-        std::sort(entries_.begin(), entries_.end(), by_address);
+        // Stable: a module's symbols at one address keep the order they came in.
+        std::stable_sort(entries_.begin(), entries_.end(), by_address);
     }
 
     // Keep the best name of each run of equal addresses.
@@ -101,6 +102,10 @@ void symbol_table::finalize(std::optional<std::uint64_t> end) {
         for (; j < entries_.size() && entries_[j].address == entries_[i].address; ++j) {
             const entry& e = entries_[j];
             const entry& b = entries_[best];
+            // Within a module the kernel's %pS names the first symbol of its symbol table at
+            // an address (kernel/module/kallsyms.c find_kallsyms_symbol), which /proc/kallsyms
+            // lists in that order: `klogd_test_init` before its alias `init_module`.
+            if (e.module != core && e.module == b.module) continue;
             if (better(e, std::string_view(names_).substr(e.name_offset, e.name_length), b,
                        std::string_view(names_).substr(b.name_offset, b.name_length))) {
                 best = j;

@@ -19,6 +19,7 @@
 #include "klog/sources/source.hpp"
 #include "klogd/config.hpp"
 #include "klogd/pidfile.hpp"
+#include "klogd/module_events.hpp"
 #include "klogd/symbol_stage.hpp"
 
 namespace klogd {
@@ -142,6 +143,8 @@ class application {
     std::unique_ptr<klog::pipeline> pipeline_;
     std::vector<std::string> output_keys_;  ///< the state file's name of each output
     std::unique_ptr<symbol_stage> symbols_;
+    std::unique_ptr<module_events> module_events_;
+    void watch_modules();
     std::optional<klogd::pidfile> pidfile_;
     std::optional<klog::cursor_file> cursor_;  ///< /dev/kmsg only, daemon only
     std::string boot_id_;

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "klog/record_rewriter.hpp"
@@ -30,6 +31,14 @@ class symbol_stage final : public klog::record_rewriter {
     void reload_all();
     /// Reloads module symbols only (USR1).
     void reload_modules();
+    /// The kernel announced a module load (its symbols are read now, before its init prints)
+    /// or unload (its table is kept for the records it printed); `usec`: CLOCK_MONOTONIC.
+    void module_added(std::string_view name, std::uint64_t usec);
+    void module_removed(std::string_view name, std::uint64_t usec);
+    /// Called when an address falls in no known module, before the rate-limited reload: the
+    /// daemon handles the module events queued meanwhile (a module loaded while klogd was
+    /// reading a batch).
+    void set_event_poll(std::function<void()> poll) { poll_events_ = std::move(poll); }
 
     bool rewrite(const klog::record_view& record, std::string& out) override;
     [[nodiscard]] bool keep_original() const noexcept override { return print_both_; }
@@ -50,6 +59,7 @@ class symbol_stage final : public klog::record_rewriter {
     report_fn report_;
     std::chrono::steady_clock::duration module_reload_interval_;
     std::chrono::steady_clock::time_point last_module_reload_{};
+    std::function<void()> poll_events_;
 };
 
 }  // namespace klogd

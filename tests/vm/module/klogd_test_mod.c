@@ -20,6 +20,7 @@
  * crashing function and of its caller (the module's init):
  *
  *   klogd_test_mod: about to oops in [<ffffffffc0a01010>] called from [<ffffffffc0a05047>]
+ *   klogd_test_mod: about to oops in klogd_test_crash+0x0/0x44 [klogd_test_mod] called from ...
  *
  * After the Oops the module stays (state "coming", symbols in /proc/kallsyms) and
  * the print parameter still works. Without oops=1 the module stays loaded.
@@ -84,6 +85,8 @@ static noinline void klogd_test_crash(void)
 	int *volatile p = NULL;
 
 	pr_info("klogd_test_mod: about to oops in [<%px>] called from [<%px>]\n",
+		(void *)klogd_test_crash, __builtin_return_address(0));
+	pr_info("klogd_test_mod: about to oops in %pS called from %pS\n",
 		(void *)klogd_test_crash, __builtin_return_address(0));
 	*p = klogd_test_target(1);
 }

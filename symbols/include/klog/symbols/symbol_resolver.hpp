@@ -1,7 +1,11 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -39,6 +43,18 @@ class symbol_resolver {
     // symbols are probably stale. Only meaningful for addresses lookup() did not resolve.
     bool unknown_module_address(std::uint64_t address) const noexcept;
 
+    // Module load and unload as the kernel announced them (uevents), at `usec` (the kernel's
+    // clock: CLOCK_MONOTONIC, which printk time stamps follow). An unloaded module's table is
+    // kept (the newest max_history), so records printed while it was loaded resolve against it
+    // even when they are read after it went; a record printed before the current module at an
+    // address was loaded resolves against the one unloaded after it was printed.
+    void module_loaded(std::string_view name, std::uint64_t usec);
+    void module_unloaded(std::string_view name, std::uint64_t usec);
+    static constexpr std::size_t max_history = 32;
+    [[nodiscard]] std::size_t history_size() const noexcept { return history_.size(); }
+    // The kernel time of the record being resolved (none: resolve against the newest tables).
+    void set_record_time(std::optional<std::uint64_t> usec) noexcept { record_usec_ = usec; }
+
     bool has_kernel() const noexcept { return !kernel_.empty(); }
     bool has_modules() const noexcept { return !modules_.empty(); }
     bool empty() const noexcept { return kernel_.empty() && modules_.empty(); }
@@ -48,6 +64,18 @@ class symbol_resolver {
 
   private:
     void update_module_bounds() noexcept;
+    // A history entry that holds `address` and fits the record time, if any.
+    std::optional<symbol_match> lookup_history(std::uint64_t address) const noexcept;
+
+    struct unloaded_module {
+        std::string name;
+        symbol_table table;  // that module alone
+        std::optional<std::uint64_t> loaded_usec;
+        std::uint64_t unloaded_usec = 0;
+    };
+    std::deque<unloaded_module> history_;                    // oldest first
+    std::map<std::string, std::uint64_t, std::less<>> loaded_usec_;  // current modules' loads
+    std::optional<std::uint64_t> record_usec_;
 
     symbol_table kernel_;
     std::uint64_t offset_ = 0;

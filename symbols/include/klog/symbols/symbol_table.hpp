@@ -23,6 +23,8 @@ namespace klog::symbols {
 //  - Several symbols at one address keep one name, chosen deterministically (independent of the
 //    input order): strong before weak (`W`/`w`/`V`/`v`), global (upper case) before local, fewer
 //    leading underscores, then the smallest name. So `T _printk` wins over a `t` alias.
+//    Within one module the first symbol added at the address wins, as the kernel's %pS picks
+//    the first in the module's symbol table (/proc/kallsyms lists them in that order).
 //  - Size of a symbol = distance to the next symbol with a different address of the same module
 //    (or of the core kernel). The last symbol of a module or of the table has the size given by
 //    its end (module base + size from /proc/modules, or the table end), else an unknown size.
