@@ -69,7 +69,7 @@ bench: deps
 # The Debian package: debian/control's Build-Depends (dpkg-buildpackage checks the two agree)
 # and the packaging tools. Installed like DEPS.
 DEB_DEPS := cmake g++ libboost-dev libboost-program-options-dev libssl-dev \
-            debhelper dpkg-dev fakeroot lintian
+            build-essential debhelper dpkg-dev fakeroot lintian
 deb-deps:
 	@$(MAKE) --no-print-directory deps DEPS="$(DEB_DEPS)"
 
