@@ -56,8 +56,10 @@ bool symbol_stage::rewrite(const klog::record_view& record, std::string& out) {
     // Resolved against the modules of the record's time (loaded and unloaded since).
     resolver_.set_record_time(record.ts_usec);
     auto result = expander_.expand(record.text, out);
-    if (result.unknown_module_address && poll_events_) {
-        // Its load event may be queued already: the module's records follow its event.
+    if (result.module_address && poll_events_) {
+        // A module's load and unload events come before the records that follow them: handle
+        // those queued meanwhile (a module loaded while this batch was read) before trusting
+        // the module tables for this record.
         const auto tables = resolver_.history_size();
         const auto before = last_module_reload_;
         poll_events_();

@@ -105,6 +105,7 @@ expand_result expander::expand(std::string_view line, std::string& out) const {
 
     const auto consider = [&](std::uint64_t address, std::size_t at) {
         if (count == found.size()) return;
+        if (resolver_->in_module_area(address)) result.module_address = true;
         if (resolver_->lookup(address)) {
             // Keep insertions ordered by position (the lists below are each ordered).
             std::size_t k = count++;

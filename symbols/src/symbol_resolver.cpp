@@ -144,10 +144,13 @@ std::optional<symbol_match> symbol_resolver::lookup(std::uint64_t address) const
     return kernel_.lookup(address - offset_);
 }
 
+bool symbol_resolver::in_module_area(std::uint64_t address) const noexcept {
+    return (area_ && address >= area_->first && address < area_->second) ||
+           (address >= modules_low_ && address < modules_high_);
+}
+
 bool symbol_resolver::unknown_module_address(std::uint64_t address) const noexcept {
-    const bool in_area = (area_ && address >= area_->first && address < area_->second) ||
-                         (address >= modules_low_ && address < modules_high_);
-    if (!in_area) return false;
+    if (!in_module_area(address)) return false;
     if (modules_.lookup(address) || kernel_.lookup(address - offset_)) return false;
     for (const auto& m : history_) {
         if (m.table.lookup(address)) return false;

@@ -38,13 +38,28 @@ bool symbol_table::is_kept_type(char type) noexcept {
     }
 }
 
+void symbol_table::unpack() {
+    if (!entries_.empty() || slots_.empty()) return;
+    entries_.reserve(slots_.size());
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+        const slot& sl = slots_[i];
+        entries_.push_back(entry{addresses_[i], sl.name_offset, sl.name_length,
+                                 sl.module == core_slot ? core : sl.module, sl.type});
+    }
+    slots_.clear();
+    slots_.shrink_to_fit();
+    addresses_.clear();
+    addresses_.shrink_to_fit();
+    finalized_ = false;
+}
+
 void symbol_table::reserve(std::size_t symbols, std::size_t name_bytes) {
     entries_.reserve(symbols);
     names_.reserve(name_bytes);
 }
 
 std::uint32_t symbol_table::add_module(std::string_view name, std::optional<std::uint64_t> end) {
-    if (modules_.size() >= core) throw std::length_error("symbol_table: too many modules");
+    if (modules_.size() >= core_slot) throw std::length_error("symbol_table: too many modules");
     modules_.push_back(module_info{std::string(name), end});
     return static_cast<std::uint32_t>(modules_.size() - 1);
 }
@@ -62,11 +77,12 @@ std::optional<std::uint32_t> symbol_table::module_index(std::string_view name) c
 
 bool symbol_table::add(std::uint64_t address, char type, std::string_view name,
                        std::uint32_t module) {
-    if (!is_kept_type(type) || name.empty()) return false;
+    if (!is_kept_type(type) || name.empty() || name.size() > 0xffff) return false;
     if (names_.size() + name.size() > std::numeric_limits<std::uint32_t>::max()) {
         throw std::length_error("symbol_table: names exceed 4 GiB");
     }
-    entries_.push_back(entry{address, 0, static_cast<std::uint32_t>(names_.size()),
+    unpack();
+    entries_.push_back(entry{address, static_cast<std::uint32_t>(names_.size()),
                              static_cast<std::uint32_t>(name.size()),
                              module < modules_.size() ? module : core, type});
     names_.append(name);
@@ -88,6 +104,7 @@ bool symbol_table::better(const entry& a, std::string_view a_name, const entry& 
 
 void symbol_table::finalize(std::optional<std::uint64_t> end) {
     end_ = end;
+    unpack();
     const auto by_address = [](const entry& a, const entry& b) { return a.address < b.address; };
     if (!std::is_sorted(entries_.begin(), entries_.end(), by_address)) {
         // Stable: a module's symbols at one address keep the order they came in.
@@ -115,29 +132,41 @@ void symbol_table::finalize(std::optional<std::uint64_t> end) {
         i = j;
     }
     entries_.resize(out);
-    // Shrinking copies the whole array into fresh pages: only worth it when much is unused.
-    if (entries_.capacity() > entries_.size() + entries_.size() / 4 + 64) entries_.shrink_to_fit();
 
-    // Sizes: to the next symbol of the same module, else to the known end of the module/table.
+    // The compact form; sizes: to the next symbol of the same module, else to the known end
+    // of the module/table.
+    addresses_.resize(entries_.size());
+    slots_.resize(entries_.size());
     for (std::size_t i = 0; i < entries_.size(); ++i) {
-        entry& e = entries_[i];
+        const entry& e = entries_[i];
+        std::uint8_t kind = unknown_size;
+        std::uint64_t size = 0;
         const bool has_next = i + 1 < entries_.size();
         if (has_next && entries_[i + 1].module == e.module) {
-            e.size = entries_[i + 1].address - e.address;
-            continue;
-        }
-        const std::optional<std::uint64_t> limit = e.module == core ? end_ : modules_[e.module].end;
-        if (limit && *limit > e.address) {
-            std::uint64_t stop = *limit;
-            if (has_next) stop = std::min(stop, entries_[i + 1].address);
-            e.size = stop - e.address;
+            kind = to_next;
         } else {
-            e.size = 0;
+            const std::optional<std::uint64_t> limit =
+                e.module == core ? end_ : modules_[e.module].end;
+            if (limit && *limit > e.address) {
+                if (has_next && entries_[i + 1].address <= *limit) {
+                    kind = to_next;
+                } else {
+                    size = *limit - e.address;
+                    kind = size <= std::numeric_limits<std::uint32_t>::max() ? to_end : unknown_size;
+                }
+            }
         }
+        addresses_[i] = e.address;
+        slots_[i] = slot{e.name_offset,
+                         kind == to_end ? static_cast<std::uint32_t>(size) : 0U,
+                         static_cast<std::uint16_t>(e.name_length),
+                         e.module == core ? core_slot : static_cast<std::uint16_t>(e.module),
+                         e.type,
+                         kind};
     }
-
-    addresses_.resize(entries_.size());
-    for (std::size_t i = 0; i < entries_.size(); ++i) addresses_[i] = entries_[i].address;
+    // The build form goes: an idle daemon keeps 24 bytes per symbol, not 56.
+    entries_.clear();
+    entries_.shrink_to_fit();
     build_index();
     finalized_ = true;
 }
@@ -180,14 +209,16 @@ std::size_t symbol_table::candidate(std::uint64_t address) const noexcept {
 std::optional<symbol_match> symbol_table::lookup(std::uint64_t address) const noexcept {
     if (!finalized_) return std::nullopt;
     if (addresses_.empty() || address < addresses_.front()) return std::nullopt;  // below
-    const entry& e = entries_[candidate(address)];
-    const std::uint64_t offset = address - e.address;
-    if (e.size == 0 ? offset != 0 : offset >= e.size) return std::nullopt;
+    const std::size_t i = candidate(address);
+    const slot& e = slots_[i];
+    const std::uint64_t offset = address - addresses_[i];
+    const std::uint64_t size = slot_size(i);
+    if (size == 0 ? offset != 0 : offset >= size) return std::nullopt;
     symbol_match m;
     m.name = std::string_view(names_).substr(e.name_offset, e.name_length);
     m.offset = offset;
-    if (e.size != 0) m.size = e.size;
-    if (e.module != core) m.module = modules_[e.module].name;
+    if (size != 0) m.size = size;
+    if (e.module != core_slot) m.module = modules_[e.module].name;
     return m;
 }
 
@@ -195,6 +226,11 @@ std::optional<std::uint64_t> symbol_table::address_of(std::string_view name) con
     const std::string_view names(names_);
     for (const entry& e : entries_) {
         if (names.substr(e.name_offset, e.name_length) == name) return e.address;
+    }
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+        if (names.substr(slots_[i].name_offset, slots_[i].name_length) == name) {
+            return addresses_[i];
+        }
     }
     return std::nullopt;
 }
@@ -208,25 +244,37 @@ std::optional<std::uint64_t> symbol_table::module_end(std::uint32_t module) cons
 }
 
 std::string_view symbol_table::name_at(std::size_t index) const noexcept {
-    const entry& e = entries_[index];
+    const slot& e = slots_[index];
     return std::string_view(names_).substr(e.name_offset, e.name_length);
 }
 
+std::uint64_t symbol_table::slot_size(std::size_t index) const noexcept {
+    switch (slots_[index].size_kind) {
+        case to_next:
+            return addresses_[index + 1] - addresses_[index];
+        case to_end:
+            return slots_[index].end_size;
+        default:
+            return 0;
+    }
+}
+
 std::optional<std::uint64_t> symbol_table::size_at(std::size_t index) const noexcept {
-    const auto s = entries_[index].size;
+    const auto s = slot_size(index);
     return s == 0 ? std::nullopt : std::optional<std::uint64_t>(s);
 }
 
 std::uint64_t symbol_table::lowest_address() const noexcept {
-    return entries_.empty() ? 0 : entries_.front().address;
+    return addresses_.empty() ? 0 : addresses_.front();
 }
 
 std::uint64_t symbol_table::highest_end() const noexcept {
-    if (entries_.empty()) return 0;
-    const entry& last = entries_.back();
-    const std::uint64_t span = last.size == 0 ? 1 : last.size;
-    const std::uint64_t end = last.address + span;
-    return end < last.address ? std::numeric_limits<std::uint64_t>::max() : end;
+    if (slots_.empty()) return 0;
+    const std::uint64_t address = addresses_.back();
+    const std::uint64_t size = slot_size(slots_.size() - 1);
+    const std::uint64_t span = size == 0 ? 1 : size;
+    const std::uint64_t end = address + span;
+    return end < address ? std::numeric_limits<std::uint64_t>::max() : end;
 }
 
 }  // namespace klog::symbols

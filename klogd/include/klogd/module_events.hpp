@@ -12,11 +12,11 @@
 
 namespace klogd {
 
-/// The kernel's module uevents (`add@/module/NAME` before the module's init runs,
-/// `remove@/module/NAME` when it goes) from a NETLINK_KOBJECT_UEVENT socket on the daemon's
-/// io_context. Only messages the kernel itself sent (netlink port 0) with SUBSYSTEM=module
-/// count. `poll()` handles what is queued without waiting: the daemon calls it before reading
-/// the kernel log, so that a module's records are never resolved before its event.
+/// The kernel's module uevents (`add@/module/NAME` once it is loaded, since Linux 5.3 only after
+/// its init returned; `remove@/module/NAME` when it goes) from a NETLINK_KOBJECT_UEVENT socket
+/// on the daemon's io_context. Only messages the kernel itself sent (netlink port 0) with
+/// SUBSYSTEM=module count. `poll()` handles what is queued without waiting: the daemon calls
+/// it before reading the kernel log and before resolving a module address.
 class module_events {
   public:
     enum class action { add, remove };

@@ -11,6 +11,7 @@ namespace klog::symbols {
 // What expand() did to one line.
 struct expand_result {
     bool expanded = false;                // `out` holds the rewritten line
+    bool module_address = false;          // some address lies in the module area
     bool unknown_module_address = false;  // an address in the module area no module covers:
                                           // reload module symbols (the caller rate-limits)
     explicit operator bool() const noexcept { return expanded; }

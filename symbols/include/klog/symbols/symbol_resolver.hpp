@@ -42,6 +42,8 @@ class symbol_resolver {
     // lowest and highest module address known) but no known module covers it: the module
     // symbols are probably stale. Only meaningful for addresses lookup() did not resolve.
     bool unknown_module_address(std::uint64_t address) const noexcept;
+    // The module mapping area, or between the lowest and highest module address known.
+    bool in_module_area(std::uint64_t address) const noexcept;
 
     // Module load and unload as the kernel announced them (uevents), at `usec` (the kernel's
     // clock: CLOCK_MONOTONIC, which printk time stamps follow). An unloaded module's table is

@@ -58,8 +58,8 @@ class symbol_table {
     // Address of a symbol by name (linear scan; for start-up checks, not the hot path).
     std::optional<std::uint64_t> address_of(std::string_view name) const noexcept;
 
-    std::size_t size() const noexcept { return entries_.size(); }
-    bool empty() const noexcept { return entries_.empty(); }
+    std::size_t size() const noexcept { return entries_.empty() ? slots_.size() : entries_.size(); }
+    bool empty() const noexcept { return size() == 0; }
     std::size_t module_count() const noexcept { return modules_.size(); }
     std::string_view module_name(std::uint32_t module) const noexcept;
     std::optional<std::uint64_t> module_end(std::uint32_t module) const noexcept;
@@ -67,8 +67,10 @@ class symbol_table {
     // Sorted access (after finalize()).
     std::uint64_t address_at(std::size_t index) const noexcept { return addresses_[index]; }
     std::string_view name_at(std::size_t index) const noexcept;
-    char type_at(std::size_t index) const noexcept { return entries_[index].type; }
-    std::uint32_t module_at(std::size_t index) const noexcept { return entries_[index].module; }
+    char type_at(std::size_t index) const noexcept { return slots_[index].type; }
+    std::uint32_t module_at(std::size_t index) const noexcept {
+        return slots_[index].module == core_slot ? core : slots_[index].module;
+    }
     std::optional<std::uint64_t> size_at(std::size_t index) const noexcept;
 
     // Lowest address and end (exclusive: last address + size, or + 1 when unknown); 0/0 if empty.
@@ -76,14 +78,31 @@ class symbol_table {
     std::uint64_t highest_end() const noexcept;
 
   private:
+    // While the table is built (add() to finalize()): one entry per symbol added.
     struct entry {
         std::uint64_t address;
-        std::uint64_t size;  // 0 = unknown
         std::uint32_t name_offset;
         std::uint32_t name_length;
         std::uint32_t module;
         char type;
     };
+    // Once finalized, the compact form: addresses_[i] and slots_[i] (16 bytes; the build
+    // entries are freed). A size is the distance to the next address (64-bit) or, for the last
+    // symbol of a module or table, its end (up to 4 GiB, else unknown); names up to 64 KiB,
+    // 65534 modules.
+    struct slot {
+        std::uint32_t name_offset;
+        std::uint32_t end_size;  // size_kind::end: the size
+        std::uint16_t name_length;
+        std::uint16_t module;  // core_slot for the core kernel
+        char type;
+        std::uint8_t size_kind;  // how its (64-bit) size is known
+    };
+    enum size_kind : std::uint8_t { unknown_size = 0, to_next = 1, to_end = 2 };
+    [[nodiscard]] std::uint64_t slot_size(std::size_t index) const noexcept;  // 0 = unknown
+    static constexpr std::uint16_t core_slot = 0xffff;
+    // Back to the build form (add() or finalize() after a finalize()).
+    void unpack();
     struct module_info {
         std::string name;
         std::optional<std::uint64_t> end;
@@ -96,7 +115,8 @@ class symbol_table {
     std::size_t candidate(std::uint64_t address) const noexcept;  // index of last <= address
 
     std::vector<entry> entries_;
-    std::vector<std::uint64_t> addresses_;  // entries_[i].address, dense for the search
+    std::vector<slot> slots_;
+    std::vector<std::uint64_t> addresses_;  // slots_[i]'s address, dense for the search
     // Bucket index over addresses_: bucket b covers [low + (b << shift_), low + (b+1 << shift_))
     // and its symbols are addresses_[buckets_[b], buckets_[b + 1]); lookups search only there.
     std::vector<std::uint32_t> buckets_;
