@@ -195,25 +195,19 @@ void pipeline::report_incident(const incidents::incident& incident) {
     auto own = own_notice(notice_text_, level);
     own.incident = &incident;
     const auto time = clock_.time_for(std::nullopt, estimated_);
-    if (closing_) {
-        // Completed by the record just delivered: the report is part of that record's delivery
-        // (its position, as the -2 twin): the record is not safe in an output until its report
-        // is, so a restart reads it again and reports again what did not get out; an output
-        // that had the record before this run had the report too, and gets nothing.
-        for (std::size_t i = 0; i < outputs_.size(); ++i) {
-            if (!last_taken_[i]) continue;
-            auto meta = last_meta_[i];
-            meta.level = std::min(meta.level, level);
-            outputs_[i]->take(own, time, meta);
-        }
+    if (!closing_) {
+        deliver_own(own, time, level);
         return;
     }
-    sinks::record_meta meta;
-    meta.pos = ++position_;
-    meta.level = level;
-    for (auto& out : outputs_) {
-        meta.before = out->latest_seq();
-        out->take(own, time, meta);
+    // Completed by the record just delivered: the report is part of that record's delivery
+    // (its position, as the -2 twin): the record is not safe in an output until its report is,
+    // so a restart reads it again and reports again what did not get out; an output that had
+    // the record before this run had the report too, and gets nothing.
+    for (std::size_t i = 0; i < outputs_.size(); ++i) {
+        if (!last_taken_[i]) continue;
+        auto meta = last_meta_[i];
+        meta.level = std::min(meta.level, level);
+        outputs_[i]->take(own, time, meta);
     }
 }
 
@@ -236,8 +230,13 @@ void pipeline::on_event(sources::source_event event) {
 
 void pipeline::notice(std::string_view text, std::uint8_t level) {
     notice_text_.assign(text);
-    const auto own = own_notice(notice_text_, level);
-    const auto time = clock_.time_for(std::nullopt, estimated_);
+    deliver_own(own_notice(notice_text_, level), clock_.time_for(std::nullopt, estimated_),
+                level);
+}
+
+void pipeline::deliver_own(const record_view& own, const formatters::record_time& time,
+                           std::uint8_t level) {
+    // A position of its own, behind what each output already has.
     sinks::record_meta meta;
     meta.pos = ++position_;
     meta.level = level;

@@ -99,6 +99,9 @@ class pipeline final : public sources::record_handler {
 
   private:
     void count_delivered(const record_view& record) noexcept;
+    /// klogd's own record at a new position of its own, to every output.
+    void deliver_own(const record_view& own, const formatters::record_time& time,
+                     std::uint8_t level);
 
     std::vector<std::unique_ptr<sinks::sink>> outputs_;
     std::optional<std::uint64_t> read_last_;     ///< the newest sequence number delivered

@@ -78,7 +78,7 @@ TEST_CASE("attack: a task named like a kernel report that segfaults is no incide
     CHECK(f.got.empty());
     CHECK(f.stage.counters().reported == 0);
 
-    // The same with the shape of an x86 die() header (`lower-case words: XXXX [#`, 14 bytes of name): an "oops".
+    // The same with the shape of an x86 die() header (lower-case words, a colon, four hex digits, ` [#`; 14 bytes of name): an "oops".
     attack_feeder g;
     g.line("<6>[   21.000000] abc: 0000 [#1][4243]: segfault at 0 ip 000055d0c0de1000 sp "
            "00007ffd2a1b0000 error 6 in a.out[55d0c0de0000+1000]");
