@@ -519,17 +519,21 @@ void application::watch_modules() {
                 diag("module " + std::string(name) + " loaded: its symbols read");
                 symbols_->module_added(name, usec);
             } else {
-                diag("module " + std::string(name) + " unloaded: its symbols kept");
-                symbols_->module_removed(name, usec);
+                diag("module " + std::string(name) + " unloaded: " +
+                     (symbols_->module_removed(name, usec)
+                          ? "its symbols kept"
+                          : "its symbols were never read (it went before klogd could)"));
             }
         });
     symbols_->set_event_poll([this] { module_events_->poll(); });
     if (const auto& why = module_events_->unavailable()) {
         // Said once: module symbols then follow only the fallback (an address in no known
-        // module reloads them, at most every 10 s), so some may stay raw meanwhile.
+        // module reloads them when /proc/modules changed), and the records of a module
+        // unloaded before klogd read them stay raw.
         const auto text = "module load/unload events unavailable (" + *why +
                           "): module symbols are reloaded when an address falls in no known "
-                          "module, at most every 10 s";
+                          "module, and a module unloaded before klogd read its records leaves "
+                          "their addresses raw";
         std::cerr << "klogd: " << text << '\n';
         pipeline_->notice("klogd: " + text, 5);
     }

@@ -5,14 +5,12 @@
 namespace klogd {
 
 symbol_stage::symbol_stage(klog::symbols::symbol_loader::config cfg, bool oops_reload,
-                           bool print_both, report_fn report,
-                           std::chrono::steady_clock::duration module_reload_interval)
+                           bool print_both, report_fn report)
     : loader_(std::move(cfg)),
       expander_(resolver_),
       oops_reload_(oops_reload),
       print_both_(print_both),
-      report_(std::move(report)),
-      module_reload_interval_(module_reload_interval) {}
+      report_(std::move(report)) {}
 
 void symbol_stage::report(const std::vector<std::string>& lines) const {
     if (!report_) return;
@@ -21,13 +19,13 @@ void symbol_stage::report(const std::vector<std::string>& lines) const {
 
 void symbol_stage::reload_all() {
     report(loader_.load_all(resolver_));
-    last_module_reload_ = std::chrono::steady_clock::now();
+    ++module_loads_;
     release_load_buffers();
 }
 
 void symbol_stage::reload_modules() {
     report(loader_.load_modules(resolver_));
-    last_module_reload_ = std::chrono::steady_clock::now();
+    ++module_loads_;
     release_load_buffers();
 }
 
@@ -36,10 +34,10 @@ void symbol_stage::module_added(std::string_view name, std::uint64_t usec) {
     reload_modules();
 }
 
-void symbol_stage::module_removed(std::string_view name, std::uint64_t usec) {
+bool symbol_stage::module_removed(std::string_view name, std::uint64_t usec) {
     // Its symbols stay in the current table until the next reload; the copy in the history
     // answers for its records once a reload (or another module at its address) replaced them.
-    resolver_.module_unloaded(name, usec);
+    return resolver_.module_unloaded(name, usec);
 }
 
 void symbol_stage::release_load_buffers() noexcept {
@@ -61,17 +59,19 @@ bool symbol_stage::rewrite(const klog::record_view& record, std::string& out) {
         // those queued meanwhile (a module loaded while this batch was read) before trusting
         // the module tables for this record.
         const auto tables = resolver_.history_size();
-        const auto before = last_module_reload_;
+        const auto before = module_loads_;
         poll_events_();
-        if (last_module_reload_ != before || resolver_.history_size() != tables) {
+        if (module_loads_ != before || resolver_.history_size() != tables) {
             resolver_.set_record_time(record.ts_usec);
             out.clear();
             result = expander_.expand(record.text, out);
         }
     }
-    if (result.unknown_module_address &&
-        std::chrono::steady_clock::now() - last_module_reload_ >= module_reload_interval_) {
-        // A module loaded since we last looked: reload once, then try again.
+    if (result.unknown_module_address && loader_.modules_changed()) {
+        // A module loaded since we last looked (its init prints before the kernel sends its
+        // add uevent; none comes when init fails, nor where uevents do not reach klogd):
+        // reload, then try again. Unchanged modules: the address is not a module's we can know,
+        // and the kallsyms read is saved.
         reload_modules();
         out.clear();
         result = expander_.expand(record.text, out);

@@ -44,10 +44,11 @@ module_list module_list::parse(std::string_view text, std::string_view source) {
         const std::string_view size = next_field(rest);
         next_field(rest);  // refcount
         next_field(rest);  // users
-        next_field(rest);  // state
+        const std::string_view state = next_field(rest);
         std::string_view address = next_field(rest);
         module m;
         m.name = std::string(name);
+        m.state = std::string(state);
         bool ok = !name.empty() && parse_number(size, m.size, 10);
         if (address.size() > 2 && address[0] == '0' && (address[1] == 'x' || address[1] == 'X')) {
             address.remove_prefix(2);

@@ -58,6 +58,7 @@ std::vector<std::string> symbol_loader::load_all(symbol_resolver& resolver) {
     running_state state = read_running(config_, notes);
     for (std::string& n : notes) say(out, std::move(n));
     const bool usable = state.usable();  // before the tables are moved out
+    last_modules_ = state.modules;
 
     std::optional<map_selection> selection;
     if (config_.system_map || !usable) {
@@ -106,12 +107,23 @@ std::vector<std::string> symbol_loader::load_modules(symbol_resolver& resolver) 
     std::vector<std::string> notes;
     running_state state = read_running(config_, notes);
     for (std::string& n : notes) say(out, std::move(n));
+    last_modules_ = state.modules;
     if (state.usable()) {
         resolver.set_modules(state.symbols->take_modules(), std::move(state.modules));
     } else {
         resolver.clear_modules();
     }
     return out;
+}
+
+bool symbol_loader::modules_changed() const {
+    if (!config_.use_kallsyms) return false;
+    try {
+        const module_list now = module_list::load(config_.modules);
+        return !last_modules_ || !now.same_modules(*last_modules_);
+    } catch (const std::system_error&) {
+        return false;  // unreadable: the load said so already
+    }
 }
 
 }  // namespace klog::symbols

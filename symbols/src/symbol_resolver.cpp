@@ -89,9 +89,12 @@ void symbol_resolver::module_loaded(std::string_view name, std::uint64_t usec) {
     loaded_usec_[std::string(name)] = usec;
 }
 
-void symbol_resolver::module_unloaded(std::string_view name, std::uint64_t usec) {
+bool symbol_resolver::module_unloaded(std::string_view name, std::uint64_t usec) {
     const auto id = modules_.module_index(name);
-    if (!id) return;  // never loaded here: nothing to keep
+    if (!id) {
+        loaded_usec_.erase(std::string(name));
+        return false;  // never loaded here: nothing to keep
+    }
     unloaded_module m;
     m.name = std::string(name);
     const auto local = m.table.add_module(name, modules_.module_end(*id));
@@ -107,6 +110,7 @@ void symbol_resolver::module_unloaded(std::string_view name, std::uint64_t usec)
     m.unloaded_usec = usec;
     history_.push_back(std::move(m));
     while (history_.size() > max_history) history_.pop_front();
+    return true;
 }
 
 std::optional<symbol_match> symbol_resolver::lookup_history(std::uint64_t address) const noexcept {

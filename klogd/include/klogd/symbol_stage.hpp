@@ -1,6 +1,6 @@
 #pragma once
 
-#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -14,18 +14,17 @@
 namespace klogd {
 
 /// Address resolution in the daemon: owns the symbol tables, expands kernel records, and
-/// reloads tables when told to (USR1/USR2, -i/-I), when a message contains "Oops" (-p), and
-/// (rate-limited) when an address falls in the module area but in no known module.
+/// reloads tables when told to (USR1/USR2, -i/-I), when a message contains "Oops" (-p), on the
+/// kernel's module uevents, and when an address falls in the module area but in no known
+/// module while /proc/modules lists other modules than at the last load (a module whose init
+/// prints: the kernel sends its add uevent only after init returned).
 class symbol_stage final : public klog::record_rewriter {
   public:
     /// Where the loader's one-time statements go (which map, kptr_restrict, ...).
     using report_fn = std::function<void(const std::string&)>;
-    static constexpr std::chrono::seconds default_module_reload_interval{10};
 
     symbol_stage(klog::symbols::symbol_loader::config cfg, bool oops_reload, bool print_both,
-                 report_fn report,
-                 std::chrono::steady_clock::duration module_reload_interval =
-                     default_module_reload_interval);
+                 report_fn report);
 
     /// Loads everything (start-up, USR2).
     void reload_all();
@@ -34,10 +33,11 @@ class symbol_stage final : public klog::record_rewriter {
     /// The kernel announced a module load (its symbols are read now)
     /// or unload (its table is kept for the records it printed); `usec`: CLOCK_MONOTONIC.
     void module_added(std::string_view name, std::uint64_t usec);
-    void module_removed(std::string_view name, std::uint64_t usec);
-    /// Called when an address falls in no known module, before the rate-limited reload: the
-    /// daemon handles the module events queued meanwhile (a module loaded while klogd was
-    /// reading a batch).
+    /// False when its symbols had not been read (loaded and gone before klogd read them).
+    bool module_removed(std::string_view name, std::uint64_t usec);
+    /// Called when a record has a module address, before its tables are trusted: the daemon
+    /// handles the module events queued meanwhile (a module loaded while klogd was reading a
+    /// batch).
     void set_event_poll(std::function<void()> poll) { poll_events_ = std::move(poll); }
 
     bool rewrite(const klog::record_view& record, std::string& out) override;
@@ -57,8 +57,7 @@ class symbol_stage final : public klog::record_rewriter {
     bool oops_reload_;
     bool print_both_;
     report_fn report_;
-    std::chrono::steady_clock::duration module_reload_interval_;
-    std::chrono::steady_clock::time_point last_module_reload_{};
+    std::uint64_t module_loads_ = 0;  // counts reloads, so rewrite() sees one happened
     std::function<void()> poll_events_;
 };
 

@@ -180,3 +180,26 @@ TEST_CASE("module_list: malformed lines reported, kptr_restrict base unknown", "
     CHECK(list.diagnostics()[0] == "modules:2: malformed module line");
     CHECK(list.diagnostics()[1] == "modules:3: malformed module line");
 }
+
+TEST_CASE("module_list: states and same_modules ignore reference counts", "[symbols]") {
+    const auto before = module_list::parse(
+        "crc7 16384 0 - Live 0xffffffffc0232000\n"
+        "klogd_test_mod 20480 0 - Loading 0xffffffffc0543000 (OE+)\n",
+        "modules");
+    REQUIRE(before.modules().size() == 2);
+    CHECK(before.find("crc7")->state == "Live");
+    CHECK(before.find("klogd_test_mod")->state == "Loading");
+    // Only a user count changed: the same modules.
+    CHECK(before.same_modules(module_list::parse(
+        "crc7 16384 3 ext4, Live 0xffffffffc0232000\n"
+        "klogd_test_mod 20480 0 - Loading 0xffffffffc0543000 (OE+)\n",
+        "modules")));
+    // Its init returned (Live), it went, it came back elsewhere: other modules.
+    for (const char* later : {"crc7 16384 0 - Live 0xffffffffc0232000\n"
+                              "klogd_test_mod 20480 0 - Live 0xffffffffc0543000 (OE)\n",
+                              "crc7 16384 0 - Live 0xffffffffc0232000\n",
+                              "crc7 16384 0 - Live 0xffffffffc0232000\n"
+                              "klogd_test_mod 20480 0 - Loading 0xffffffffc0600000 (OE+)\n"}) {
+        CHECK_FALSE(before.same_modules(module_list::parse(later, "modules")));
+    }
+}

@@ -19,6 +19,9 @@ class module_list {
         std::string name;
         std::uint64_t size = 0;
         std::optional<std::uint64_t> base;
+        std::string state;  // Live, Loading (its init runs, or failed), Unloading
+
+        bool operator==(const module&) const = default;
 
         std::optional<std::uint64_t> end() const noexcept {
             if (!base) return std::nullopt;
@@ -35,6 +38,12 @@ class module_list {
     const module* find(std::string_view name) const noexcept;
     bool empty() const noexcept { return modules_.empty(); }
     const std::vector<std::string>& diagnostics() const noexcept { return diagnostics_; }
+    // The same modules at the same places in the same states (reference counts aside): no
+    // module symbol can have changed, short of an unload and a load of the same module at the
+    // same address between the two reads.
+    bool same_modules(const module_list& other) const noexcept {
+        return modules_ == other.modules_;
+    }
 
   private:
     std::vector<module> modules_;

@@ -37,6 +37,10 @@ class symbol_loader {
 
     std::vector<std::string> load_all(symbol_resolver& resolver);
     std::vector<std::string> load_modules(symbol_resolver& resolver);
+    // Whether /proc/modules now lists other modules, bases or states (Loading → Live) than at
+    // the last load: cheap (a few lines), so an address in no known module can ask it every
+    // time instead of waiting out a rate limit. False when it cannot be read.
+    bool modules_changed() const;
 
     const config& settings() const noexcept { return config_; }
 
@@ -45,6 +49,7 @@ class symbol_loader {
 
     config config_;
     std::set<std::string> said_;
+    std::optional<module_list> last_modules_;  // as read by the last load
 };
 
 }  // namespace klog::symbols

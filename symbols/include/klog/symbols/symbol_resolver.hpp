@@ -51,7 +51,8 @@ class symbol_resolver {
     // even when they are read after it went; a record printed before the current module at an
     // address was loaded resolves against the one unloaded after it was printed.
     void module_loaded(std::string_view name, std::uint64_t usec);
-    void module_unloaded(std::string_view name, std::uint64_t usec);
+    // False when no table of that module was held (it went before its symbols were read).
+    bool module_unloaded(std::string_view name, std::uint64_t usec);
     static constexpr std::size_t max_history = 32;
     [[nodiscard]] std::size_t history_size() const noexcept { return history_.size(); }
     // The kernel time of the record being resolved (none: resolve against the newest tables).
