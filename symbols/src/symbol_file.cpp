@@ -140,39 +140,112 @@ symbol_file::status symbol_file::parse_line(std::string_view text, line& out) no
     return status::symbol;
 }
 
-std::size_t symbol_file::parse(std::string_view text, std::string_view source,
-                               const std::function<void(const line&)>& on_symbol,
-                               std::vector<std::string>& diagnostics) {
-    std::size_t malformed = 0;
-    std::size_t line_number = 0;
-    line parsed;
-    while (!text.empty()) {
-        ++line_number;
-        const std::size_t nl = text.find('\n');
-        const std::string_view current = text.substr(0, nl);
-        text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-        switch (parse_line(current, parsed)) {
-            case status::symbol:
-                on_symbol(parsed);
+namespace {
+
+// Line-by-line parsing shared by the whole-buffer and the block-wise reader.
+class line_parser {
+  public:
+    line_parser(std::string_view source, const std::function<void(const symbol_file::line&)>& on,
+                std::vector<std::string>& diagnostics)
+        : source_(source), on_symbol_(on), diagnostics_(diagnostics) {}
+
+    void take(std::string_view current) {
+        ++line_number_;
+        switch (symbol_file::parse_line(current, parsed_)) {
+            case symbol_file::status::symbol:
+                on_symbol_(parsed_);
                 break;
-            case status::blank:
+            case symbol_file::status::blank:
                 break;
-            case status::malformed:
-                if (++malformed <= max_reported_lines) {
-                    // Line number only: the file may be one klogd was pointed at by mistake
-                    // (a secret), and these lines go to the log.
-                    diagnostics.push_back(std::string(source) + ":" + std::to_string(line_number) +
-                                          ": malformed symbol line");
-                }
+            case symbol_file::status::malformed:
+                malformed();
                 break;
         }
     }
-    if (malformed > max_reported_lines) {
-        diagnostics.push_back(std::string(source) + ": " +
-                              std::to_string(malformed - max_reported_lines) +
-                              " more malformed lines not shown");
+    void malformed() {
+        if (++malformed_ <= symbol_file::max_reported_lines) {
+            // Line number only: the file may be one klogd was pointed at by mistake (a
+            // secret), and these lines go to the log.
+            diagnostics_.push_back(std::string(source_) + ":" + std::to_string(line_number_) +
+                                   ": malformed symbol line");
+        }
     }
-    return malformed;
+    void count_line() { ++line_number_; }
+    std::size_t finish() {
+        if (malformed_ > symbol_file::max_reported_lines) {
+            diagnostics_.push_back(std::string(source_) + ": " +
+                                   std::to_string(malformed_ - symbol_file::max_reported_lines) +
+                                   " more malformed lines not shown");
+        }
+        return malformed_;
+    }
+
+  private:
+    std::string_view source_;
+    const std::function<void(const symbol_file::line&)>& on_symbol_;
+    std::vector<std::string>& diagnostics_;
+    symbol_file::line parsed_;
+    std::size_t line_number_ = 0;
+    std::size_t malformed_ = 0;
+};
+
+}  // namespace
+
+std::size_t symbol_file::parse(std::string_view text, std::string_view source,
+                               const std::function<void(const line&)>& on_symbol,
+                               std::vector<std::string>& diagnostics) {
+    line_parser lines(source, on_symbol, diagnostics);
+    while (!text.empty()) {
+        const std::size_t nl = text.find('\n');
+        lines.take(text.substr(0, nl));
+        text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    }
+    return lines.finish();
+}
+
+std::size_t symbol_file::parse_file(const std::filesystem::path& path, std::string_view source,
+                                    const std::function<void(const line&)>& on_symbol,
+                                    std::vector<std::string>& diagnostics) {
+    const fd_guard fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) {
+        throw std::system_error(errno, std::system_category(), "cannot open " + path.string());
+    }
+    line_parser lines(source, on_symbol, diagnostics);
+    std::string block(block_size, '\0');
+    std::size_t used = 0;      // bytes in block
+    bool overlong = false;     // skipping the rest of a line longer than a block
+    for (;;) {
+        const ssize_t n = ::read(fd.get(), block.data() + used, block.size() - used);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw std::system_error(errno, std::system_category(), "cannot read " + path.string());
+        }
+        if (n == 0) break;
+        used += static_cast<std::size_t>(n);
+        std::string_view text(block.data(), used);
+        for (;;) {
+            const std::size_t nl = text.find('\n');
+            if (nl == std::string_view::npos) break;
+            if (overlong) {
+                overlong = false;  // its end: it was counted and reported already
+            } else {
+                lines.take(text.substr(0, nl));
+            }
+            text.remove_prefix(nl + 1);
+        }
+        if (text.size() == block.size()) {  // one line fills the block: malformed, skip it
+            if (!overlong) {
+                lines.count_line();
+                lines.malformed();
+                overlong = true;
+            }
+            text = {};
+        }
+        std::memmove(block.data(), text.data(), text.size());
+        used = text.size();
+    }
+    if (used > 0 && !overlong) lines.take(std::string_view(block.data(), used));
+    return lines.finish();
 }
 
 }  // namespace klog::symbols

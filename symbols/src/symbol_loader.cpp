@@ -14,8 +14,10 @@ namespace {
 struct running_state {
     module_list modules;
     std::optional<kallsyms> symbols;  // empty: unreadable or not wanted
+    kallsyms::parts parts = kallsyms::parts::all;
     bool usable() const noexcept {
-        return symbols && !symbols->addresses_hidden() && !symbols->kernel().empty();
+        return symbols && !symbols->addresses_hidden() &&
+               (parts == kallsyms::parts::modules_only || !symbols->kernel().empty());
     }
 };
 
@@ -27,8 +29,10 @@ void symbol_loader::say(std::vector<std::string>& out, std::string message) {
 
 namespace {
 
-running_state read_running(const symbol_loader::config& cfg, std::vector<std::string>& notes) {
+running_state read_running(const symbol_loader::config& cfg, std::vector<std::string>& notes,
+                           kallsyms::parts parts) {
     running_state state;
+    state.parts = parts;
     if (!cfg.use_kallsyms) return state;
     try {
         state.modules = module_list::load(cfg.modules);
@@ -37,7 +41,7 @@ running_state read_running(const symbol_loader::config& cfg, std::vector<std::st
         notes.push_back(std::string("module sizes unknown: ") + e.what());
     }
     try {
-        state.symbols = kallsyms::load(cfg.kallsyms, &state.modules);
+        state.symbols = kallsyms::load(cfg.kallsyms, &state.modules, parts);
         for (const std::string& d : state.symbols->diagnostics()) notes.push_back(d);
         if (state.symbols->addresses_hidden()) {
             notes.push_back(cfg.kallsyms.string() +
@@ -55,7 +59,7 @@ running_state read_running(const symbol_loader::config& cfg, std::vector<std::st
 std::vector<std::string> symbol_loader::load_all(symbol_resolver& resolver) {
     std::vector<std::string> out;
     std::vector<std::string> notes;
-    running_state state = read_running(config_, notes);
+    running_state state = read_running(config_, notes, kallsyms::parts::all);
     for (std::string& n : notes) say(out, std::move(n));
     const bool usable = state.usable();  // before the tables are moved out
     last_modules_ = state.modules;
@@ -105,7 +109,7 @@ std::vector<std::string> symbol_loader::load_all(symbol_resolver& resolver) {
 std::vector<std::string> symbol_loader::load_modules(symbol_resolver& resolver) {
     std::vector<std::string> out;
     std::vector<std::string> notes;
-    running_state state = read_running(config_, notes);
+    running_state state = read_running(config_, notes, kallsyms::parts::modules_only);
     for (std::string& n : notes) say(out, std::move(n));
     last_modules_ = state.modules;
     if (state.usable()) {

@@ -100,6 +100,10 @@ bool symbol_resolver::module_unloaded(std::string_view name, std::uint64_t usec)
     const auto local = m.table.add_module(name, modules_.module_end(*id));
     for (std::size_t i = 0; i < modules_.size(); ++i) {
         if (modules_.module_at(i) != *id) continue;
+        if (const auto pfx = modules_.pfx_at(i)) {
+            m.table.add(modules_.address_at(i) - pfx, modules_.type_at(i), modules_.pfx_name_at(i),
+                        local);
+        }
         m.table.add(modules_.address_at(i), modules_.type_at(i), modules_.name_at(i), local);
     }
     m.table.finalize();

@@ -1,6 +1,7 @@
 #include "klog/symbols/symbol_table.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 
@@ -39,23 +40,66 @@ bool symbol_table::is_kept_type(char type) noexcept {
 }
 
 void symbol_table::unpack() {
-    if (!entries_.empty() || slots_.empty()) return;
-    entries_.reserve(slots_.size());
-    for (std::size_t i = 0; i < slots_.size(); ++i) {
-        const slot& sl = slots_[i];
-        entries_.push_back(entry{addresses_[i], sl.name_offset, sl.name_length,
-                                 sl.module == core_slot ? core : sl.module, sl.type});
-    }
-    slots_.clear();
-    slots_.shrink_to_fit();
-    addresses_.clear();
-    addresses_.shrink_to_fit();
     finalized_ = false;
+    ends_.clear();
+    ends_.shrink_to_fit();
+    buckets_.clear();
+    buckets_.shrink_to_fit();
+    std::size_t folded = 0;
+    for (slot& s : slots_) {
+        s.type &= type_mask;
+        if (s.pfx != 0) ++folded;
+    }
+    if (folded == 0) return;
+    std::vector<std::uint64_t> addresses;
+    std::vector<slot> slots;
+    addresses.reserve(addresses_.size() + folded);
+    slots.reserve(addresses_.size() + folded);
+    for (std::size_t i = 0; i < addresses_.size(); ++i) {
+        slot s = slots_[i];
+        if (s.pfx != 0) {
+            addresses.push_back(addresses_[i] - s.pfx);
+            slots.push_back(slot{static_cast<std::uint32_t>(s.name - pfx_prefix.size()), s.module,
+                                 s.type, 0});
+            s.pfx = 0;
+        }
+        addresses.push_back(addresses_[i]);
+        slots.push_back(s);
+    }
+    addresses_ = std::move(addresses);
+    slots_ = std::move(slots);
 }
 
-void symbol_table::reserve(std::size_t symbols, std::size_t name_bytes) {
-    entries_.reserve(symbols);
-    names_.reserve(name_bytes);
+void symbol_table::reserve(std::size_t symbols, std::size_t /*name_bytes*/) {
+    // The name arena grows block by block without copying: nothing to reserve there.
+    addresses_.reserve(symbols);
+    slots_.reserve(symbols);
+}
+
+symbol_table::name_arena& symbol_table::name_arena::operator=(const name_arena& other) {
+    if (this == &other) return *this;
+    blocks_.clear();
+    for (std::size_t b = 0; b < other.blocks_.size(); ++b) {
+        const std::size_t n = b + 1 == other.blocks_.size() ? other.used_ : block_size;
+        blocks_.emplace_back(new char[block_size]);
+        std::memcpy(blocks_.back().get(), other.blocks_[b].get(), n);
+    }
+    used_ = other.used_;
+    return *this;
+}
+
+std::uint32_t symbol_table::name_arena::append(std::string_view name) {
+    if (blocks_.empty() || block_size - used_ < name.size() + 1) {
+        if (blocks_.size() >= 0x10000) throw std::length_error("symbol_table: names exceed 4 GiB");
+        blocks_.emplace_back(new char[block_size]);  // not value-initialised: pages untouched
+        used_ = 0;
+    }
+    char* at = blocks_.back().get() + used_;
+    std::memcpy(at, name.data(), name.size());
+    at[name.size()] = '\0';
+    const auto position = static_cast<std::uint32_t>(((blocks_.size() - 1) << 16) | used_);
+    used_ += name.size() + 1;
+    return position;
 }
 
 std::uint32_t symbol_table::add_module(std::string_view name, std::optional<std::uint64_t> end) {
@@ -77,96 +121,170 @@ std::optional<std::uint32_t> symbol_table::module_index(std::string_view name) c
 
 bool symbol_table::add(std::uint64_t address, char type, std::string_view name,
                        std::uint32_t module) {
-    if (!is_kept_type(type) || name.empty() || name.size() > 0xffff) return false;
-    if (names_.size() + name.size() > std::numeric_limits<std::uint32_t>::max()) {
-        throw std::length_error("symbol_table: names exceed 4 GiB");
+    if (!is_kept_type(type) || name.empty() || name.size() >= name_arena::block_size ||
+        name.find('\0') != std::string_view::npos) {
+        return false;
     }
-    unpack();
-    entries_.push_back(entry{address, static_cast<std::uint32_t>(names_.size()),
-                             static_cast<std::uint32_t>(name.size()),
-                             module < modules_.size() ? module : core, type});
-    names_.append(name);
-    finalized_ = false;
+    if (addresses_.size() >= std::numeric_limits<std::uint32_t>::max() - 1) {
+        throw std::length_error("symbol_table: too many symbols");
+    }
+    if (finalized_ || !ends_.empty()) unpack();
+    std::uint32_t offset = 0;
+    // `__pfx_F` followed by F (kallsyms and System.map list them so): F's name is the tail of
+    // the bytes already stored.
+    if (last_pfx_name_ && std::string_view(names_.at(*last_pfx_name_)).substr(pfx_prefix.size()) ==
+                              name) {
+        offset = *last_pfx_name_ + static_cast<std::uint32_t>(pfx_prefix.size());
+        last_pfx_name_.reset();
+    } else {
+        offset = names_.append(name);
+        last_pfx_name_.reset();
+        if (name.size() > pfx_prefix.size() && name.substr(0, pfx_prefix.size()) == pfx_prefix) {
+            last_pfx_name_ = offset;
+        }
+    }
+    addresses_.push_back(address);
+    slots_.push_back(slot{offset,
+                          module < modules_.size() ? static_cast<std::uint16_t>(module) : core_slot,
+                          static_cast<std::uint8_t>(type), 0});
     return true;
 }
 
-bool symbol_table::better(const entry& a, std::string_view a_name, const entry& b,
-                          std::string_view b_name) noexcept {
-    if (is_weak(a.type) != is_weak(b.type)) return !is_weak(a.type);
-    if (is_local(a.type) != is_local(b.type)) return !is_local(a.type);
+bool symbol_table::better(const slot& a, const slot& b) const noexcept {
+    const char at = static_cast<char>(a.type);
+    const char bt = static_cast<char>(b.type);
+    if (is_weak(at) != is_weak(bt)) return !is_weak(at);
+    if (is_local(at) != is_local(bt)) return !is_local(at);
+    const std::string_view a_name = name_of(a);
+    const std::string_view b_name = name_of(b);
     const auto ua = leading_underscores(a_name);
     const auto ub = leading_underscores(b_name);
     if (ua != ub) return ua < ub;
     if (a_name != b_name) return a_name < b_name;
-    if (a.type != b.type) return a.type < b.type;
+    if (at != bt) return at < bt;
     return a.module < b.module;
+}
+
+void symbol_table::sort_entries() {
+    if (std::is_sorted(addresses_.begin(), addresses_.end())) return;
+    // Stable: a module's symbols at one address keep the order they came in.
+    std::vector<std::pair<std::uint64_t, slot>> both;
+    both.reserve(addresses_.size());
+    for (std::size_t i = 0; i < addresses_.size(); ++i) both.emplace_back(addresses_[i], slots_[i]);
+    std::stable_sort(both.begin(), both.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (std::size_t i = 0; i < both.size(); ++i) {
+        addresses_[i] = both[i].first;
+        slots_[i] = both[i].second;
+    }
+}
+
+void symbol_table::merge_duplicates() {
+    // Keep the best name of each run of equal addresses.
+    std::size_t out = 0;
+    for (std::size_t i = 0; i < addresses_.size();) {
+        std::size_t best = i;
+        std::size_t j = i + 1;
+        for (; j < addresses_.size() && addresses_[j] == addresses_[i]; ++j) {
+            const slot& e = slots_[j];
+            const slot& b = slots_[best];
+            // Within a module the kernel's %pS names the first symbol of its symbol table at
+            // an address (kernel/module/kallsyms.c find_kallsyms_symbol), which /proc/kallsyms
+            // lists in that order: `klogd_test_init` before its alias `init_module`.
+            if (e.module != core_slot && e.module == b.module) continue;
+            if (better(e, b)) best = j;
+        }
+        addresses_[out] = addresses_[best];
+        slots_[out] = slots_[best];
+        ++out;
+        i = j;
+    }
+    addresses_.resize(out);
+    slots_.resize(out);
+}
+
+void symbol_table::fold_padding() {
+    std::size_t out = 0;
+    for (std::size_t i = 0; i < addresses_.size(); ++i) {
+        const slot& p = slots_[i];
+        if (i + 1 < addresses_.size()) {
+            slot& f = slots_[i + 1];
+            const std::string_view pname = name_of(p);
+            const std::uint64_t distance = addresses_[i + 1] - addresses_[i];
+            if (p.pfx == 0 && pname.size() > pfx_prefix.size() &&
+                pname.substr(0, pfx_prefix.size()) == pfx_prefix &&
+                f.module == p.module && distance <= std::numeric_limits<std::uint8_t>::max() &&
+                name_of(f) == pname.substr(pfx_prefix.size())) {
+                // F's name now is the tail of `__pfx_F` (its own copy, if any, is left behind
+                // and dropped by compact_names()).
+                f.name = p.name + static_cast<std::uint32_t>(pfx_prefix.size());
+                f.pfx = static_cast<std::uint8_t>(distance);
+                continue;  // the __pfx_ symbol is no entry of its own
+            }
+        }
+        addresses_[out] = addresses_[i];
+        slots_[out] = slots_[i];
+        ++out;
+    }
+    addresses_.resize(out);
+    slots_.resize(out);
+}
+
+void symbol_table::compute_sizes() {
+    // To the start of the next symbol of the same module; else to the known end of the
+    // module/table (or to the next symbol, if that lies within the end).
+    ends_.clear();
+    for (std::size_t i = 0; i < addresses_.size(); ++i) {
+        slot& e = slots_[i];
+        const bool has_next = i + 1 < addresses_.size();
+        if (has_next && slots_[i + 1].module == e.module) continue;
+        const std::optional<std::uint64_t> limit =
+            e.module == core_slot ? end_ : modules_[e.module].end;
+        std::uint32_t size = 0;  // unknown
+        if (limit && *limit > addresses_[i]) {
+            if (has_next && start_of(i + 1) <= *limit) continue;
+            const std::uint64_t s = *limit - addresses_[i];
+            if (s <= std::numeric_limits<std::uint32_t>::max()) size = static_cast<std::uint32_t>(s);
+        }
+        e.type |= ends_bit;
+        ends_.emplace_back(static_cast<std::uint32_t>(i), size);
+    }
+}
+
+void symbol_table::compact_names() {
+    // Names of symbols merged away (aliases) and second copies of folded names stay in the
+    // arena until here; rebuild it when they are more than an eighth of it.
+    std::size_t used = 0;
+    for (const slot& s : slots_) {
+        used += name_of(s).size() + 1 + (s.pfx != 0 ? pfx_prefix.size() : 0);
+    }
+    if (used + used / 8 >= names_.bytes()) return;
+    name_arena names;
+    std::string pfx_name;
+    for (slot& s : slots_) {
+        const std::string_view name = name_of(s);
+        if (s.pfx != 0) {
+            pfx_name.assign(pfx_prefix).append(name);
+            s.name = names.append(pfx_name) + static_cast<std::uint32_t>(pfx_prefix.size());
+        } else {
+            s.name = names.append(name);
+        }
+    }
+    names_ = std::move(names);
 }
 
 void symbol_table::finalize(std::optional<std::uint64_t> end) {
     end_ = end;
     unpack();
-    const auto by_address = [](const entry& a, const entry& b) { return a.address < b.address; };
-    if (!std::is_sorted(entries_.begin(), entries_.end(), by_address)) {
-        // Stable: a module's symbols at one address keep the order they came in.
-        std::stable_sort(entries_.begin(), entries_.end(), by_address);
-    }
-
-    // Keep the best name of each run of equal addresses.
-    std::size_t out = 0;
-    for (std::size_t i = 0; i < entries_.size();) {
-        std::size_t best = i;
-        std::size_t j = i + 1;
-        for (; j < entries_.size() && entries_[j].address == entries_[i].address; ++j) {
-            const entry& e = entries_[j];
-            const entry& b = entries_[best];
-            // Within a module the kernel's %pS names the first symbol of its symbol table at
-            // an address (kernel/module/kallsyms.c find_kallsyms_symbol), which /proc/kallsyms
-            // lists in that order: `klogd_test_init` before its alias `init_module`.
-            if (e.module != core && e.module == b.module) continue;
-            if (better(e, std::string_view(names_).substr(e.name_offset, e.name_length), b,
-                       std::string_view(names_).substr(b.name_offset, b.name_length))) {
-                best = j;
-            }
-        }
-        entries_[out++] = entries_[best];
-        i = j;
-    }
-    entries_.resize(out);
-
-    // The compact form; sizes: to the next symbol of the same module, else to the known end
-    // of the module/table.
-    addresses_.resize(entries_.size());
-    slots_.resize(entries_.size());
-    for (std::size_t i = 0; i < entries_.size(); ++i) {
-        const entry& e = entries_[i];
-        std::uint8_t kind = unknown_size;
-        std::uint64_t size = 0;
-        const bool has_next = i + 1 < entries_.size();
-        if (has_next && entries_[i + 1].module == e.module) {
-            kind = to_next;
-        } else {
-            const std::optional<std::uint64_t> limit =
-                e.module == core ? end_ : modules_[e.module].end;
-            if (limit && *limit > e.address) {
-                if (has_next && entries_[i + 1].address <= *limit) {
-                    kind = to_next;
-                } else {
-                    size = *limit - e.address;
-                    kind = size <= std::numeric_limits<std::uint32_t>::max() ? to_end : unknown_size;
-                }
-            }
-        }
-        addresses_[i] = e.address;
-        slots_[i] = slot{e.name_offset,
-                         kind == to_end ? static_cast<std::uint32_t>(size) : 0U,
-                         static_cast<std::uint16_t>(e.name_length),
-                         e.module == core ? core_slot : static_cast<std::uint16_t>(e.module),
-                         e.type,
-                         kind};
-    }
-    // The build form goes: an idle daemon keeps 24 bytes per symbol, not 56.
-    entries_.clear();
-    entries_.shrink_to_fit();
+    last_pfx_name_.reset();
+    sort_entries();
+    merge_duplicates();
+    fold_padding();
+    compute_sizes();
+    compact_names();
+    addresses_.shrink_to_fit();
+    slots_.shrink_to_fit();
+    ends_.shrink_to_fit();
     build_index();
     finalized_ = true;
 }
@@ -175,9 +293,6 @@ void symbol_table::build_index() {
     buckets_.clear();
     shift_ = 0;
     if (addresses_.empty()) return;
-    if (addresses_.size() >= std::numeric_limits<std::uint32_t>::max()) {
-        throw std::length_error("symbol_table: too many symbols");
-    }
     // About four symbols per bucket on average: the bucket array stays a quarter of the
     // address array, and a lookup touches one bucket and a cache line or two of addresses.
     const std::uint64_t span = addresses_.back() - addresses_.front();
@@ -207,15 +322,28 @@ std::size_t symbol_table::candidate(std::uint64_t address) const noexcept {
 }
 
 std::optional<symbol_match> symbol_table::lookup(std::uint64_t address) const noexcept {
-    if (!finalized_) return std::nullopt;
-    if (addresses_.empty() || address < addresses_.front()) return std::nullopt;  // below
-    const std::size_t i = candidate(address);
-    const slot& e = slots_[i];
-    const std::uint64_t offset = address - addresses_[i];
-    const std::uint64_t size = slot_size(i);
-    if (size == 0 ? offset != 0 : offset >= size) return std::nullopt;
+    if (!finalized_ || addresses_.empty() || address < start_of(0)) return std::nullopt;
+    std::size_t next = 0;  // the symbol after the candidate: its __pfx_ may hold the address
+    std::optional<std::size_t> i;
+    if (address >= addresses_.front()) {
+        i = candidate(address);
+        next = *i + 1;
+    }
     symbol_match m;
-    m.name = std::string_view(names_).substr(e.name_offset, e.name_length);
+    if (next < addresses_.size() && slots_[next].pfx != 0 && address >= start_of(next)) {
+        const slot& f = slots_[next];
+        m.name = pfx_name_at(next);
+        m.offset = address - start_of(next);
+        m.size = f.pfx;
+        if (f.module != core_slot) m.module = modules_[f.module].name;
+        return m;
+    }
+    if (!i) return std::nullopt;
+    const slot& e = slots_[*i];
+    const std::uint64_t offset = address - addresses_[*i];
+    const std::uint64_t size = slot_size(*i);
+    if (size == 0 ? offset != 0 : offset >= size) return std::nullopt;
+    m.name = name_of(e);
     m.offset = offset;
     if (size != 0) m.size = size;
     if (e.module != core_slot) m.module = modules_[e.module].name;
@@ -223,14 +351,9 @@ std::optional<symbol_match> symbol_table::lookup(std::uint64_t address) const no
 }
 
 std::optional<std::uint64_t> symbol_table::address_of(std::string_view name) const noexcept {
-    const std::string_view names(names_);
-    for (const entry& e : entries_) {
-        if (names.substr(e.name_offset, e.name_length) == name) return e.address;
-    }
     for (std::size_t i = 0; i < slots_.size(); ++i) {
-        if (names.substr(slots_[i].name_offset, slots_[i].name_length) == name) {
-            return addresses_[i];
-        }
+        if (name_of(slots_[i]) == name) return addresses_[i];
+        if (slots_[i].pfx != 0 && pfx_name_at(i) == name) return start_of(i);
     }
     return std::nullopt;
 }
@@ -244,19 +367,20 @@ std::optional<std::uint64_t> symbol_table::module_end(std::uint32_t module) cons
 }
 
 std::string_view symbol_table::name_at(std::size_t index) const noexcept {
-    const slot& e = slots_[index];
-    return std::string_view(names_).substr(e.name_offset, e.name_length);
+    return name_of(slots_[index]);
+}
+
+std::string_view symbol_table::pfx_name_at(std::size_t index) const noexcept {
+    if (slots_[index].pfx == 0) return {};
+    return std::string_view(names_.at(slots_[index].name - static_cast<std::uint32_t>(pfx_prefix.size())));
 }
 
 std::uint64_t symbol_table::slot_size(std::size_t index) const noexcept {
-    switch (slots_[index].size_kind) {
-        case to_next:
-            return addresses_[index + 1] - addresses_[index];
-        case to_end:
-            return slots_[index].end_size;
-        default:
-            return 0;
-    }
+    if ((slots_[index].type & ends_bit) == 0) return start_of(index + 1) - addresses_[index];
+    const auto it = std::lower_bound(
+        ends_.begin(), ends_.end(), static_cast<std::uint32_t>(index),
+        [](const std::pair<std::uint32_t, std::uint32_t>& e, std::uint32_t i) { return e.first < i; });
+    return it != ends_.end() && it->first == index ? it->second : 0;
 }
 
 std::optional<std::uint64_t> symbol_table::size_at(std::size_t index) const noexcept {
@@ -265,7 +389,7 @@ std::optional<std::uint64_t> symbol_table::size_at(std::size_t index) const noex
 }
 
 std::uint64_t symbol_table::lowest_address() const noexcept {
-    return addresses_.empty() ? 0 : addresses_.front();
+    return addresses_.empty() ? 0 : start_of(0);
 }
 
 std::uint64_t symbol_table::highest_end() const noexcept {

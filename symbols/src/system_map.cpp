@@ -31,7 +31,23 @@ system_map system_map::parse(std::istream& in, std::string_view source) {
 }
 
 system_map system_map::load(const std::filesystem::path& path) {
-    return parse(symbol_file::read_file(path), path.string());
+    system_map map;
+    map.source_ = path.string();
+    std::optional<std::uint64_t> stext;
+    map.malformed_ = symbol_file::parse_file(
+        path, map.source_,
+        [&](const symbol_file::line& l) {
+            if (l.name == "_text") {
+                map.text_ = l.address;
+            } else if (l.name == "_stext") {
+                stext = l.address;
+            }
+            map.table_.add(l.address, l.type, l.name);
+        },
+        map.diagnostics_);
+    if (!map.text_) map.text_ = stext;
+    map.table_.finalize();
+    return map;
 }
 
 }  // namespace klog::symbols

@@ -23,11 +23,19 @@ void check_table(const klog::symbols::symbol_table& t) {
             const auto last = t.lookup(t.address_at(i) + (*size - 1));
             if (!last || last->name != t.name_at(i)) std::abort();
         } else if (t.address_at(i) != UINT64_MAX && t.lookup(t.address_at(i) + 1) &&
-                   (i + 1 >= t.size() || t.address_at(i + 1) != t.address_at(i) + 1)) {
+                   (i + 1 >= t.size() ||
+                    t.address_at(i + 1) - t.pfx_at(i + 1) != t.address_at(i) + 1)) {
             std::abort();  // never a match past a symbol of unknown size
         }
+        if (const auto pfx = t.pfx_at(i)) {  // a folded __pfx_ symbol answers for its bytes
+            const auto p = t.lookup(t.address_at(i) - pfx);
+            if (!p || p->offset != 0 || p->name != t.pfx_name_at(i) || p->size != pfx) std::abort();
+            if (p->name.substr(6) != t.name_at(i)) std::abort();
+            const auto q = t.lookup(t.address_at(i) - 1);
+            if (!q || q->name != p->name || q->offset != pfx - 1u) std::abort();
+        }
     }
-    if (!t.empty() && t.address_at(0) != 0 && t.lookup(t.address_at(0) - 1)) std::abort();
+    if (!t.empty() && t.lowest_address() != 0 && t.lookup(t.lowest_address() - 1)) std::abort();
 }
 
 }  // namespace

@@ -83,3 +83,23 @@ TEST_CASE("a module's aliases resolve to the first in its symbol table as the ke
     core.finalize();
     CHECK(core.lookup(0xffffffff81000000ULL)->name == "_printk");
 }
+
+TEST_CASE("an unloaded module's __pfx_ padding symbols are kept with it", "[symbols][modules]") {
+    symbol_resolver r;
+    const std::uint64_t base = 0xffffffffc0300000ULL;
+    symbol_table t;
+    const auto m = t.add_module("pad_mod", base + 0x1000);
+    t.add(base, 't', "__pfx_pad_fn", m);
+    t.add(base + 0x10, 't', "pad_fn", m);
+    t.add(base + 0xf0, 't', "__pfx_pad_two", m);
+    t.add(base + 0x100, 't', "pad_two", m);
+    t.finalize();
+    r.set_modules(std::move(t));
+    r.module_unloaded("pad_mod", 2000);
+    r.set_modules(symbol_table());
+    r.set_record_time(1000);
+    CHECK(name_of(r, base + 0x4) == "__pfx_pad_fn [pad_mod]");
+    CHECK(name_of(r, base + 0x20) == "pad_fn [pad_mod]");
+    CHECK(name_of(r, base + 0xf8) == "__pfx_pad_two [pad_mod]");
+    CHECK(name_of(r, base + 0x900) == "pad_two [pad_mod]");
+}

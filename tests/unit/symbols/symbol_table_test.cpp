@@ -1,7 +1,9 @@
 #include "klog/symbols/symbol_table.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <string>
+#include <vector>
 
 using klog::symbols::symbol_table;
 
@@ -159,4 +161,99 @@ TEST_CASE("symbol_table: empty and unfinalized tables find nothing", "[symbols]"
     CHECK(t.lookup(0x1000));
     CHECK(t.address_of("f") == 0x1000U);
     CHECK_FALSE(t.address_of("g"));
+}
+
+namespace {
+
+// A recent x86_64 kernel (CONFIG_CALL_PADDING): a 16-byte `__pfx_F` before every function F,
+// listed right before it, as /proc/kallsyms and System.map do.
+symbol_table padded_table(bool reversed = false) {
+    struct sym {
+        std::uint64_t address;
+        char type;
+        const char* name;
+    };
+    std::vector<sym> syms = {
+        {0xffffffff81000000ULL, 'T', "_text"},
+        {0xffffffff810000f0ULL, 't', "__pfx_first_func"},
+        {0xffffffff81000100ULL, 't', "first_func"},
+        {0xffffffff81000170ULL, 'T', "__pfx_second_func"},
+        {0xffffffff81000180ULL, 'T', "second_func"},
+        {0xffffffff810001f0ULL, 'T', "__pfx_last_func"},
+        {0xffffffff81000200ULL, 'T', "last_func"},
+    };
+    if (reversed) std::reverse(syms.begin(), syms.end());
+    symbol_table t;
+    for (const auto& s : syms) t.add(s.address, s.type, s.name);
+    t.finalize(0xffffffff81000300ULL);
+    return t;
+}
+
+}  // namespace
+
+TEST_CASE("symbol_table: __pfx_ padding symbols answer as the kernel's %pS and are folded",
+          "[symbols]") {
+    for (const bool reversed : {false, true}) {
+        INFO("input reversed: " << reversed);
+        const auto t = padded_table(reversed);
+        CHECK(t.size() == 4);  // the three __pfx_ symbols are folded into their functions
+        auto m = t.lookup(0xffffffff810000f0ULL);
+        REQUIRE(m);
+        CHECK(m->name == "__pfx_first_func");
+        CHECK(m->offset == 0);
+        CHECK(m->size == 0x10);
+        m = t.lookup(0xffffffff810000ffULL);
+        REQUIRE(m);
+        CHECK(m->name == "__pfx_first_func");
+        CHECK(m->offset == 0xf);
+        // _text ends where the padding of first_func starts.
+        m = t.lookup(0xffffffff810000efULL);
+        REQUIRE(m);
+        CHECK(m->name == "_text");
+        CHECK(m->size == 0xf0);
+        m = t.lookup(0xffffffff81000100ULL);
+        REQUIRE(m);
+        CHECK(m->name == "first_func");
+        CHECK(m->size == 0x70);
+        m = t.lookup(0xffffffff81000250ULL);
+        REQUIRE(m);
+        CHECK(m->name == "last_func");
+        CHECK(m->size == 0x100);
+        CHECK(t.address_of("__pfx_second_func") == 0xffffffff81000170ULL);
+        CHECK(t.address_of("second_func") == 0xffffffff81000180ULL);
+        REQUIRE(t.size() == 4);
+        CHECK(t.pfx_at(2) == 0x10);
+        CHECK(t.pfx_name_at(2) == "__pfx_second_func");
+        CHECK(t.name_at(2) == "second_func");
+        CHECK(t.type_at(2) == 'T');
+        CHECK(t.pfx_at(0) == 0);
+    }
+}
+
+TEST_CASE("symbol_table: a __pfx_ symbol that is not F's padding stays a symbol of its own",
+          "[symbols]") {
+    symbol_table t;
+    t.add(0x1000, 'T', "__pfx_other");  // not followed by `other`
+    t.add(0x1010, 'T', "func");
+    t.add(0x1100, 'T', "__pfx_far");  // more than 255 bytes before `far`
+    t.add(0x1300, 'T', "far");
+    t.add(0x1400, 'T', "__pfx_");  // only the prefix
+    t.finalize(0x1500);
+    CHECK(t.size() == 5);
+    CHECK(t.lookup(0x1005)->name == "__pfx_other");
+    CHECK(t.lookup(0x1200)->name == "__pfx_far");
+    CHECK(t.lookup(0x1300)->name == "far");
+    CHECK(t.lookup(0x1450)->name == "__pfx_");
+}
+
+TEST_CASE("symbol_table: add after finalize unfolds the padding and finalizes again",
+          "[symbols]") {
+    auto t = padded_table();
+    t.add(0xffffffff81000140ULL, 'T', "inner");
+    CHECK_FALSE(t.lookup(0xffffffff81000100ULL));  // not finalized
+    t.finalize(0xffffffff81000300ULL);
+    CHECK(t.size() == 5);
+    CHECK(t.lookup(0xffffffff81000145ULL)->name == "inner");
+    CHECK(t.lookup(0xffffffff81000175ULL)->name == "__pfx_second_func");
+    CHECK(t.lookup(0xffffffff81000100ULL)->size == 0x40);
 }

@@ -22,12 +22,17 @@ namespace klog::symbols {
 // is true and both tables are empty: kallsyms is unavailable, not a table of symbols at 0.
 class kallsyms {
   public:
+    // What to keep: everything, or only the module symbols (a module reload: the core lines
+    // are read and skipped, no core table is built).
+    enum class parts { all, modules_only };
     static kallsyms parse(std::string_view text, std::string_view source,
-                          const module_list* modules = nullptr);
+                          const module_list* modules = nullptr, parts keep = parts::all);
     static kallsyms parse(std::istream& in, std::string_view source,
                           const module_list* modules = nullptr);
-    // Throws std::system_error naming the path when it cannot be opened or read.
-    static kallsyms load(const std::filesystem::path& path, const module_list* modules = nullptr);
+    // Reads the file block by block (never whole). Throws std::system_error naming the path
+    // when it cannot be opened or read.
+    static kallsyms load(const std::filesystem::path& path, const module_list* modules = nullptr,
+                         parts keep = parts::all);
 
     const symbol_table& kernel() const noexcept { return kernel_; }
     const symbol_table& modules() const noexcept { return modules_; }
@@ -43,6 +48,8 @@ class kallsyms {
     std::size_t malformed_lines() const noexcept { return malformed_; }
 
   private:
+    class builder;
+
     symbol_table kernel_;
     symbol_table modules_;
     std::optional<std::uint64_t> text_;

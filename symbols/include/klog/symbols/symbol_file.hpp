@@ -44,6 +44,14 @@ class symbol_file {
     static std::size_t parse(std::string_view text, std::string_view source,
                              const std::function<void(const line&)>& on_symbol,
                              std::vector<std::string>& diagnostics);
+    // The same over a file read in blocks of block_size bytes: the file is never held whole
+    // (kallsyms is megabytes; a load's peak stays close to the tables it builds). A line
+    // longer than a block is malformed. Throws std::system_error naming the path when it
+    // cannot be opened or read.
+    static constexpr std::size_t block_size = 64 * 1024;
+    static std::size_t parse_file(const std::filesystem::path& path, std::string_view source,
+                                  const std::function<void(const line&)>& on_symbol,
+                                  std::vector<std::string>& diagnostics);
 };
 
 }  // namespace klog::symbols

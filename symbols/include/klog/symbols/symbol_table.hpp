@@ -2,9 +2,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "klog/symbols/symbol_match.hpp"
@@ -58,7 +60,8 @@ class symbol_table {
     // Address of a symbol by name (linear scan; for start-up checks, not the hot path).
     std::optional<std::uint64_t> address_of(std::string_view name) const noexcept;
 
-    std::size_t size() const noexcept { return entries_.empty() ? slots_.size() : entries_.size(); }
+    // Stored symbols (after finalize(): sorted, `__pfx_` symbols folded into their function).
+    std::size_t size() const noexcept { return addresses_.size(); }
     bool empty() const noexcept { return size() == 0; }
     std::size_t module_count() const noexcept { return modules_.size(); }
     std::string_view module_name(std::uint32_t module) const noexcept;
@@ -67,61 +70,104 @@ class symbol_table {
     // Sorted access (after finalize()).
     std::uint64_t address_at(std::size_t index) const noexcept { return addresses_[index]; }
     std::string_view name_at(std::size_t index) const noexcept;
-    char type_at(std::size_t index) const noexcept { return slots_[index].type; }
+    char type_at(std::size_t index) const noexcept {
+        return static_cast<char>(slots_[index].type & type_mask);
+    }
     std::uint32_t module_at(std::size_t index) const noexcept {
         return slots_[index].module == core_slot ? core : slots_[index].module;
     }
     std::optional<std::uint64_t> size_at(std::size_t index) const noexcept;
+    // The `__pfx_NAME` padding symbol folded into symbol `index` (CONFIG_CALL_PADDING: one
+    // before every function): how many bytes before it it starts, 0 when there is none. Its
+    // name is pfx_name_at(); it is found by lookup() like any other.
+    std::uint32_t pfx_at(std::size_t index) const noexcept { return slots_[index].pfx; }
+    std::string_view pfx_name_at(std::size_t index) const noexcept;
 
-    // Lowest address and end (exclusive: last address + size, or + 1 when unknown); 0/0 if empty.
+    // Lowest address (a folded `__pfx_` symbol's) and end (exclusive: last address + size, or
+    // + 1 when unknown); 0/0 if empty.
     std::uint64_t lowest_address() const noexcept;
     std::uint64_t highest_end() const noexcept;
 
   private:
-    // While the table is built (add() to finalize()): one entry per symbol added.
-    struct entry {
-        std::uint64_t address;
-        std::uint32_t name_offset;
-        std::uint32_t name_length;
-        std::uint32_t module;
-        char type;
-    };
-    // Once finalized, the compact form: addresses_[i] and slots_[i] (16 bytes; the build
-    // entries are freed). A size is the distance to the next address (64-bit) or, for the last
-    // symbol of a module or table, its end (up to 4 GiB, else unknown); names up to 64 KiB,
-    // 65534 modules.
+    // Compact from the start: addresses_[i] and slots_[i] (8 bytes), names NUL-terminated in
+    // one arena. About half of a recent x86_64 kernel's symbols are `__pfx_F` padding symbols
+    // right before F: F's name points into the bytes of `__pfx_F` and, once finalized, the
+    // `__pfx_` symbol is no entry of its own but F's `pfx` (its distance before F): 16 bytes
+    // per symbol and one copy of each name, where a plain table of (address, size, name) would
+    // need twice the entries and names.
+    //
+    // A size is the distance to the start of the next symbol (its `__pfx_` if it has one);
+    // the last symbol of a module or of the table is marked in its type byte (ends_bit) and
+    // its size (up to 4 GiB, 0: unknown) is in ends_.
     struct slot {
-        std::uint32_t name_offset;
-        std::uint32_t end_size;  // size_kind::end: the size
-        std::uint16_t name_length;
+        std::uint32_t name;    // position in names_
         std::uint16_t module;  // core_slot for the core kernel
-        char type;
-        std::uint8_t size_kind;  // how its (64-bit) size is known
+        std::uint8_t type;     // the type letter, | ends_bit
+        std::uint8_t pfx;      // distance of a folded __pfx_ symbol before it, 0: none
     };
-    enum size_kind : std::uint8_t { unknown_size = 0, to_next = 1, to_end = 2 };
-    [[nodiscard]] std::uint64_t slot_size(std::size_t index) const noexcept;  // 0 = unknown
+    static constexpr std::uint8_t ends_bit = 0x80;
+    static constexpr std::uint8_t type_mask = 0x7f;
     static constexpr std::uint16_t core_slot = 0xffff;
-    // Back to the build form (add() or finalize() after a finalize()).
+    static constexpr std::string_view pfx_prefix = "__pfx_";
+
+    std::string_view name_of(const slot& s) const noexcept {
+        return std::string_view(names_.at(s.name));
+    }
+    [[nodiscard]] std::uint64_t slot_size(std::size_t index) const noexcept;  // 0 = unknown
+    [[nodiscard]] std::uint64_t start_of(std::size_t index) const noexcept {
+        return addresses_[index] - slots_[index].pfx;
+    }
+    // Back to one entry per symbol (add() or finalize() after a finalize()).
     void unpack();
+    void sort_entries();
+    void merge_duplicates();
+    void fold_padding();
+    void compute_sizes();
+    void compact_names();
     struct module_info {
         std::string name;
         std::optional<std::uint64_t> end;
     };
 
-    static bool better(const entry& a, std::string_view a_name, const entry& b,
-                       std::string_view b_name) noexcept;
+    bool better(const slot& a, const slot& b) const noexcept;
 
     void build_index();
     std::size_t candidate(std::uint64_t address) const noexcept;  // index of last <= address
 
-    std::vector<entry> entries_;
+    std::vector<std::uint64_t> addresses_;
     std::vector<slot> slots_;
-    std::vector<std::uint64_t> addresses_;  // slots_[i]'s address, dense for the search
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> ends_;  // (index, size), by index
     // Bucket index over addresses_: bucket b covers [low + (b << shift_), low + (b+1 << shift_))
     // and its symbols are addresses_[buckets_[b], buckets_[b + 1]); lookups search only there.
     std::vector<std::uint32_t> buckets_;
     unsigned shift_ = 0;
-    std::string names_;
+    // NUL-terminated names in blocks of 64 KiB that never move: growing copies nothing, and
+    // the untouched end of the last block costs no memory (a whole-arena string would, when
+    // it doubles). A position is block << 16 | offset.
+    class name_arena {
+      public:
+        static constexpr std::size_t block_size = std::size_t{1} << 16;
+        name_arena() = default;
+        name_arena(const name_arena& other) { *this = other; }
+        name_arena& operator=(const name_arena& other);
+        name_arena(name_arena&&) noexcept = default;
+        name_arena& operator=(name_arena&&) noexcept = default;
+
+        // `name` (at most block_size - 1 bytes, no NUL) and its NUL.
+        std::uint32_t append(std::string_view name);
+        const char* at(std::uint32_t position) const noexcept {
+            return blocks_[position >> 16].get() + (position & 0xffff);
+        }
+        std::size_t bytes() const noexcept {  // in use, the ends of full blocks included
+            return blocks_.empty() ? 0 : (blocks_.size() - 1) * block_size + used_;
+        }
+
+      private:
+        std::vector<std::unique_ptr<char[]>> blocks_;
+        std::size_t used_ = 0;  // in the last block
+    };
+    name_arena names_;
+    std::optional<std::uint32_t> last_pfx_name_;  // the last name added, if `__pfx_...`
     std::vector<module_info> modules_;
     std::optional<std::uint64_t> end_;
     bool finalized_ = false;
