@@ -828,6 +828,11 @@ void application::prepare_state_directory() {
 
 void application::begin_cursor() {
     start_cursor();
+    if (cursor_) {
+        for (const auto& out : pipeline_->outputs()) {
+            if (!out->latest_seq()) out->save_cursor_before_writing([this] { save_cursor(); });
+        }
+    }
     // Where every output stands before anything is written: bytes a file gets after this and
     // before the next save are cut at the next start, even if this run is killed at once.
     save_cursor();

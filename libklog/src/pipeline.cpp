@@ -153,7 +153,12 @@ void pipeline::on_record(const record_view& record) {
                 if (gap > unnumbered_) out->missed(*last + 1, *seq - 1, gap - unnumbered_);
             }
         }
-        meta.before = seq ? last : out->latest_seq();
+        // The first record this output gets with no cursor: nothing before it is owed to it
+        // (the ring no longer has it), so its cursor may say so before it is safe itself.
+        meta.before = seq ? (last ? last
+                                  : (*seq > 0 ? std::optional<std::uint64_t>(*seq - 1)
+                                              : std::nullopt))
+                          : out->latest_seq();
         last_meta_[i] = meta;
         last_taken_[i] = true;
         if (filtered) {

@@ -529,6 +529,55 @@ TEST_CASE("1 KB records, klogd killed at a random moment and restarted: no line 
     CHECK(repeated_trials == 0);
 }
 
+TEST_CASE("a kill right after the first write before any cursor with a ring not starting at "
+          "seq zero writes no line twice after the restart",
+          "[integration][delivery][file]") {
+    // The ring begins at seq 5 (the kernel's ring has wrapped). The first record is critical,
+    // so the file gets it at once, before the cursor is saved after the batch: klogd is killed
+    // the moment the file has bytes. The saved state must already say where they begin.
+    int repeated_trials = 0;
+    for (int trial = 1; trial <= 5; ++trial) {
+        ring_fixture f;
+        constexpr std::uint64_t first = 5;
+        constexpr std::uint64_t last = 5000;
+        const std::string marker = "early " + std::string(500, 'x') + " ";
+        f.ring.add(kmsg_record(2, first, 1000000 + first, marker + std::to_string(first)));
+        f.add(first + 1, last, "early ", 500);
+        const auto file = f.dir.file("kern.log");
+        const auto extra = std::vector<std::string>{"--format=raw", "-f", file};
+        {
+            background_klogd klogd(f.args(extra), f.err);
+            struct stat st {};
+            const auto deadline = std::chrono::steady_clock::now() + 20s;
+            while (std::chrono::steady_clock::now() < deadline &&
+                   !(::stat(file.c_str(), &st) == 0 && st.st_size > 0)) {
+                std::this_thread::yield();
+            }
+            klogd.signal(SIGKILL);
+            klogd.wait_exit(5s);
+        }
+        background_klogd klogd(f.args(extra), f.err);
+        CHECK(f.all_read(last - first + 1));
+        std::vector<std::string> lines;
+        CHECK(eventually(
+            [&] {
+                lines = klog_test::file_lines(file);
+                return count_frames(lines, marker).seqs.size() >= last - first + 1;
+            },
+            30s));
+        klogd.signal(SIGTERM);
+        CHECK(klogd.wait_exit(10s) == 0);
+        const auto t = count_frames(lines, marker);
+        INFO("trial " << trial << ": " << lines.size() << " lines");
+        CHECK(t.seqs.size() == last - first + 1);
+        if (t.repeats != 0) {
+            ++repeated_trials;
+            std::cerr << f.diagnostics().substr(0, 2000) << "\n";
+        }
+    }
+    CHECK(repeated_trials == 0);
+}
+
 TEST_CASE(
     "a file on a full tmpfs during 250,000 records: every record the ring held is written once, "
     "every one it lost is in exactly one 'missed' notice, reading pauses, memory stays bounded",

@@ -172,6 +172,19 @@ bool file_sink::write_pending() noexcept {
             planned_cut_.reset();
         }
     }
+    // Nothing of the kernel's before the cursor says where it begins (klogd's own notices
+    // before the first kernel record may go; from seq 0 the next start knows it anyway).
+    if (save_cursor_ && first_seq()) {
+        const auto save = std::move(save_cursor_);
+        save_cursor_ = nullptr;
+        if (*first_seq() > 0) {
+            try {
+                save();
+            } catch (const std::exception&) {
+                // The application says why; writing goes on.
+            }
+        }
+    }
     bool ok = true;
     while (head_ < pending_.size()) {
         const ssize_t n = ::write(fd_, pending_.data() + head_, pending_.size() - head_);

@@ -54,6 +54,9 @@ class file_sink final : public sink {
     std::uint64_t truncate_to(const file_position& saved) override;
     void plan_cut(const file_position& saved, std::optional<std::uint64_t> saved_seq) override;
     void cursor_past_kernel() override;
+    void save_cursor_before_writing(std::function<void()> save_cursor) override {
+        save_cursor_ = std::move(save_cursor);
+    }
     [[nodiscard]] bool cut_pending() const noexcept override { return planned_cut_.has_value(); }
     [[nodiscard]] std::optional<std::uint64_t> pending_cut_seq() const noexcept override {
         return planned_cut_ ? planned_cut_->seq : std::nullopt;
@@ -112,6 +115,7 @@ class file_sink final : public sink {
         std::optional<std::uint64_t> seq;
     };
     std::optional<planned_cut> planned_cut_;
+    std::function<void()> save_cursor_;  ///< see save_cursor_before_writing()
     bool broken_ = false;
     bool closed_ = false;  ///< close() ran: nothing is written any more
     std::error_code last_error_;

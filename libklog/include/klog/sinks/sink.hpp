@@ -114,6 +114,14 @@ class sink {
     /// This output's saved cursor is past the kernel's newest record (it gets the whole ring
     /// again): the kernel gives none of the records after the cursor.
     virtual void cursor_past_kernel() {}
+    /// File outputs starting without a saved sequence number: before the first kernel record
+    /// (seq > 0) is written, `save_cursor` is called, so the saved state says where the records
+    /// after the saved position begin (the seq before it). Else a kill before the next save
+    /// leaves a tail the next start cannot place unless the ring still begins at seq 0, and it
+    /// stays: duplicates.
+    virtual void save_cursor_before_writing(std::function<void()> save_cursor) {
+        (void)save_cursor;
+    }
     /// A file output's decision about its unsaved tail is still open: a stop now is not clean
     /// (the next start decides).
     [[nodiscard]] virtual bool cut_pending() const noexcept { return false; }
