@@ -53,21 +53,27 @@ void symbol_table::unpack() {
     if (folded == 0) return;
     std::vector<std::uint64_t> addresses;
     std::vector<slot> slots;
+    std::vector<std::uint16_t> modules;
     addresses.reserve(addresses_.size() + folded);
     slots.reserve(addresses_.size() + folded);
+    if (!modules_of_.empty()) modules.reserve(addresses_.size() + folded);
     for (std::size_t i = 0; i < addresses_.size(); ++i) {
         slot s = slots_[i];
         if (s.pfx != 0) {
             addresses.push_back(addresses_[i] - s.pfx);
-            slots.push_back(slot{static_cast<std::uint32_t>(s.name - pfx_prefix.size()), s.module,
-                                 s.type, 0});
+            slots.push_back(slot{static_cast<std::uint32_t>(s.name - pfx_prefix.size()),
+                                 static_cast<std::uint16_t>(s.length + pfx_prefix.size()), s.type,
+                                 0});
+            if (!modules_of_.empty()) modules.push_back(modules_of_[i]);
             s.pfx = 0;
         }
         addresses.push_back(addresses_[i]);
         slots.push_back(s);
+        if (!modules_of_.empty()) modules.push_back(modules_of_[i]);
     }
     addresses_ = std::move(addresses);
     slots_ = std::move(slots);
+    modules_of_ = std::move(modules);
 }
 
 void symbol_table::reserve(std::size_t symbols, std::size_t /*name_bytes*/) {
@@ -143,14 +149,20 @@ bool symbol_table::add(std::uint64_t address, char type, std::string_view name,
             last_pfx_name_ = offset;
         }
     }
+    const std::uint16_t m =
+        module < modules_.size() ? static_cast<std::uint16_t>(module) : core_slot;
+    // The first module symbol: the symbols before it are core symbols.
+    if (m != core_slot && modules_of_.empty()) modules_of_.assign(addresses_.size(), core_slot);
     addresses_.push_back(address);
-    slots_.push_back(slot{offset,
-                          module < modules_.size() ? static_cast<std::uint16_t>(module) : core_slot,
+    slots_.push_back(slot{offset, static_cast<std::uint16_t>(name.size()),
                           static_cast<std::uint8_t>(type), 0});
+    if (m != core_slot || !modules_of_.empty()) modules_of_.push_back(m);
     return true;
 }
 
-bool symbol_table::better(const slot& a, const slot& b) const noexcept {
+bool symbol_table::better(std::size_t ai, std::size_t bi) const noexcept {
+    const slot& a = slots_[ai];
+    const slot& b = slots_[bi];
     const char at = static_cast<char>(a.type);
     const char bt = static_cast<char>(b.type);
     if (is_weak(at) != is_weak(bt)) return !is_weak(at);
@@ -162,20 +174,28 @@ bool symbol_table::better(const slot& a, const slot& b) const noexcept {
     if (ua != ub) return ua < ub;
     if (a_name != b_name) return a_name < b_name;
     if (at != bt) return at < bt;
-    return a.module < b.module;
+    return module_of(ai) < module_of(bi);
 }
 
 void symbol_table::sort_entries() {
     if (std::is_sorted(addresses_.begin(), addresses_.end())) return;
     // Stable: a module's symbols at one address keep the order they came in.
-    std::vector<std::pair<std::uint64_t, slot>> both;
-    both.reserve(addresses_.size());
-    for (std::size_t i = 0; i < addresses_.size(); ++i) both.emplace_back(addresses_[i], slots_[i]);
-    std::stable_sort(both.begin(), both.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (std::size_t i = 0; i < both.size(); ++i) {
-        addresses_[i] = both[i].first;
-        slots_[i] = both[i].second;
+    struct entry {
+        std::uint64_t address;
+        slot s;
+        std::uint16_t module;
+    };
+    std::vector<entry> all;
+    all.reserve(addresses_.size());
+    for (std::size_t i = 0; i < addresses_.size(); ++i) {
+        all.push_back(entry{addresses_[i], slots_[i], module_of(i)});
+    }
+    std::stable_sort(all.begin(), all.end(),
+                     [](const entry& a, const entry& b) { return a.address < b.address; });
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        addresses_[i] = all[i].address;
+        slots_[i] = all[i].s;
+        if (!modules_of_.empty()) modules_of_[i] = all[i].module;
     }
 }
 
@@ -186,21 +206,21 @@ void symbol_table::merge_duplicates() {
         std::size_t best = i;
         std::size_t j = i + 1;
         for (; j < addresses_.size() && addresses_[j] == addresses_[i]; ++j) {
-            const slot& e = slots_[j];
-            const slot& b = slots_[best];
             // Within a module the kernel's %pS names the first symbol of its symbol table at
             // an address (kernel/module/kallsyms.c find_kallsyms_symbol), which /proc/kallsyms
             // lists in that order: `klogd_test_init` before its alias `init_module`.
-            if (e.module != core_slot && e.module == b.module) continue;
-            if (better(e, b)) best = j;
+            if (module_of(j) != core_slot && module_of(j) == module_of(best)) continue;
+            if (better(j, best)) best = j;
         }
         addresses_[out] = addresses_[best];
         slots_[out] = slots_[best];
+        if (!modules_of_.empty()) modules_of_[out] = modules_of_[best];
         ++out;
         i = j;
     }
     addresses_.resize(out);
     slots_.resize(out);
+    if (!modules_of_.empty()) modules_of_.resize(out);
 }
 
 void symbol_table::fold_padding() {
@@ -213,7 +233,8 @@ void symbol_table::fold_padding() {
             const std::uint64_t distance = addresses_[i + 1] - addresses_[i];
             if (p.pfx == 0 && pname.size() > pfx_prefix.size() &&
                 pname.substr(0, pfx_prefix.size()) == pfx_prefix &&
-                f.module == p.module && distance <= std::numeric_limits<std::uint8_t>::max() &&
+                module_of(i + 1) == module_of(i) &&
+                distance <= std::numeric_limits<std::uint8_t>::max() &&
                 name_of(f) == pname.substr(pfx_prefix.size())) {
                 // F's name now is the tail of `__pfx_F` (its own copy, if any, is left behind
                 // and dropped by compact_names()).
@@ -224,10 +245,12 @@ void symbol_table::fold_padding() {
         }
         addresses_[out] = addresses_[i];
         slots_[out] = slots_[i];
+        if (!modules_of_.empty()) modules_of_[out] = modules_of_[i];
         ++out;
     }
     addresses_.resize(out);
     slots_.resize(out);
+    if (!modules_of_.empty()) modules_of_.resize(out);
 }
 
 void symbol_table::compute_sizes() {
@@ -237,9 +260,9 @@ void symbol_table::compute_sizes() {
     for (std::size_t i = 0; i < addresses_.size(); ++i) {
         slot& e = slots_[i];
         const bool has_next = i + 1 < addresses_.size();
-        if (has_next && slots_[i + 1].module == e.module) continue;
-        const std::optional<std::uint64_t> limit =
-            e.module == core_slot ? end_ : modules_[e.module].end;
+        const std::uint16_t m = module_of(i);
+        if (has_next && module_of(i + 1) == m) continue;
+        const std::optional<std::uint64_t> limit = m == core_slot ? end_ : modules_[m].end;
         std::uint32_t size = 0;  // unknown
         if (limit && *limit > addresses_[i]) {
             if (has_next && start_of(i + 1) <= *limit) continue;
@@ -284,6 +307,7 @@ void symbol_table::finalize(std::optional<std::uint64_t> end) {
     compact_names();
     addresses_.shrink_to_fit();
     slots_.shrink_to_fit();
+    modules_of_.shrink_to_fit();
     ends_.shrink_to_fit();
     build_index();
     finalized_ = true;
@@ -331,11 +355,10 @@ std::optional<symbol_match> symbol_table::lookup(std::uint64_t address) const no
     }
     symbol_match m;
     if (next < addresses_.size() && slots_[next].pfx != 0 && address >= start_of(next)) {
-        const slot& f = slots_[next];
         m.name = pfx_name_at(next);
         m.offset = address - start_of(next);
-        m.size = f.pfx;
-        if (f.module != core_slot) m.module = modules_[f.module].name;
+        m.size = slots_[next].pfx;
+        if (const auto mod = module_of(next); mod != core_slot) m.module = modules_[mod].name;
         return m;
     }
     if (!i) return std::nullopt;
@@ -346,7 +369,7 @@ std::optional<symbol_match> symbol_table::lookup(std::uint64_t address) const no
     m.name = name_of(e);
     m.offset = offset;
     if (size != 0) m.size = size;
-    if (e.module != core_slot) m.module = modules_[e.module].name;
+    if (const auto mod = module_of(*i); mod != core_slot) m.module = modules_[mod].name;
     return m;
 }
 
@@ -372,7 +395,9 @@ std::string_view symbol_table::name_at(std::size_t index) const noexcept {
 
 std::string_view symbol_table::pfx_name_at(std::size_t index) const noexcept {
     if (slots_[index].pfx == 0) return {};
-    return std::string_view(names_.at(slots_[index].name - static_cast<std::uint32_t>(pfx_prefix.size())));
+    return std::string_view(
+        names_.at(slots_[index].name - static_cast<std::uint32_t>(pfx_prefix.size())),
+        slots_[index].length + pfx_prefix.size());
 }
 
 std::uint64_t symbol_table::slot_size(std::size_t index) const noexcept {

@@ -7,6 +7,25 @@
 #
 #   run-bench.sh --klogd BIN --tools DIR --work DIR [--vm-cache DIR] [--vm on|off]
 #                [--sections "throughput device symbols footprint guest"]
+#                [--previous-klogd BIN --previous-tools DIR]
+#
+# --previous-klogd / --previous-tools (issue 16): a klogd and a symbols_bench built from an older
+# version (e.g. commit 81d77c1, before the compact symbol tables). The symbols and footprint
+# sections then run them too and print each of their figures in a row right below the current
+# one ("↳ previous (COMMIT)", with current/previous in the ratio column). symbols_bench of the
+# older version must be built from this tree's tests/bench/symbols_bench.cpp (it uses only
+# symbol APIs both versions have; the older source lacks the rows for this machine's
+# /proc/kallsyms). Without the options, the environment variable KLOGD_BENCH_PREVIOUS=DIR (the
+# older version's build tree: DIR/klogd/klogd and DIR/tests/bench/symbols_bench) stands for
+# both; the cmake cache variable KLOGD_BENCH_PREVIOUS of the bench tree passes the options.
+# The two symbols_bench then run in turn BENCH_SYMBOLS_ROUNDS times (default 3; 1 without a
+# previous version) and each row is the median round's.
+# Building the previous version once:
+#   git worktree add /tmp/prev-81d77c1 81d77c1
+#   cp tests/bench/symbols_bench.cpp /tmp/prev-81d77c1/tests/bench/
+#   cmake -S /tmp/prev-81d77c1 -B /tmp/prev-81d77c1/build -DCMAKE_BUILD_TYPE=Release
+#   nice cmake --build /tmp/prev-81d77c1/build -j 2 --target klogd symbols_bench
+#   KLOGD_BENCH_PREVIOUS=/tmp/prev-81d77c1/build make bench
 #
 # Only reads the host's /dev/kmsg (never writes it, never opens /proc/kmsg or uses syslog(2)
 # reads that consume); everything that writes kernel records runs in the qemu guest.
@@ -14,7 +33,7 @@ set -euo pipefail
 
 src_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$src_dir/../.." && pwd)
-klogd='' tools='' work='' vm_cache='' vm=on
+klogd='' tools='' work='' vm_cache='' vm=on prev_klogd='' prev_tools=''
 sections="throughput device symbols footprint guest"
 while [ $# -gt 0 ]; do
     case $1 in
@@ -24,7 +43,9 @@ while [ $# -gt 0 ]; do
         --vm-cache) vm_cache=$2; shift 2 ;;
         --vm) vm=$2; shift 2 ;;
         --sections) sections=$2; shift 2 ;;
-        *) echo "usage: run-bench.sh --klogd BIN --tools DIR --work DIR [--vm-cache DIR] [--vm on|off] [--sections LIST]" >&2; exit 2 ;;
+        --previous-klogd) prev_klogd=$2; shift 2 ;;
+        --previous-tools) prev_tools=$2; shift 2 ;;
+        *) echo "usage: run-bench.sh --klogd BIN --tools DIR --work DIR [--vm-cache DIR] [--vm on|off] [--sections LIST] [--previous-klogd BIN --previous-tools DIR]" >&2; exit 2 ;;
     esac
 done
 [ -x "$klogd" ] && [ -d "$tools" ] && [ -n "$work" ] || { echo "run-bench.sh: --klogd, --tools and --work are required" >&2; exit 2; }
@@ -33,6 +54,19 @@ tools=$(cd "$tools" && pwd)
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
 [ -n "$vm_cache" ] || vm_cache=$work/vm-cache
+if [ -z "$prev_klogd$prev_tools" ] && [ -n "${KLOGD_BENCH_PREVIOUS:-}" ]; then
+    prev_klogd=$KLOGD_BENCH_PREVIOUS/klogd/klogd
+    prev_tools=$KLOGD_BENCH_PREVIOUS/tests/bench
+fi
+prev_label=''
+if [ -n "$prev_klogd$prev_tools" ]; then
+    [ -x "$prev_klogd" ] && [ -x "$prev_tools/symbols_bench" ] || {
+        echo "run-bench.sh: --previous-klogd needs a klogd and --previous-tools a directory with symbols_bench" >&2; exit 2; }
+    prev_klogd=$(cd "$(dirname "$prev_klogd")" && pwd)/$(basename "$prev_klogd")
+    prev_tools=$(cd "$prev_tools" && pwd)
+    # The commit the previous klogd was built from, when its build tree lies in a git work tree.
+    prev_label=$(git -C "$(dirname "$prev_klogd")" rev-parse --short HEAD 2>/dev/null || echo build)
+fi
 
 RUNS=${BENCH_RUNS:-5}
 RECORDS=${BENCH_RECORDS:-1000000}
@@ -129,9 +163,94 @@ device() {
 }
 
 # ---- 3. symbols -------------------------------------------------------------------------
+# with_previous CURRENT_ROWS PREVIOUS_ROWS: each current row, and below it the previous row of
+# the same benchmark (same "what" once its figures are blanked), relabelled ("same", with its
+# own parenthesis when its figures there differ, e.g. the symbols stored), with the current
+# figure over the previous one in the ratio column ("2.00× faster": ms rows compare times, /s
+# rows rates).
+with_previous() {
+    awk -v label="$prev_label" -v prev_file="$2" '
+        function key(what) { gsub(/[0-9][0-9.,]*/, "#", what); return what }
+        function cell(s) { gsub(/^ +| +$/, "", s); return s }
+        BEGIN {
+            while ((getline line < prev_file) > 0) {
+                n = split(line, f, "|")
+                if (n >= 6) prev[key(cell(f[3]))] = line
+            }
+        }
+        {
+            print
+            n = split($0, f, "|")
+            k = key(cell(f[3]))
+            if (!(k in prev)) next
+            split(prev[k], p, "|")
+            cur = cell(f[4]); old = cell(p[4])
+            split(cur, cv, " "); split(old, ov, " ")
+            cmp = ""
+            if (cv[1] + 0 > 0 && ov[1] + 0 > 0) {
+                if (cv[2] == "ms") r = ov[1] / cv[1]; else r = cv[1] / ov[1]
+                cmp = sprintf("; current %.2f× %s", r >= 1 ? r : 1 / r, r >= 1 ? "faster" : "slower")
+            }
+            what = "same"
+            if (cell(p[3]) != cell(f[3]) && (i = index(cell(p[3]), " (")) > 0)
+                what = what substr(cell(p[3]), i)
+            printf "| %s | ↳ previous (%s): %s | %s | previous: %s%s | %s |\n", cell(p[2]), label,
+                what, old, cell(p[5]), cmp, cell(p[6])
+        }' "$1"
+}
+# median_rows FILE...: rows of several runs of one benchmark program; for each row (in the order
+# of the first run) the one of the run whose figure (the result's first number) is the median.
+median_rows() {
+    awk '
+        function key(what) { gsub(/[0-9][0-9.,]*/, "#", what); return what }
+        {
+            if (split($0, f, "|") < 6) next
+            k = key(f[3])
+            if (!(k in count)) { order[++keys] = k; count[k] = 0 }
+            c = ++count[k]
+            line[k, c] = $0
+            split(f[4], v, " ")
+            value[k, c] = v[1] + 0
+        }
+        END {
+            for (i = 1; i <= keys; i++) {
+                k = order[i]; c = count[k]
+                for (a = 1; a <= c; a++) idx[a] = a
+                for (a = 2; a <= c; a++) {
+                    t = idx[a]
+                    for (b = a - 1; b >= 1 && value[k, idx[b]] > value[k, t]; b--) idx[b + 1] = idx[b]
+                    idx[b + 1] = t
+                }
+                print line[k, idx[int((c + 1) / 2)]]
+            }
+        }' "$@"
+}
 symbols() {
-    say "symbols_bench"
-    "$tools/symbols_bench" "$kallsyms" "$data/symbols/System.map-6.1.0-56-amd64" "$modules" | grep '^|' | tee -a "$rows" >&2
+    # This machine's /proc/kallsyms too (issue 16): load, read floor, regular-file copy, lookups.
+    local args=("$kallsyms" "$data/symbols/System.map-6.1.0-56-amd64" "$modules")
+    [ ! -r /proc/kallsyms ] || args+=(/proc/kallsyms /proc/modules)
+    # With a previous version: BENCH_SYMBOLS_ROUNDS (default 3) rounds, the two programs in
+    # turn, so a slow spell of the machine (a VM's neighbours) falls on both; each row is then
+    # the median round's.
+    local rounds=${BENCH_SYMBOLS_ROUNDS:-1} i current=() previous=()
+    [ -z "$prev_tools" ] || rounds=${BENCH_SYMBOLS_ROUNDS:-3}
+    for ((i = 0; i < rounds; i++)); do
+        say "symbols_bench (round $((i + 1)) of $rounds)"
+        "$tools/symbols_bench" "${args[@]}" | grep '^|' > "$work/symbols.$i.rows"
+        current+=("$work/symbols.$i.rows")
+        if [ -n "$prev_tools" ]; then
+            say "symbols_bench of the previous version ($prev_label; round $((i + 1)) of $rounds)"
+            "$prev_tools/symbols_bench" "${args[@]}" | grep '^|' > "$work/symbols.previous.$i.rows" || true
+            previous+=("$work/symbols.previous.$i.rows")
+        fi
+    done
+    median_rows "${current[@]}" > "$work/symbols.rows"
+    if [ -n "$prev_tools" ]; then
+        median_rows "${previous[@]}" > "$work/symbols.previous.rows"
+        with_previous "$work/symbols.rows" "$work/symbols.previous.rows" | tee -a "$rows" >&2
+    else
+        tee -a "$rows" < "$work/symbols.rows" >&2
+    fi
 }
 
 # ---- 4. footprint -----------------------------------------------------------------------
@@ -146,14 +265,15 @@ switches() {
     done
     echo "$sum"
 }
-# idle_daemon NAME SECS ARGS...: start klogd -n ARGS, let it settle, sample memory and wake-ups
+# idle_daemon BIN NAME SECS ARGS...: start BIN -n ARGS (a klogd), let it settle, sample memory
+# and wake-ups; prints "VmRSS VmHWM switches records threads RssAnon" (kB, counts) or "failed"
 idle_daemon() {
-    local name=$1 secs=$2
-    shift 2
+    local bin=$1 name=$2 secs=$3
+    shift 3
     local dir=$work/idle-$name
     rm -rf "$dir"
     mkdir -p "$dir"
-    "$klogd" -n -f "$dir/out.log" --pidfile="$dir/pid" --state-file="$dir/state" "$@" 2>"$dir/stderr" &
+    "$bin" -n -f "$dir/out.log" --pidfile="$dir/pid" --state-file="$dir/state" "$@" 2>"$dir/stderr" &
     local pid=$!
     sleep 2
     if ! kill -0 "$pid" 2>/dev/null; then
@@ -161,9 +281,10 @@ idle_daemon() {
         echo "failed"
         return
     fi
-    local rss hwm s0 s1 l0 l1 threads
+    local rss hwm anon s0 s1 l0 l1 threads
     rss=$(status_field "$pid" VmRSS)
     hwm=$(status_field "$pid" VmHWM)
+    anon=$(status_field "$pid" RssAnon)
     threads=$(status_field "$pid" Threads)
     l0=$(wc -l < "$dir/out.log")
     s0=$(switches "$pid")
@@ -172,37 +293,69 @@ idle_daemon() {
     l1=$(wc -l < "$dir/out.log")
     kill -TERM "$pid"
     wait "$pid" 2>/dev/null || true
-    echo "$rss $hwm $((s1 - s0)) $((l1 - l0)) $threads"
+    echo "$rss $hwm $((s1 - s0)) $((l1 - l0)) $threads $anon"
+}
+# mib KB -> "3.5 MiB"
+mib() { awk -v a="$1" 'BEGIN { printf "%.1f MiB", a / 1024 }'; }
+# memory_result ANON HWM RSS -> the result cell of a memory row
+memory_result() { echo "RssAnon $(mib "$1") / VmHWM $(mib "$2") (VmRSS $(mib "$3"))"; }
+# memory_ratio ANON HWM RSS symbols|nosymbols -> the ratio cell: figures against the targets
+# (issue 16's RssAnon and VmHWM with symbol tables, VmRSS < 10 MiB), > 1 = better
+memory_ratio() {
+    if [ "$4" = symbols ]; then
+        echo "RssAnon $(ratio 4096 "$1"), VmHWM $(ratio 12288 "$2"), VmRSS $(ratio 10240 "$3") x target"
+    else
+        echo "VmRSS $(ratio 10240 "$3") x target"
+    fi
+}
+# previous_memory_row WHAT ANON HWM RSS KIND ARGS...: the previous klogd idle with ARGS, in a row
+# right below the current one (ANON HWM RSS: the current klogd's figures; KIND as memory_ratio)
+previous_memory_row() {
+    local what=$1 anon=$2 hwm=$3 rss=$4 kind=$5 r p_rss p_hwm p_wake p_lines p_threads p_anon
+    shift 5
+    [ -n "$prev_klogd" ] || return 0
+    say "the same with the previous klogd ($prev_label)"
+    r=$(idle_daemon "$prev_klogd" previous 0 "$@")
+    if [ "$r" = failed ]; then
+        row footprint "↳ previous ($prev_label): $what" "failed: see $work/idle-previous/stderr" "" ""
+        return 0
+    fi
+    read -r p_rss p_hwm p_wake p_lines p_threads p_anon <<<"$r"
+    row footprint "↳ previous ($prev_label): $what" "$(memory_result "$p_anon" "$p_hwm" "$p_rss")" \
+        "previous: $(memory_ratio "$p_anon" "$p_hwm" "$p_rss" "$kind"); current/previous: RssAnon $(ratio "$anon" "$p_anon"), VmHWM $(ratio "$hwm" "$p_hwm"), VmRSS $(ratio "$rss" "$p_rss")" ""
 }
 footprint() {
-    local secs=${BENCH_IDLE_SECS:-10} r rss hwm wake lines threads
+    local secs=${BENCH_IDLE_SECS:-10} r rss hwm wake lines threads anon what
     say "idle daemon on /dev/kmsg with symbols from /proc/kallsyms (${secs} s)"
-    r=$(idle_daemon kmsg "$secs")
+    r=$(idle_daemon "$klogd" kmsg "$secs")
     if [ "$r" != failed ]; then
-        read -r rss hwm wake lines threads <<<"$r"
-        row footprint "idle \`klogd -n -f FILE\` on /dev/kmsg, symbols from /proc/kallsyms ($(grep -c . /proc/kallsyms) lines): VmRSS / VmHWM" \
-            "$(awk -v a="$rss" -v b="$hwm" 'BEGIN { printf "%.1f MiB / %.1f MiB", a / 1024, b / 1024 }')" \
-            "$(awk -v a="$rss" 'BEGIN { printf "%.2f", 10240 / a }') x target" "VmRSS < 10 MiB"
+        read -r rss hwm wake lines threads anon <<<"$r"
+        # Issue 16: RssAnon (the heap: the symbol tables) and VmHWM (the peak, during the load).
+        what="idle \`klogd -n -f FILE\` on /dev/kmsg, symbols from /proc/kallsyms ($(grep -c . /proc/kallsyms) lines)"
+        row footprint "$what: RssAnon / VmHWM (VmRSS)" "$(memory_result "$anon" "$hwm" "$rss")" \
+            "$(memory_ratio "$anon" "$hwm" "$rss" symbols)" "RssAnon ≤ 4 MiB, VmHWM ≤ 12 MiB (VmRSS < 10 MiB)"
+        previous_memory_row "same" "$anon" "$hwm" "$rss" symbols
         row footprint "wake-ups, /dev/kmsg, quiet kernel ($secs s, $threads thread(s), $lines records meanwhile)" \
             "$(awk -v w="$wake" -v s="$secs" 'BEGIN { printf "%.1f /s (%d context switches)", w / s, w }')" "" "0 /s"
     fi
-    r=$(idle_daemon kmsg-x 2 -x)
+    r=$(idle_daemon "$klogd" kmsg-x 2 -x)
     if [ "$r" != failed ]; then
-        read -r rss hwm wake lines threads <<<"$r"
-        row footprint "idle \`klogd -n -x -f FILE\` on /dev/kmsg (no symbol tables): VmRSS / VmHWM" \
-            "$(awk -v a="$rss" -v b="$hwm" 'BEGIN { printf "%.1f MiB / %.1f MiB", a / 1024, b / 1024 }')" \
-            "$(awk -v a="$rss" 'BEGIN { printf "%.2f", 10240 / a }') x target" "VmRSS < 10 MiB"
+        read -r rss hwm wake lines threads anon <<<"$r"
+        row footprint "idle \`klogd -n -x -f FILE\` on /dev/kmsg (no symbol tables): RssAnon / VmHWM (VmRSS)" \
+            "$(memory_result "$anon" "$hwm" "$rss")" \
+            "$(memory_ratio "$anon" "$hwm" "$rss" nosymbols)" "VmRSS < 10 MiB"
+        previous_memory_row "same, -x" "$anon" "$hwm" "$rss" nosymbols -x
     fi
     say "idle daemon on a FIFO standing in for /proc/kmsg (${secs} s)"
     local fifo=$work/kmsg.fifo
     rm -f "$fifo"
     mkfifo "$fifo"
     exec 9<>"$fifo"   # a writer that never writes: the reader sees no EOF
-    r=$(idle_daemon proc "$secs" -x --source=proc:"$fifo")
+    r=$(idle_daemon "$klogd" proc "$secs" -x --source=proc:"$fifo")
     exec 9>&-
     rm -f "$fifo"
     if [ "$r" != failed ]; then
-        read -r rss hwm wake lines threads <<<"$r"
+        read -r rss hwm wake lines threads anon <<<"$r"
         row footprint "wake-ups, \`--source=proc:FIFO\` (/proc/kmsg code path, -x; VmRSS $(awk -v a="$rss" 'BEGIN { printf "%.1f MiB", a / 1024 }'))" \
             "$(awk -v w="$wake" -v s="$secs" 'BEGIN { printf "%.1f /s (%d context switches)", w / s, w }')" "" "0 /s"
     fi

@@ -74,7 +74,8 @@ class symbol_table {
         return static_cast<char>(slots_[index].type & type_mask);
     }
     std::uint32_t module_at(std::size_t index) const noexcept {
-        return slots_[index].module == core_slot ? core : slots_[index].module;
+        const auto m = module_of(index);
+        return m == core_slot ? core : m;
     }
     std::optional<std::uint64_t> size_at(std::size_t index) const noexcept;
     // The `__pfx_NAME` padding symbol folded into symbol `index` (CONFIG_CALL_PADDING: one
@@ -101,7 +102,7 @@ class symbol_table {
     // its size (up to 4 GiB, 0: unknown) is in ends_.
     struct slot {
         std::uint32_t name;    // position in names_
-        std::uint16_t module;  // core_slot for the core kernel
+        std::uint16_t length;  // of the name (a lookup never touches the name's bytes)
         std::uint8_t type;     // the type letter, | ends_bit
         std::uint8_t pfx;      // distance of a folded __pfx_ symbol before it, 0: none
     };
@@ -111,7 +112,12 @@ class symbol_table {
     static constexpr std::string_view pfx_prefix = "__pfx_";
 
     std::string_view name_of(const slot& s) const noexcept {
-        return std::string_view(names_.at(s.name));
+        return std::string_view(names_.at(s.name), s.length);
+    }
+    // The module of symbol `index` (core_slot for the core kernel): a table without module
+    // symbols (the core kernel's) keeps no per-symbol module at all.
+    std::uint16_t module_of(std::size_t index) const noexcept {
+        return modules_of_.empty() ? core_slot : modules_of_[index];
     }
     [[nodiscard]] std::uint64_t slot_size(std::size_t index) const noexcept;  // 0 = unknown
     [[nodiscard]] std::uint64_t start_of(std::size_t index) const noexcept {
@@ -129,13 +135,14 @@ class symbol_table {
         std::optional<std::uint64_t> end;
     };
 
-    bool better(const slot& a, const slot& b) const noexcept;
+    bool better(std::size_t a, std::size_t b) const noexcept;
 
     void build_index();
     std::size_t candidate(std::uint64_t address) const noexcept;  // index of last <= address
 
     std::vector<std::uint64_t> addresses_;
     std::vector<slot> slots_;
+    std::vector<std::uint16_t> modules_of_;  // per symbol; empty while all are core symbols
     std::vector<std::pair<std::uint32_t, std::uint32_t>> ends_;  // (index, size), by index
     // Bucket index over addresses_: bucket b covers [low + (b << shift_), low + (b+1 << shift_))
     // and its symbols are addresses_[buckets_[b], buckets_[b + 1]); lookups search only there.
