@@ -89,6 +89,9 @@ std::optional<std::uint64_t> sink::durable_seq() const noexcept {
     if (cut_pending()) return pending_cut_seq();  // the saved state stays as it was
     std::optional<std::uint64_t> at = latest_;
     if (const auto first = first_unsafe()) at = first->before;
+    // Nothing before the first kernel record of a run without a cursor is owed to this output
+    // (klogd's own notice taken before it has no seq to stand on).
+    if (!at && first_seq_ && *first_seq_ > 0) at = *first_seq_ - 1;
     // Records dropped and not yet said are not delivered: after a restart they are read again.
     if (const auto lost = gap_.first(); gap_.pending() && lost) {
         const std::optional<std::uint64_t> before =
