@@ -603,12 +603,20 @@ void application::drain() {
     }
 }
 
-void application::check_ahead_later() {
+void application::check_ahead_later(int rounds) {
     // A cursor past the newest record read so far: sure only once nothing more comes for a
-    // moment (a stand-in may still be sending what the kernel would have had at once).
+    // moment (a stand-in may still be sending what the kernel would have had at once; on a
+    // busy machine it may take longer than a second to get there: while it makes progress,
+    // up to 30 s, look again).
+    const auto newest = pipeline_->newest_read();
     ahead_timer_.expires_after(std::chrono::seconds(1));
-    ahead_timer_.async_wait([this](const boost::system::error_code& ec) {
+    ahead_timer_.async_wait([this, newest, rounds](const boost::system::error_code& ec) {
         if (ec || stopping_ || suspended_ || !source_) return;
+        if (pipeline_->ahead_of_kernel().empty()) return;
+        if (pipeline_->newest_read() != newest && rounds < 30) {
+            check_ahead_later(rounds + 1);
+            return;
+        }
         if (restart_ahead_outputs()) {
             drain();
             wait_for_records();
@@ -732,6 +740,17 @@ void application::start_cursor() {
     if (!error.empty()) std::cerr << "klogd: " << error << '\n';
     if (!saved) {
         diag("no saved cursor in " + cfg_.state_file + ": reading the whole ring");
+        // The state file is gone (deleted, never written: a full or read-only disk) while a
+        // file already holds records: they may be this boot's, written again now. Said there.
+        for (const auto& out : pipeline_->outputs()) {
+            const auto at = out->durable_file_position();
+            if (!at || at->offset == 0) continue;
+            const auto text = "klogd: no saved cursor in " + cfg_.state_file + ": records of this "
+                              "boot that " + out->name() + " already holds, if any, are written "
+                              "again below";
+            diag(text);
+            out->notice(text);
+        }
         return;
     }
     if (saved->boot_id != boot_id_) {

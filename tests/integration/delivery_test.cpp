@@ -530,6 +530,37 @@ TEST_CASE("1 KB records, klogd killed at a random moment and restarted: no line 
     CHECK(repeated_trials == 0);
 }
 
+TEST_CASE("no state file but a file that already holds records: the file says they may follow "
+          "again",
+          "[integration][delivery][file]") {
+    // A state file that could never be written (a full or read-only disk) or was deleted:
+    // klogd cannot know whether the file's records are this boot's, and says so in it.
+    ring_fixture f;
+    f.add(1, 3, "again ");
+    const auto file = f.dir.file("kern.log");
+    klog_test::write_file(file, "<6>[    0.000001] again 1\n");
+    {
+        background_klogd klogd(f.args({"--format=raw", "-f", file}), f.err);
+        CHECK(f.all_read(3));
+        CHECK(eventually([&] { return klog_test::file_lines(file).size() >= 5; }));
+        klogd.signal(SIGTERM);
+        CHECK(klogd.wait_exit(10s) == 0);
+    }
+    const auto lines = klog_test::file_lines(file);
+    REQUIRE(lines.size() == 5);
+    CHECK(lines[1].find("klogd: no saved cursor in " + f.dir.file("state") +
+                        ": records of this boot that " + file +
+                        " already holds, if any, are written again below") != std::string::npos);
+    // With the state file kept, the next start says nothing of the kind.
+    {
+        background_klogd klogd(f.args({"--format=raw", "-f", file}), f.err);
+        CHECK(f.all_read(3));
+        klogd.signal(SIGTERM);
+        CHECK(klogd.wait_exit(10s) == 0);
+    }
+    CHECK(klog_test::file_lines(file).size() == 5);
+}
+
 TEST_CASE("a kill right after the first write before any cursor with a ring not starting at "
           "seq zero writes no line twice after the restart",
           "[integration][delivery][file]") {

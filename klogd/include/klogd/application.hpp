@@ -85,7 +85,7 @@ class application {
     /// Outputs whose cursor is past the kernel's newest record get the whole ring: true when the
     /// source was reopened for that.
     bool restart_ahead_outputs();
-    void check_ahead_later();
+    void check_ahead_later(int rounds = 0);
     void arm_retry();
     void arm_fsync();
     /// Incidents: the stage, its report (to the outputs and --incident-dir), its idle timer.

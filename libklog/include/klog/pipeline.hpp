@@ -86,6 +86,8 @@ class pipeline final : public sources::record_handler {
     /// Outputs whose saved cursor is past the newest record of this reading (a cursor that
     /// cannot be: every record would be skipped).
     [[nodiscard]] std::vector<std::size_t> ahead_of_kernel() const;
+    /// The newest sequence number read in this reading of the source, if any.
+    [[nodiscard]] std::optional<std::uint64_t> newest_read() const noexcept { return session_last_; }
     /// A jump of more sequence numbers than this within one reading is no count of lost
     /// records (at a million records a second a kernel needs over an hour to print 2^32).
     static constexpr std::uint64_t implausible_jump = 1ULL << 32;

@@ -82,6 +82,8 @@ class sink {
     }
     /// A record this output does not get (below `--min-level`): the cursor may pass it.
     void pass(const record_meta& meta);
+    /// klogd's own notice `text` for this output alone, taken like a record.
+    void notice(std::string_view text) { say(text); }
     /// The end (exit, end of `-o`): a loss notice still waiting for a next record goes out now,
     /// even past the cap.
     void finish();
