@@ -530,6 +530,48 @@ TEST_CASE("1 KB records, klogd killed at a random moment and restarted: no line 
     CHECK(repeated_trials == 0);
 }
 
+TEST_CASE("rotated and killed before the cursor was saved again: the new file says what may "
+          "follow again",
+          "[integration][delivery][file]") {
+    // logrotate renamed the file; klogd was killed before it handled the HUP and saved the
+    // cursor with the new file: the old file holds records after the saved cursor, and the
+    // restart writes them again to the new one. klogd never touches the rotated file: it says so.
+    ring_fixture f;
+    f.add(1, 5, "rotated ");
+    const auto file = f.dir.file("kern.log");
+    const auto args = f.args({"--format=raw", "-f", file});
+    {
+        background_klogd klogd(args, f.err);
+        CHECK(f.all_read(5));
+        CHECK(eventually([&] { return klog_test::file_lines(file).size() >= 5; }));
+        REQUIRE(::rename(file.c_str(), (file + ".1").c_str()) == 0);
+        klogd.signal(SIGKILL);
+        klogd.wait_exit(5s);
+    }
+    {
+        background_klogd klogd(args, f.err);
+        CHECK(f.all_read(5));
+        CHECK(eventually([&] { return !klog_test::file_lines(file).empty(); }));
+        klogd.signal(SIGTERM);
+        CHECK(klogd.wait_exit(10s) == 0);
+    }
+    const auto lines = klog_test::file_lines(file);
+    REQUIRE_FALSE(lines.empty());
+    CHECK(lines[0].find(file + ": replaced since the cursor was last saved (seq ") !=
+          std::string::npos);
+    CHECK(lines[0].find("records after it that the old file holds, if any, follow here again") !=
+          std::string::npos);
+    // A clean stop saves the new file's position: the next start says nothing.
+    const auto before = lines.size();
+    {
+        background_klogd klogd(args, f.err);
+        CHECK(f.all_read(5));
+        klogd.signal(SIGTERM);
+        CHECK(klogd.wait_exit(10s) == 0);
+    }
+    CHECK(klog_test::file_lines(file).size() == before);
+}
+
 TEST_CASE("no state file but a file that already holds records: the file says they may follow "
           "again",
           "[integration][delivery][file]") {

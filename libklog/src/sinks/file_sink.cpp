@@ -94,7 +94,20 @@ std::uint64_t file_sink::truncate_to(const file_position& saved) {
 }
 
 void file_sink::plan_cut(const file_position& saved, std::optional<std::uint64_t> saved_seq) {
-    if (!positioned_ || saved.device != device_ || saved.inode != inode_) return;
+    if (!positioned_) return;
+    if (saved.device != device_ || saved.inode != inode_) {
+        // Rotated (logrotate's create) since the last saved cursor, then killed before that
+        // was saved again: what klogd wrote to the old file after it is there, never touched,
+        // and follows here again.
+        const std::string text =
+            "klogd: " + name() + ": replaced since the cursor was last saved (seq " +
+            (saved_seq ? std::to_string(*saved_seq) : std::string("none")) +
+            ") and klogd was stopped without saving it: records after it that the old file "
+            "holds, if any, follow here again";
+        diag(text);
+        say(text);
+        return;
+    }
     planned_cut_ = planned_cut{saved, saved_seq};
 }
 
