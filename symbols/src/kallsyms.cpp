@@ -72,7 +72,7 @@ kallsyms kallsyms::parse(std::string_view text, std::string_view source,
     kallsyms k;
     k.source_ = std::string(source);
     // One entry per line at most: no regrowth (a copy into fresh pages) while loading.
-    if (keep == parts::all) k.kernel_.reserve(symbol_file::count_lines(text), text.size() / 2);
+    if (keep == parts::all) k.kernel_.reserve(symbol_file::count_lines(text));
     builder b(k, keep);
     k.malformed_ = symbol_file::parse(
         text, source, [&](const symbol_file::line& l) { b(l); }, k.diagnostics_);

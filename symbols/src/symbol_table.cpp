@@ -76,8 +76,7 @@ void symbol_table::unpack() {
     modules_of_ = std::move(modules);
 }
 
-void symbol_table::reserve(std::size_t symbols, std::size_t /*name_bytes*/) {
-    // The name arena grows block by block without copying: nothing to reserve there.
+void symbol_table::reserve(std::size_t symbols) {
     addresses_.reserve(symbols);
     slots_.reserve(symbols);
 }

@@ -30,7 +30,7 @@ system_map system_map::parse(std::string_view text, std::string_view source) {
     system_map map;
     map.source_ = std::string(source);
     // One entry per line at most: no regrowth (a copy into fresh pages) while loading.
-    map.table_.reserve(symbol_file::count_lines(text), text.size() / 2);
+    map.table_.reserve(symbol_file::count_lines(text));
     map.text_ = collect(map.table_, [&](const auto& on_symbol) {
         map.malformed_ = symbol_file::parse(text, source, on_symbol, map.diagnostics_);
     });

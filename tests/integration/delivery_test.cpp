@@ -219,6 +219,13 @@ struct ring_fixture {
         return sent;
     }
     [[nodiscard]] std::string diagnostics() const { return klog_test::read_if_any(err); }
+    /// One klogd run with `args` until it was sent `n` records, then TERM: a clean stop.
+    void run_to_clean_stop(const std::vector<std::string>& args, std::uint64_t n) {
+        background_klogd klogd(args, err);
+        CHECK(all_read(n));
+        klogd.signal(SIGTERM);
+        CHECK(klogd.wait_exit(10s) == 0);
+    }
 };
 
 /// How many distinct records "MARKER N" (N in 1..total) the frames hold, and how often repeated.
@@ -563,12 +570,7 @@ TEST_CASE("rotated and killed before the cursor was saved again: the new file sa
           std::string::npos);
     // A clean stop saves the new file's position: the next start says nothing.
     const auto before = lines.size();
-    {
-        background_klogd klogd(args, f.err);
-        CHECK(f.all_read(5));
-        klogd.signal(SIGTERM);
-        CHECK(klogd.wait_exit(10s) == 0);
-    }
+    f.run_to_clean_stop(args, 5);
     CHECK(klog_test::file_lines(file).size() == before);
 }
 
@@ -594,12 +596,7 @@ TEST_CASE("no state file but a file that already holds records: the file says th
                         ": records of this boot that " + file +
                         " already holds, if any, are written again below") != std::string::npos);
     // With the state file kept, the next start says nothing of the kind.
-    {
-        background_klogd klogd(f.args({"--format=raw", "-f", file}), f.err);
-        CHECK(f.all_read(3));
-        klogd.signal(SIGTERM);
-        CHECK(klogd.wait_exit(10s) == 0);
-    }
+    f.run_to_clean_stop(f.args({"--format=raw", "-f", file}), 3);
     CHECK(klog_test::file_lines(file).size() == 5);
 }
 

@@ -40,7 +40,7 @@ class symbol_table {
     // Which nm/kallsyms type letters name something lookups may answer with.
     static bool is_kept_type(char type) noexcept;
 
-    void reserve(std::size_t symbols, std::size_t name_bytes);
+    void reserve(std::size_t symbols);  // names grow block by block, nothing to reserve
 
     // Registers a module and returns its index for add(); end = base + size if known.
     std::uint32_t add_module(std::string_view name, std::optional<std::uint64_t> end = {});
