@@ -17,6 +17,7 @@
 #include <iostream>
 #include <system_error>
 
+#include "klog/os/os.hpp"
 #include "klog/sources/kmsg_source.hpp"
 #include "klog/sources/proc_kmsg_source.hpp"
 #include "klog/sources/replay_source.hpp"
@@ -287,23 +288,13 @@ void application::write_metrics_file() const {
     const std::filesystem::path p(path);
     const auto tmp = (p.parent_path() / ("." + p.filename().string() + ".tmp")).string();
     const auto text = render_metrics();
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-    bool ok = fd >= 0;
-    std::string_view rest = text;
-    while (ok && !rest.empty()) {
-        const auto n = ::write(fd, rest.data(), rest.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            ok = false;
-            break;
-        }
-        rest.remove_prefix(static_cast<std::size_t>(n));
-    }
-    const int err = ok ? 0 : errno;
-    if (fd >= 0) ::close(fd);
-    if (ok && ::rename(tmp.c_str(), path.c_str()) == 0) return;
-    ::unlink(tmp.c_str());
-    std::cerr << "klogd: --metrics-file " << path << ": " << std::strerror(ok ? errno : err) << '\n';
+    std::error_code ec;
+    // A scrape between two writes sees the old file or the new one; a crash costs nothing (it
+    // is written again within the interval): no fsync.
+    klog::os::replace_file(path, text,
+                           {.mode = 0644, .durable = klog::os::durability::none, .temporary = tmp},
+                           ec);
+    if (ec) std::cerr << "klogd: --metrics-file " << path << ": " << ec.message() << '\n';
 }
 
 void application::open_incidents() {

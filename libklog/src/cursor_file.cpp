@@ -1,14 +1,11 @@
 #include "klog/cursor_file.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
+#include "klog/os/os.hpp"
 
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string_view>
 #include <system_error>
 
@@ -69,22 +66,6 @@ std::string seq_text(const std::optional<std::uint64_t>& s) {
     return s ? std::to_string(*s) : std::string("none");
 }
 
-bool write_all(int fd, std::string_view bytes) {
-    while (!bytes.empty()) {
-        const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return false;
-        }
-        if (n == 0) {
-            errno = EIO;
-            return false;
-        }
-        bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-}
-
 }  // namespace
 
 const output_cursor* cursor::find(const std::string& name) const noexcept {
@@ -96,9 +77,12 @@ const output_cursor* cursor::find(const std::string& name) const noexcept {
 
 std::optional<cursor> cursor_file::load(std::string& error) const {
     error.clear();
-    std::ifstream in(path_, std::ios::binary);
-    if (!in) {
-        if (errno != ENOENT) error = path_ + ": " + std::generic_category().message(errno);
+    std::string text;
+    std::error_code ec;
+    // A state file is a few hundred bytes; more than this is not one.
+    os::read_file(path_, text, 1 << 20, ec);
+    if (ec) {
+        if (ec != std::errc::no_such_file_or_directory) error = os::failure(ec, "read", path_).what();
         return std::nullopt;
     }
     const auto bad = [&] {
@@ -108,13 +92,16 @@ std::optional<cursor> cursor_file::load(std::string& error) const {
     cursor c;
     bool have_boot = false;
     bool have_seq = false;
-    std::string line;
-    while (std::getline(in, line)) {
+    std::string_view rest = text;
+    while (!rest.empty()) {
+        const auto nl = rest.find('\n');
+        const std::string_view line = rest.substr(0, nl);
+        rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
         if (line.empty()) continue;
         const auto eq = line.find('=');
         if (eq == std::string::npos) return bad();
-        const std::string_view key(line.data(), eq);
-        const std::string_view value(line.data() + eq + 1, line.size() - eq - 1);
+        const std::string_view key = line.substr(0, eq);
+        const std::string_view value = line.substr(eq + 1);
         if (key == "boot_id") {
             if (value.empty()) return bad();
             c.boot_id = value;
@@ -175,37 +162,20 @@ void cursor_file::save(const cursor& c, bool durable) {
         }
     }
     if (c.clean) text += "clean=1\n";
-    const std::string tmp = path_ + ".tmp";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0) throw std::system_error(errno, std::generic_category(), tmp);
-    const bool written = write_all(fd, text) && (!durable || ::fsync(fd) == 0);
-    const int err = errno;
-    ::close(fd);
-    if (!written) {
-        ::unlink(tmp.c_str());
-        throw std::system_error(err, std::generic_category(), tmp);
-    }
-    if (::rename(tmp.c_str(), path_.c_str()) != 0) {
-        const int rerr = errno;
-        ::unlink(tmp.c_str());
-        throw std::system_error(rerr, std::generic_category(), path_);
-    }
-    if (durable) {
-        const auto dir = path.has_parent_path() ? path.parent_path().string() : std::string(".");
-        const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            ::fsync(dfd);
-            ::close(dfd);
-        }
-    }
+    os::replace_file(path_, text,
+                     {.mode = 0644,
+                      .durable = durable ? os::durability::file_and_directory : os::durability::none,
+                      .temporary = {}});
     last_saved_ = c;
     last_durable_ = durable;
 }
 
 std::string cursor_file::current_boot_id() {
-    std::ifstream in("/proc/sys/kernel/random/boot_id");
     std::string id;
-    std::getline(in, id);
+    std::error_code ec;
+    os::read_file("/proc/sys/kernel/random/boot_id", id, 128, ec);
+    if (ec) return {};
+    if (const auto nl = id.find('\n'); nl != std::string::npos) id.resize(nl);
     return id;
 }
 

@@ -1,6 +1,5 @@
 #include "klog/incidents/incident_directory.hpp"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +11,7 @@
 #include <vector>
 
 #include "klog/formatters/json_formatter.hpp"
+#include "klog/os/os.hpp"
 
 namespace klog::incidents {
 
@@ -50,37 +50,26 @@ std::string incident_directory::write(const incident& i, const std::string& boot
     // Written under a name of its own, then linked to its final name: link(2) never replaces a
     // file (another run's report of the same moment), rename(2) would.
     const std::string tmp = dir_ + "/.incident-" + std::to_string(::getpid()) + ".tmp";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
-    if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot create " + tmp);
-    std::string_view rest = body;
-    int err = 0;
-    while (!rest.empty()) {
-        const auto n = ::write(fd, rest.data(), rest.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            err = errno;
-            break;
-        }
-        rest.remove_prefix(static_cast<std::size_t>(n));
+    std::error_code ec;
+    {
+        const auto fd = os::open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0640, ec);
+        if (ec) throw os::failure(ec, "create", tmp);
+        os::write_all(fd.get(), body, ec);
+        if (!ec) ec = os::sync(fd.get());
     }
-    if (err == 0 && ::fsync(fd) != 0) err = errno;
-    ::close(fd);
     std::string path;
-    for (int attempt = 0; err == 0; ++attempt) {
+    for (int attempt = 0; !ec; ++attempt) {
         char counter[16];
         std::snprintf(counter, sizeof counter, "%010llu", static_cast<unsigned long long>(++written_));
         path = dir_ + "/" + stamp + "-" + counter + "-" + std::string(kind_name(i.kind)) + ".json";
-        if (::link(tmp.c_str(), path.c_str()) == 0) break;
-        if (errno != EEXIST || attempt >= 1000) err = errno;
+        os::link(tmp, path, ec);
+        if (ec == std::errc::file_exists && attempt < 1000) ec.clear();
+        else break;
     }
-    ::unlink(tmp.c_str());
-    if (err != 0) {
-        throw std::system_error(err, std::generic_category(), "cannot write " + (path.empty() ? tmp : path));
-    }
-    if (const int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-        ::fsync(dfd);
-        ::close(dfd);
-    }
+    std::error_code ignored;
+    os::unlink(tmp, ignored);
+    if (ec) throw os::failure(ec, "write", path.empty() ? tmp : path);
+    os::sync_directory(dir_, ignored);
     prune();
     return path;
 }

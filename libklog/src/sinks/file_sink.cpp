@@ -1,7 +1,5 @@
 #include "klog/sinks/file_sink.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,14 +14,14 @@ constexpr std::uint8_t crit_level = 2;
 
 namespace {
 
-/// The formatter for an output open on `fd`; `fd` is closed if making it fails (the sink that
-/// would close it is never made).
-std::unique_ptr<formatters::formatter> make_for(int fd, bool is_stdout,
+/// The formatter for an output open on `fd`. Standard output is never closed, not even when
+/// making the formatter fails.
+std::unique_ptr<formatters::formatter> make_for(os::unique_fd& fd, bool is_stdout,
                                                 const file_sink::format_factory& make_format) {
     try {
-        return make_format(::isatty(fd) == 1);
+        return make_format(os::is_terminal(fd.get()));
     } catch (...) {
-        if (!is_stdout) ::close(fd);
+        if (is_stdout) (void)fd.release();
         throw;
     }
 }
@@ -40,11 +38,12 @@ file_sink::file_sink(std::string path, std::unique_ptr<formatters::formatter> fo
 file_sink::file_sink(std::string path, const format_factory& make_format, settings s)
     : file_sink(open_path(path), path, make_format, s) {}
 
-file_sink::file_sink(int fd, const std::string& path, const format_factory& make_format, settings s)
+file_sink::file_sink(os::unique_fd fd, const std::string& path, const format_factory& make_format,
+                     settings s)
     : sink(path == "-" ? "stdout" : path, make_for(fd, path == "-", make_format), when_full::block),
       path_(path),
       s_(s),
-      fd_(fd),
+      fd_(std::move(fd)),
       is_stdout_(path_ == "-") {
     learn_position();
     pending_.reserve(s_.write_threshold * 2);
@@ -52,18 +51,16 @@ file_sink::file_sink(int fd, const std::string& path, const format_factory& make
 
 file_sink::~file_sink() {
     write_pending();
-    if (!is_stdout_ && fd_ >= 0) {
-        if (dirty_) ::fsync(fd_);
-        ::close(fd_);
+    if (is_stdout_) {
+        (void)fd_.release();  // the process's, not ours
+    } else if (fd_ && dirty_) {
+        (void)os::sync(fd_.get());
     }
 }
 
-int file_sink::open_path(const std::string& path) {
-    if (path == "-") return STDOUT_FILENO;
-    const int fd = ::open(path.c_str(),
-                          O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0640);
-    if (fd < 0) throw std::system_error(errno, std::generic_category(), path);
-    return fd;
+os::unique_fd file_sink::open_path(const std::string& path) {
+    if (path == "-") return os::unique_fd(STDOUT_FILENO);
+    return os::open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY, 0640);
 }
 
 void file_sink::learn_position() {
@@ -71,7 +68,7 @@ void file_sink::learn_position() {
     last_pos_.reset();
     if (is_stdout_) return;  // a terminal, a pipe, or a file shared with the shell: no cut
     struct stat st {};
-    if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) return;
+    if (os::status(fd_.get(), st) || !S_ISREG(st.st_mode)) return;
     positioned_ = true;
     device_ = static_cast<std::uint64_t>(st.st_dev);
     inode_ = static_cast<std::uint64_t>(st.st_ino);
@@ -83,11 +80,11 @@ std::uint64_t file_sink::truncate_to(const file_position& saved) {
     if (!positioned_ || counters_.written != 0 || head_ != 0) return 0;
     if (saved.device != device_ || saved.inode != inode_) return 0;  // rotated: never touched
     struct stat st {};
-    if (::fstat(fd_, &st) != 0) return 0;
+    if (os::status(fd_.get(), st)) return 0;
     const auto size = static_cast<std::uint64_t>(st.st_size);
     if (size <= saved.offset) return 0;  // nothing past it (or truncated by copytruncate)
-    if (::ftruncate(fd_, static_cast<off_t>(saved.offset)) != 0) {
-        throw std::system_error(errno, std::generic_category(), path_ + ": truncate");
+    if (const auto ec = os::truncate(fd_.get(), static_cast<off_t>(saved.offset))) {
+        throw os::failure(ec, "truncate", path_);
     }
     learn_position();
     return size - saved.offset;
@@ -140,7 +137,7 @@ bool file_sink::decide_cut(bool cursor_past_kernel) {
         return true;
     }
     struct stat st {};
-    if (::fstat(fd_, &st) == 0 && static_cast<std::uint64_t>(st.st_size) > plan.position.offset) {
+    if (!os::status(fd_.get(), st) && static_cast<std::uint64_t>(st.st_size) > plan.position.offset) {
         const auto kept = static_cast<std::uint64_t>(st.st_size) - plan.position.offset;
         const std::string text =
             "klogd: " + name() + ": kept " + std::to_string(kept) +
@@ -169,7 +166,7 @@ void file_sink::put(std::string_view bytes, const record_meta& meta) {
     pending_.append(bytes);
     items_.push_back({meta, pending_.size()});
     if (meta.level <= crit_level) {
-        if (write_pending() && !is_stdout_ && ::fsync(fd_) == 0) dirty_ = false;
+        if (write_pending() && !is_stdout_ && !os::sync(fd_.get())) dirty_ = false;
     } else if (pending_.size() - head_ >= s_.write_threshold) {
         write_pending();
     }
@@ -200,22 +197,22 @@ bool file_sink::write_pending() noexcept {
     }
     bool ok = true;
     while (head_ < pending_.size()) {
-        const ssize_t n = ::write(fd_, pending_.data() + head_, pending_.size() - head_);
-        if (n <= 0) {
-            if (n < 0 && errno == EINTR) continue;
-            const int err = n < 0 ? errno : EIO;
-            last_error_ = std::error_code(err, std::generic_category());
+        std::error_code ec;
+        const auto n = os::write(fd_.get(), pending_.data() + head_, pending_.size() - head_, ec);
+        if (ec) {
+            const int err = ec.value();
+            last_error_ = ec;
             // Standard output whose reader is gone can never be written again.
             if (is_stdout_ && (err == EPIPE || err == EBADF)) broken_ = true;
             ok = false;
             break;
         }
         dirty_ = true;
-        const std::size_t new_head = head_ + static_cast<std::size_t>(n);
+        const std::size_t new_head = head_ + n;
         std::uint64_t end_offset = 0;
         if (positioned_) {
-            const off_t at = ::lseek(fd_, 0, SEEK_CUR);
-            if (at < 0) {
+            const off_t at = os::seek(fd_.get(), 0, SEEK_CUR, ec);
+            if (ec) {
                 positioned_ = false;
             } else {
                 end_offset = static_cast<std::uint64_t>(at);
@@ -255,13 +252,13 @@ void file_sink::flush() { write_pending(); }
 
 void file_sink::sync() {
     if (!dirty_ || is_stdout_) return;
-    if (::fsync(fd_) == 0) dirty_ = false;
+    if (!os::sync(fd_.get())) dirty_ = false;
 }
 
 void file_sink::close() {
     write_pending();
     if (head_ > front_begin_ && positioned_ &&
-        ::ftruncate(fd_, static_cast<off_t>(written_end_)) == 0) {
+        !os::truncate(fd_.get(), static_cast<off_t>(written_end_))) {
         head_ = front_begin_;
     }
     // Nothing more is written: a record cut off above must not be written again in part.
@@ -271,18 +268,19 @@ void file_sink::close() {
 void file_sink::reopen() {
     write_pending();
     if (is_stdout_) return;
-    const int fd = open_path(path_);
+    auto fd = open_path(path_);
     if (head_ > front_begin_) {
         // A record written in part (the disk is full): its start is cut off the old file and
         // the whole record goes to the new one — no torn line in either.
-        if (positioned_ && ::ftruncate(fd_, static_cast<off_t>(written_end_)) != 0) {
-            last_error_ = std::error_code(errno, std::generic_category());
+        if (positioned_) {
+            if (const auto ec = os::truncate(fd_.get(), static_cast<off_t>(written_end_))) {
+                last_error_ = ec;
+            }
         }
         head_ = front_begin_;
     }
-    if (dirty_) ::fsync(fd_);
-    ::close(fd_);
-    fd_ = fd;
+    if (dirty_) (void)os::sync(fd_.get());
+    fd_ = std::move(fd);
     dirty_ = false;
     learn_position();
 }

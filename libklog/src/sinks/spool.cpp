@@ -1,11 +1,5 @@
 #include "klog/sinks/spool.hpp"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <boost/crc.hpp>
 #include <cerrno>
 #include <charconv>
@@ -48,18 +42,6 @@ bool parse_segment_name(std::string_view n, std::uint64_t& id) {
     if (n.size() != 22 || !n.ends_with(".spool")) return false;
     const auto [end, ec] = std::from_chars(n.data(), n.data() + 16, id, 16);
     return ec == std::errc{} && end == n.data() + 16;
-}
-
-bool write_all(int fd, std::string_view bytes) {
-    while (!bytes.empty()) {
-        const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return false;
-        }
-        bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
 }
 
 enum class stop_reason { end, incomplete, bad };
@@ -131,39 +113,28 @@ spool::spool(std::string dir, std::uint64_t max_bytes, std::size_t segment_bytes
         std::error_code ignored;
         std::filesystem::create_directories(dir_.substr(0, slash), ignored);
     }
-    if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST) {
-        throw std::system_error(errno, std::generic_category(), "spool directory " + dir_);
-    }
+    std::error_code ec;
+    os::make_directory(dir_, 0700, ec);
+    if (ec) throw os::failure(ec, "make the spool directory", dir_);
     const auto lock = dir_ + "/lock";
-    lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (lock_fd_ < 0) throw std::system_error(errno, std::generic_category(), lock);
-    if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-        const int err = errno;
-        ::close(lock_fd_);
-        throw std::system_error(err, std::generic_category(),
-                                "spool directory " + dir_ + " (in use by another klogd?)");
+    lock_fd_ = os::open(lock, O_RDWR | O_CREAT | O_NOFOLLOW, 0600);
+    if (const auto err = os::lock_exclusive(lock_fd_.get())) {
+        throw os::failure(err, "lock", lock + " (is the spool directory in use by another klogd?)");
     }
-    DIR* d = ::opendir(dir_.c_str());
-    if (d == nullptr) {
-        const int err = errno;
-        ::close(lock_fd_);
-        throw std::system_error(err, std::generic_category(), "spool directory " + dir_);
-    }
-    while (const dirent* e = ::readdir(d)) {
-        const std::string_view name(e->d_name);
-        const std::string path = dir_ + "/" + e->d_name;
+    const auto names = os::list_directory(dir_, ec);
+    if (ec) throw os::failure(ec, "read the spool directory", dir_);
+    for (const auto& name : names) {
+        const std::string path = dir_ + "/" + name;
         if (name.ends_with(".tmp")) {
-            ::unlink(path.c_str());  // a save that never finished
+            os::unlink(path, ec);  // a save that never finished
             continue;
         }
         std::uint64_t id = 0;
-        if (!parse_segment_name(name, id)) continue;
-        struct stat st {};
-        if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-        segments_[id] = {static_cast<std::uint64_t>(st.st_size), false, std::nullopt};
-        bytes_ += static_cast<std::uint64_t>(st.st_size);
+        std::uint64_t size = 0;
+        if (!parse_segment_name(name, id) || !os::regular_file(path, size)) continue;
+        segments_[id] = {size, false, std::nullopt};
+        bytes_ += size;
     }
-    ::closedir(d);
     if (!segments_.empty()) {
         next_id_ = std::max(next_id_, segments_.rbegin()->first + 1);
         last_found_ = segments_.rbegin()->first;
@@ -179,9 +150,9 @@ spool::~spool() {
     if (empty()) {
         // Everything was delivered: leave a clean directory.
         while (!segments_.empty()) remove_segment(segments_.begin()->first);
-        ::unlink((dir_ + "/acked").c_str());
+        std::error_code ignored;
+        os::unlink(dir_ + "/acked", ignored);
     }
-    if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
 std::string spool::segment_path(std::uint64_t id) const {
@@ -192,13 +163,10 @@ std::string spool::segment_path(std::uint64_t id) const {
 
 void spool::load_acked() {
     const auto path = dir_ + "/acked";
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return;
-    char buf[64] = {};
-    const ssize_t n = ::read(fd, buf, sizeof buf - 1);
-    ::close(fd);
-    if (n <= 0) return;
-    const std::string_view text(buf, static_cast<std::size_t>(n));
+    std::string text;
+    std::error_code ec;
+    os::read_file(path, text, 64, ec);
+    if (ec || text.empty()) return;
     location at;
     const auto sp = text.find(' ');
     if (sp == std::string_view::npos) return;
@@ -209,7 +177,7 @@ void spool::load_acked() {
     next_id_ = std::max(next_id_, at.segment + 1);
     const auto it = segments_.find(at.segment);
     if (it == segments_.end() || at.end < magic.size() || at.end > it->second.size) {
-        ::unlink(path.c_str());  // about a segment delivered and gone: nothing to skip
+        os::unlink(path, ec);  // about a segment delivered and gone: nothing to skip
         return;
     }
     while (!segments_.empty() && segments_.begin()->first < at.segment) {
@@ -268,19 +236,20 @@ bool spool::open_tail() {
     if (!segments_.empty()) id = std::max(id, segments_.rbegin()->first + 1);
     if (acked_) id = std::max(id, acked_->segment + 1);
     const auto path = segment_path(id);
-    const int fd =
-        ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        last_error_ = std::error_code(errno, std::generic_category());
+    std::error_code ec;
+    auto fd = os::open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW, 0600, ec);
+    if (ec) {
+        last_error_ = ec;
         return false;
     }
-    if (!write_all(fd, magic)) {
-        last_error_ = std::error_code(errno, std::generic_category());
-        ::close(fd);
-        ::unlink(path.c_str());
+    os::write_all(fd.get(), magic, ec);
+    if (ec) {
+        last_error_ = ec;
+        fd.reset();
+        os::unlink(path, ec);
         return false;
     }
-    tail_fd_ = fd;
+    tail_fd_ = std::move(fd);
     tail_id_ = id;
     next_id_ = id + 1;
     tail_dirty_ = true;
@@ -290,31 +259,28 @@ bool spool::open_tail() {
 }
 
 void spool::close_tail() noexcept {
-    if (tail_fd_ >= 0) {
-        if (tail_dirty_) ::fsync(tail_fd_);
-        ::close(tail_fd_);
-    }
-    tail_fd_ = -1;
+    if (tail_fd_ && tail_dirty_) (void)os::sync(tail_fd_.get());
+    tail_fd_.reset();
     tail_dirty_ = false;
 }
 
 std::size_t spool::write() {
     if (pending_head_ == pending_.size()) return 0;
     // A new segment at a record boundary once the current one is big enough.
-    if (tail_fd_ < 0 || (pending_head_ == 0 && segments_[tail_id_].size >= segment_bytes_)) {
+    if (!tail_fd_ || (pending_head_ == 0 && segments_[tail_id_].size >= segment_bytes_)) {
         if (!open_tail()) return 0;
     }
     bool ok = true;
     while (pending_head_ < pending_.size()) {
-        const ssize_t n =
-            ::write(tail_fd_, pending_.data() + pending_head_, pending_.size() - pending_head_);
-        if (n <= 0) {
-            if (n < 0 && errno == EINTR) continue;
-            last_error_ = std::error_code(n < 0 ? errno : EIO, std::generic_category());
+        std::error_code ec;
+        const auto n = os::write(tail_fd_.get(), pending_.data() + pending_head_,
+                                 pending_.size() - pending_head_, ec);
+        if (ec) {
+            last_error_ = ec;
             ok = false;
             break;
         }
-        pending_head_ += static_cast<std::size_t>(n);
+        pending_head_ += n;
         segments_[tail_id_].size += static_cast<std::uint64_t>(n);
         bytes_ += static_cast<std::uint64_t>(n);
         tail_dirty_ = true;
@@ -335,20 +301,15 @@ std::size_t spool::write() {
 }
 
 void spool::hand_over(unsigned uid, unsigned gid) {
+    std::error_code ec;
     const auto give = [&](const std::string& path) {
-        if (::lchown(path.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(gid)) != 0) {
-            throw std::system_error(errno, std::generic_category(), "spool " + path);
-        }
+        os::change_owner(path, uid, gid, ec);
+        if (ec) throw os::failure(ec, "hand over the spool file", path);
     };
     give(dir_);
-    DIR* d = ::opendir(dir_.c_str());
-    if (d == nullptr) throw std::system_error(errno, std::generic_category(), "spool " + dir_);
-    while (const dirent* e = ::readdir(d)) {
-        const std::string_view name(e->d_name);
-        if (name == "." || name == "..") continue;
-        give(dir_ + "/" + e->d_name);
-    }
-    ::closedir(d);
+    const auto names = os::list_directory(dir_, ec);
+    if (ec) throw os::failure(ec, "read the spool directory", dir_);
+    for (const auto& name : names) give(dir_ + "/" + name);
 }
 
 std::vector<spool::stored> spool::take_unwritten() {
@@ -360,7 +321,7 @@ std::vector<spool::stored> spool::take_unwritten() {
         // record.
         const auto partial = static_cast<std::uint64_t>(pending_head_ - start);
         auto& info = segments_[tail_id_];
-        if (tail_fd_ < 0 || ::ftruncate(tail_fd_, static_cast<off_t>(info.size - partial)) != 0) {
+        if (!tail_fd_ || os::truncate(tail_fd_.get(), static_cast<off_t>(info.size - partial))) {
             return out;
         }
         info.size -= partial;
@@ -379,7 +340,7 @@ std::vector<spool::stored> spool::take_unwritten() {
 }
 
 void spool::sync() {
-    if (tail_fd_ >= 0 && tail_dirty_ && ::fsync(tail_fd_) == 0) tail_dirty_ = false;
+    if (tail_fd_ && tail_dirty_ && !os::sync(tail_fd_.get())) tail_dirty_ = false;
     save_acked(true);
 }
 
@@ -392,23 +353,20 @@ void spool::save_acked(bool durable) {
     const int len = std::snprintf(text, sizeof text, "%016llx %llu\n",
                                   static_cast<unsigned long long>(acked_->segment),
                                   static_cast<unsigned long long>(acked_->end));
-    const auto path = dir_ + "/acked";
-    const auto tmp = path + ".tmp";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) return;
-    const bool ok = write_all(fd, std::string_view(text, static_cast<std::size_t>(len))) &&
-                    (!durable || ::fsync(fd) == 0);
-    ::close(fd);
-    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-        ::unlink(tmp.c_str());
-        return;
-    }
+    std::error_code ec;
+    // Not the directory: the segments' own creation and removal are not synced either, and a
+    // lost rename leaves the older position (records sent again, never lost).
+    os::replace_file(dir_ + "/acked", std::string_view(text, static_cast<std::size_t>(len)),
+                     {.mode = 0600,
+                      .durable = durable ? os::durability::file : os::durability::none,
+                      .temporary = {}},
+                     ec);
+    if (ec) return;
     acked_saved_ = acked_;
 }
 
 void spool::close_reader() noexcept {
-    if (read_fd_ >= 0) ::close(read_fd_);
-    read_fd_ = -1;
+    read_fd_.reset();
 }
 
 bool spool::unread() const noexcept {
@@ -467,9 +425,14 @@ std::vector<spool::stored> spool::read(std::size_t max_records, std::size_t max_
             if (read_id_ == id || !read_id_) break;  // no newer segment yet
             continue;
         }
-        if (read_fd_ < 0) {
-            read_fd_ = ::open(segment_path(id).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-            if (read_fd_ < 0) {
+        if (!read_fd_) {
+            std::error_code ec;
+            read_fd_ = os::open(segment_path(id), O_RDONLY | O_NOFOLLOW, 0, ec);
+            if (ec == std::errc::too_many_files_open || ec == std::errc::too_many_files_open_in_system ||
+                ec == std::errc::not_enough_memory) {
+                break;  // for now: the segment is read at the next call, not given up
+            }
+            if (ec) {
                 damaged.push_back({segment_path(id), info.size - read_offset_});
                 finish_segment(id, read_offset_ == 0 ? magic.size() : read_offset_);
                 continue;
@@ -478,14 +441,9 @@ std::vector<spool::stored> spool::read(std::size_t max_records, std::size_t max_
         // The rest of the segment as far as it is written.
         const auto want = static_cast<std::size_t>(info.size - read_offset_);
         read_buffer_.resize(want);
-        std::size_t have = 0;
-        while (have < want) {
-            const ssize_t n = ::pread(read_fd_, read_buffer_.data() + have, want - have,
-                                      static_cast<off_t>(read_offset_ + have));
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) break;
-            have += static_cast<std::size_t>(n);
-        }
+        std::error_code ec;
+        const std::size_t have = os::pread_full(read_fd_.get(), read_buffer_.data(), want,
+                                                static_cast<off_t>(read_offset_), ec);
         std::string_view bytes(read_buffer_.data(), have);
         if (read_offset_ == 0) {
             if (!bytes.starts_with(magic)) {
@@ -542,7 +500,8 @@ void spool::remove_segment(std::uint64_t id) {
         }
         read_offset_ = 0;
     }
-    ::unlink(segment_path(id).c_str());
+    std::error_code ignored;
+    os::unlink(segment_path(id), ignored);
     bytes_ -= std::min(bytes_, it->second.size);
     segments_.erase(it);
 }

@@ -1,9 +1,5 @@
 #include "klog/sources/pstore_reader.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -15,6 +11,7 @@
 #include <utility>
 
 #include "klog/decoders/line_decoder.hpp"
+#include "klog/os/os.hpp"
 
 namespace klog::sources {
 
@@ -36,23 +33,9 @@ std::string hash_hex(std::string_view bytes) {
 /// A regular file only: no symbolic link is followed (pstore holds none; a link planted in a
 /// --pstore directory could point at a secret), no FIFO or device blocks the daemon.
 bool read_file(const std::string& path, std::string& out) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) return false;
-    struct stat st {};
-    bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-              static_cast<std::uint64_t>(st.st_size) <= max_file;
-    out.clear();
-    char buf[65536];
-    while (ok) {
-        const auto n = ::read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) ok = false;
-        if (n <= 0) break;
-        out.append(buf, static_cast<std::size_t>(n));
-        if (out.size() > max_file) ok = false;
-    }
-    ::close(fd);
-    return ok;
+    std::error_code ec;
+    os::read_regular_file(path, out, max_file, ec);
+    return !ec;
 }
 
 /// The header line as it may be quoted: `Panic#1 Part1` (letters, digits, '#', spaces).
@@ -75,18 +58,6 @@ std::pair<unsigned, unsigned> header_order(const std::string& header) {
     if (hash != std::string::npos) count = static_cast<unsigned>(std::strtoul(header.c_str() + hash + 1, nullptr, 10));
     if (p != std::string::npos) part = static_cast<unsigned>(std::strtoul(header.c_str() + p + 5, nullptr, 10));
     return {count, part};
-}
-
-bool write_all(int fd, std::string_view bytes) {
-    while (!bytes.empty()) {
-        const auto n = ::write(fd, bytes.data(), bytes.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return false;
-        }
-        bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
 }
 
 }  // namespace
@@ -122,7 +93,8 @@ std::vector<pstore_reader::dump> pstore_reader::scan(std::vector<std::string>& n
         if (std::filesystem::exists(archive_dir_ + "/" + d.archived_name, ec)) {
             // Delivered and archived before; only its removal failed then.
             info.push_back(d.path + ": delivered before (in " + archive_dir_ + "), not again");
-            ::unlink(d.path.c_str());
+            std::error_code ignored;  // said again at the next start if it stays
+            os::unlink(d.path, ignored);
             continue;
         }
         d.again = std::filesystem::exists(archive_dir_ + "/" + d.archived_name + ".delivering", ec);
@@ -162,14 +134,14 @@ std::string pstore_reader::begin(const dump& d) const {
     std::filesystem::create_directories(archive_dir_, ec);
     if (ec) return "cannot make " + archive_dir_ + ": " + ec.message();
     const auto marker = archive_dir_ + "/" + d.archived_name + ".delivering";
-    const int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) return "cannot write " + marker + ": " + std::strerror(errno);
-    ::fsync(fd);
-    ::close(fd);
-    if (const int dfd = ::open(archive_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-        ::fsync(dfd);
-        ::close(dfd);
+    {
+        const auto fd = os::open(marker, O_WRONLY | O_CREAT | O_NOFOLLOW, 0600, ec);
+        if (ec) return os::failure(ec, "write", marker).what();
+        ec = os::sync(fd.get());
     }
+    if (!ec) os::sync_directory(archive_dir_, ec);
+    // The marker may not survive a crash: the dump is then delivered again without saying so
+    // (never lost).
     return {};
 }
 
@@ -180,25 +152,15 @@ std::string pstore_reader::archive(const dump& d) const {
     std::string bytes;
     if (!read_file(d.path, bytes)) return "cannot read " + d.path + " again";
     const auto target = archive_dir_ + "/" + d.archived_name;
-    const auto tmp = target + ".tmp";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) return "cannot write " + tmp + ": " + std::strerror(errno);
-    const bool ok = write_all(fd, bytes) && ::fsync(fd) == 0;
-    const int saved = errno;
-    ::close(fd);
-    if (!ok || ::rename(tmp.c_str(), target.c_str()) != 0) {
-        const auto why = std::string(std::strerror(ok ? errno : saved));
-        ::unlink(tmp.c_str());
-        return "cannot write " + target + ": " + why;
-    }
-    if (const int dfd = ::open(archive_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-        ::fsync(dfd);
-        ::close(dfd);
-    }
-    ::unlink((target + ".delivering").c_str());
-    if (::unlink(d.path.c_str()) != 0 && errno != ENOENT) {
-        return "archived in " + target + " but cannot remove " + d.path + ": " +
-               std::strerror(errno) + " (it is not delivered again)";
+    os::replace_file(target, bytes, {.mode = 0600, .durable = os::durability::file_and_directory,
+                                      .temporary = {}},
+                     ec);
+    if (ec) return os::failure(ec, "write", target).what();
+    os::unlink(target + ".delivering", ec);
+    os::unlink(d.path, ec);
+    if (ec) {
+        return "archived in " + target + " but " + os::failure(ec, "remove", d.path).what() +
+               " (it is not delivered again)";
     }
     return {};
 }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "klog/os/os.hpp"
 #include "klog/sinks/sink.hpp"
 
 namespace klog::sinks {
@@ -92,9 +93,11 @@ class file_sink final : public sink {
         std::size_t end;  ///< offset into pending_ just after its bytes
     };
 
-    file_sink(int fd, const std::string& path, const format_factory& make_format, settings s);
-    /// Opens `path` for appending ("-": standard output). Throws std::system_error naming it.
-    [[nodiscard]] static int open_path(const std::string& path);
+    file_sink(os::unique_fd fd, const std::string& path, const format_factory& make_format,
+              settings s);
+    /// Opens `path` for appending ("-": standard output, which is never closed). Throws
+    /// std::system_error naming it.
+    [[nodiscard]] static os::unique_fd open_path(const std::string& path);
     /// A planned cut is decided (true: writing may go on; false: not known yet).
     bool decide_cut(bool cursor_past_kernel = false);
     /// Takes the device, inode and end offset of the open file (after open, reopen).
@@ -103,7 +106,7 @@ class file_sink final : public sink {
 
     std::string path_;
     settings s_;
-    int fd_ = -1;
+    os::unique_fd fd_;
     bool is_stdout_ = false;
     std::string pending_;
     std::size_t head_ = 0;         ///< bytes of pending_ already written

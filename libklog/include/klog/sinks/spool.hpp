@@ -1,5 +1,7 @@
 #pragma once
 
+#include "klog/os/os.hpp"
+
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -130,7 +132,7 @@ class spool {
     /// The reader is done with segment `id`; its records end at `good_end`.
     void finish_segment(std::uint64_t id, std::uint64_t good_end);
     [[nodiscard]] bool writing(std::uint64_t id) const noexcept {
-        return tail_fd_ >= 0 && id == tail_id_;
+        return tail_fd_ && id == tail_id_;
     }
     [[nodiscard]] bool acked_through(std::uint64_t id, std::uint64_t end) const noexcept {
         return acked_ && (acked_->segment > id || (acked_->segment == id && acked_->end >= end));
@@ -142,9 +144,9 @@ class spool {
     std::size_t segment_bytes_;
     std::map<std::uint64_t, segment_info> segments_;
     std::uint64_t bytes_ = 0;  ///< on disk
-    int lock_fd_ = -1;
+    os::unique_fd lock_fd_;
     // Writing.
-    int tail_fd_ = -1;
+    os::unique_fd tail_fd_;
     std::uint64_t tail_id_ = 0;
     std::uint64_t next_id_ = 0x4000000000000000ULL;  ///< the next segment's number, at least
     std::optional<std::uint64_t> last_found_;  ///< the newest segment an earlier run left
@@ -157,7 +159,7 @@ class spool {
     // Reading.
     std::optional<std::uint64_t> read_id_;  ///< the segment being read (none: none yet)
     std::uint64_t read_offset_ = 0;
-    int read_fd_ = -1;
+    os::unique_fd read_fd_;
     std::string read_buffer_;
     // Acknowledged (released) up to here in the oldest segment kept.
     std::optional<location> acked_;

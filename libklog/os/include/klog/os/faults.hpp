@@ -1,0 +1,86 @@
+#pragma once
+// Fault injection through the OS seam (klog/os/os.hpp): a test says which call fails, how
+// (errno, or a short read/write), on which path, after how many good calls and how often.
+// Nothing is built differently for it: with no faults in force a call costs one relaxed
+// atomic load more.
+
+#include <atomic>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace klog::os {
+
+enum class call : unsigned char {
+    open, read, pread, write, fsync, ftruncate, lseek, rename, link, unlink, mkdir,
+    count_  ///< not a call: how many there are
+};
+
+struct fault {
+    call what = call::write;
+    /// The errno the call fails with; 0 with `short_bytes` makes a read or write short instead.
+    int error = 0;
+    /// Calls that match but go through first.
+    unsigned skip = 0;
+    /// How many matching calls fail; 0: all of them.
+    unsigned times = 1;
+    /// Only calls on a path that contains this ("" any). Calls on a descriptor match by the
+    /// path it was opened with through the seam.
+    std::string path;
+    /// With `error` 0: a read or write does at most this many bytes.
+    std::size_t short_bytes = 0;
+
+    fault& after(unsigned good_calls) {
+        skip = good_calls;
+        return *this;
+    }
+    fault& repeat(unsigned n) {
+        times = n;
+        return *this;
+    }
+    fault& always() { return repeat(0); }
+    fault& on(std::string path_part) {
+        path = std::move(path_part);
+        return *this;
+    }
+};
+
+/// The call fails with `error` (once, unless said otherwise).
+inline fault fail(call what, int error) {
+    fault f;
+    f.what = what;
+    f.error = error;
+    return f;
+}
+
+/// The read or write does at most `bytes` (once, unless said otherwise).
+inline fault shorten(call what, std::size_t bytes) {
+    fault f;
+    f.what = what;
+    f.short_bytes = bytes;
+    return f;
+}
+
+/// The faults in force while it lives (one set at a time).
+class scoped_faults {
+  public:
+    explicit scoped_faults(std::vector<fault> faults);
+    ~scoped_faults();
+    scoped_faults(const scoped_faults&) = delete;
+    scoped_faults& operator=(const scoped_faults&) = delete;
+    /// How many calls were failed or shortened (each injected EINTR counts).
+    unsigned fired() const;
+    /// How many calls of a kind were made through the seam meanwhile (one retried after EINTR
+    /// counts once).
+    unsigned calls(call what) const;
+};
+
+namespace detail {
+extern std::atomic<bool> faults_active;
+/// The errno a call fails with (0: it goes on, `size` possibly shortened).
+int injected(call what, const char* path, int fd, std::size_t& size) noexcept;
+void opened(int fd, const char* path) noexcept;
+void closed(int fd) noexcept;
+}  // namespace detail
+
+}  // namespace klog::os

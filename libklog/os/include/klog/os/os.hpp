@@ -1,0 +1,148 @@
+#pragma once
+// The operating-system seam: every system call klogd makes on files, directories and
+// descriptors goes through here, once. EINTR is retried here and nowhere else; a write that
+// makes no progress is EIO; errors carry the verb and the path ("cannot open
+// /var/lib/klogd/state: Permission denied"). Tests inject faults through it (klog/os/faults.hpp)
+// instead of building anything differently.
+//
+// Error style of this layer (see CONTRIBUTING.md): functions on a path come in two forms, as
+// std::filesystem's do — one throws std::system_error, the other takes a std::error_code& and
+// is noexcept. Functions on a descriptor return std::error_code: the caller knows the path
+// and whether the error is final (EAGAIN on a non-blocking descriptor is not).
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace klog::os {
+
+/// A file descriptor owned by one object: closed when it goes, never twice.
+class unique_fd {
+  public:
+    unique_fd() noexcept = default;
+    explicit unique_fd(int fd) noexcept : fd_(fd) {}
+    unique_fd(unique_fd&& other) noexcept : fd_(other.release()) {}
+    unique_fd& operator=(unique_fd&& other) noexcept {
+        if (this != &other) reset(other.release());
+        return *this;
+    }
+    unique_fd(const unique_fd&) = delete;
+    unique_fd& operator=(const unique_fd&) = delete;
+    ~unique_fd() { reset(); }
+
+    int get() const noexcept { return fd_; }
+    explicit operator bool() const noexcept { return fd_ >= 0; }
+    /// Gives the descriptor up without closing it.
+    int release() noexcept {
+        const int fd = fd_;
+        fd_ = -1;
+        return fd;
+    }
+    /// Closes the descriptor held (errors of close(2) are not actionable) and holds `fd`.
+    void reset(int fd = -1) noexcept;
+
+  private:
+    int fd_ = -1;
+};
+
+/// "cannot VERB PATH" with the error's text after it.
+std::system_error failure(int error, std::string_view verb, std::string_view path);
+std::system_error failure(std::error_code ec, std::string_view verb, std::string_view path);
+
+// --- paths -----------------------------------------------------------------------------------
+
+unique_fd open(const std::string& path, int flags, mode_t mode = 0);
+unique_fd open(const std::string& path, int flags, mode_t mode, std::error_code& ec) noexcept;
+/// Relative to a directory descriptor (openat(2)).
+unique_fd open_at(int dir_fd, const std::string& name, int flags, mode_t mode,
+                  std::error_code& ec) noexcept;
+
+void rename(const std::string& from, const std::string& to);
+void rename(const std::string& from, const std::string& to, std::error_code& ec) noexcept;
+/// link(2): never replaces `to` (EEXIST).
+void link(const std::string& from, const std::string& to, std::error_code& ec) noexcept;
+/// A missing file is no error.
+void unlink(const std::string& path, std::error_code& ec) noexcept;
+/// An existing directory is no error.
+void make_directory(const std::string& path, mode_t mode, std::error_code& ec) noexcept;
+
+/// lchown(2): the link itself, never what it points to.
+void change_owner(const std::string& path, unsigned uid, unsigned gid, std::error_code& ec) noexcept;
+/// The names in a directory, without "." and "..".
+std::vector<std::string> list_directory(const std::string& dir, std::error_code& ec);
+/// lstat(2): whether `path` is a regular file (not a link to one), and its size.
+bool regular_file(const std::string& path, std::uint64_t& size) noexcept;
+
+/// fsync(2) of a directory: makes the creation, renaming or removal of its entries durable.
+void sync_directory(const std::string& dir, std::error_code& ec) noexcept;
+/// The directory a path's entry is in ("." for a bare name).
+std::string directory_of(const std::string& path);
+
+/// How far a replaced file is made durable before replace_file returns.
+enum class durability {
+    none,       ///< rename only: a crash may leave the old contents (or, rarely, none)
+    file,       ///< the new contents are on disk before the rename
+    file_and_directory,  ///< and the rename itself is on disk
+};
+
+struct replace_options {
+    mode_t mode = 0644;
+    durability durable = durability::file_and_directory;
+    /// The temporary name; "" → PATH.tmp. It must be in the same directory.
+    std::string temporary;
+};
+
+/// Atomic replacement: writes `contents` to a temporary file, syncs it as `options` say and
+/// renames it over `path`. On any error the old file is untouched and the temporary is gone.
+void replace_file(const std::string& path, std::string_view contents,
+                  const replace_options& options = {});
+void replace_file(const std::string& path, std::string_view contents,
+                  const replace_options& options, std::error_code& ec) noexcept;
+
+/// The whole file (or its first `max_bytes`) into `out`.
+void read_file(const std::string& path, std::string& out, std::size_t max_bytes = SIZE_MAX);
+void read_file(const std::string& path, std::string& out, std::size_t max_bytes,
+               std::error_code& ec) noexcept;
+
+/// Like read_file, for a file that must be a regular file: no symbolic link is followed and no
+/// FIFO or device blocks the caller (EINVAL then); a larger file than `max_bytes` is EFBIG.
+void read_regular_file(const std::string& path, std::string& out, std::size_t max_bytes,
+                       std::error_code& ec) noexcept;
+
+// --- descriptors -----------------------------------------------------------------------------
+
+/// One read(2): 0 at the end of the file. EINTR is retried; EAGAIN is returned as an error.
+std::size_t read(int fd, void* buffer, std::size_t size, std::error_code& ec) noexcept;
+/// One pread(2).
+std::size_t pread(int fd, void* buffer, std::size_t size, off_t offset,
+                  std::error_code& ec) noexcept;
+/// Reads until `size` bytes or the end of the file; returns how many were read.
+std::size_t read_full(int fd, void* buffer, std::size_t size, std::error_code& ec) noexcept;
+std::size_t pread_full(int fd, void* buffer, std::size_t size, off_t offset,
+                       std::error_code& ec) noexcept;
+
+/// One write(2): how much the kernel took. A write of nothing with bytes to write is EIO.
+std::size_t write(int fd, const void* bytes, std::size_t size, std::error_code& ec) noexcept;
+/// Writes all of `bytes` (short writes are continued); returns how many were written, which is
+/// less than the size only with `ec` set.
+std::size_t write_all(int fd, std::string_view bytes, std::error_code& ec) noexcept;
+
+/// fstat(2).
+std::error_code status(int fd, struct stat& st) noexcept;
+/// isatty(3).
+bool is_terminal(int fd) noexcept;
+std::error_code sync(int fd) noexcept;
+/// flock(2) LOCK_EX | LOCK_NB: EWOULDBLOCK when another process holds it.
+std::error_code lock_exclusive(int fd) noexcept;
+std::error_code truncate(int fd, off_t length) noexcept;
+/// lseek(2); -1 with `ec` set.
+off_t seek(int fd, off_t offset, int whence, std::error_code& ec) noexcept;
+
+}  // namespace klog::os
