@@ -34,25 +34,16 @@ namespace {
 
 bool is_char_device(const char* path) {
     struct stat st {};
-    return ::stat(path, &st) == 0 && S_ISCHR(st.st_mode);
+    return !klog::os::path_status(path, st) && S_ISCHR(st.st_mode);
 }
 
 /// A stand-in for /dev/kmsg: a listening SOCK_SEQPACKET socket (one message = one record).
 int connect_seqpacket(const std::string& path) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path) {
-        throw std::system_error(ENAMETOOLONG, std::generic_category(), path);
-    }
-    std::memcpy(addr.sun_path, path.c_str(), path.size());
-    const int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw std::system_error(errno, std::generic_category(), path);
-    if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-        const int err = errno;
-        ::close(fd);
-        throw std::system_error(err, std::generic_category(), path);
-    }
-    return fd;
+    std::error_code ec;
+    auto fd = klog::os::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, ec);
+    if (!ec) ec = klog::os::connect_unix(fd.get(), path);
+    if (ec) throw klog::os::failure(ec, "connect to", path);
+    return fd.release();
 }
 
 const char* signal_name(int signo) {
@@ -111,7 +102,7 @@ std::unique_ptr<klog::sources::source> application::open_kmsg(const std::string&
     using klog::sources::kmsg_source;
     has_sequence_numbers_ = true;
     struct stat st {};
-    if (explicit_path && ::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
+    if (explicit_path && !klog::os::path_status(path, st) && S_ISSOCK(st.st_mode)) {
         diag("reading kmsg records from socket " + path);
         return std::make_unique<kmsg_source>(io_, connect_seqpacket(path), path);
     }
@@ -187,7 +178,7 @@ std::vector<std::unique_ptr<klog::sinks::sink>> application::open_outputs() {
     if (specs.empty()) {
         // Default: local syslog. Without a syslog daemon, a foreground klogd prints instead.
         output_spec out;
-        if (::access(cfg_.syslog_socket.c_str(), F_OK) == 0) {
+        if (klog::os::exists(cfg_.syslog_socket)) {
             out.type = output_spec::kind::syslog;
             out.path = cfg_.syslog_socket;
             out.key = "syslog:" + out.path;
@@ -308,11 +299,12 @@ void application::open_incidents() {
             throw std::system_error(ec, "--incident-dir: cannot create " + *cfg_.incident_dir);
         }
         // Made for --user, as the state directory is: written after privileges are dropped.
-        if (made && cfg_.user_id && cfg_.group_id &&
-            ::chown(cfg_.incident_dir->c_str(), *cfg_.user_id, *cfg_.group_id) != 0) {
-            throw std::system_error(errno, std::generic_category(),
-                                    "--incident-dir: cannot give " + *cfg_.incident_dir + " to " +
-                                        *cfg_.user);
+        if (made && cfg_.user_id && cfg_.group_id) {
+            klog::os::change_owner(*cfg_.incident_dir, *cfg_.user_id, *cfg_.group_id, ec, true);
+            if (ec) {
+                throw std::system_error(ec, "--incident-dir: cannot give " + *cfg_.incident_dir +
+                                                " to " + *cfg_.user);
+            }
         }
         incident_dir_.emplace(*cfg_.incident_dir);
     }
@@ -464,11 +456,12 @@ void application::open_symbols() {
 
 void application::set_console_level() {
     if (!cfg_.console_level) return;
-    if (::klogctl(klog::sources::klogctl_action::console_level, nullptr, *cfg_.console_level) !=
-        0) {
+    std::error_code ec;
+    klog::os::kernel_log(klog::sources::klogctl_action::console_level, nullptr,
+                         *cfg_.console_level, ec);
+    if (ec) {
         throw std::system_error(
-            errno, std::generic_category(),
-            "-c " + std::to_string(*cfg_.console_level) + ": syslog(2) console level");
+            ec, "-c " + std::to_string(*cfg_.console_level) + ": syslog(2) console level");
     }
     diag("console log level set to " + std::to_string(*cfg_.console_level));
 }
@@ -808,13 +801,13 @@ void application::prepare_state_directory() {
         const std::filesystem::path state(cfg_.state_file);
         const auto dir = state.has_parent_path() ? state.parent_path() : std::filesystem::path(".");
         struct stat st {};
-        if (::stat(dir.c_str(), &st) != 0) {
+        if (klog::os::path_status(dir.string(), st)) {
             // Ours to make, and to give to the user.
             std::error_code ec;
             std::filesystem::create_directories(dir, ec);
-            if (ec || ::chown(dir.c_str(), uid, gid) != 0) {
-                throw std::system_error(ec ? ec : std::error_code(errno, std::generic_category()),
-                                        "--state-file " + cfg_.state_file + ": " + dir.string());
+            if (!ec) klog::os::change_owner(dir.string(), uid, gid, ec, true);
+            if (ec) {
+                throw std::system_error(ec, "--state-file " + cfg_.state_file + ": " + dir.string());
             }
         } else {
             const bool writable = (st.st_uid == uid && (st.st_mode & S_IWUSR) != 0) ||
@@ -822,9 +815,9 @@ void application::prepare_state_directory() {
                                   (st.st_mode & S_IWOTH) != 0;
             if (!writable && dir == std::filesystem::path("/var/lib/klogd") && st.st_uid == 0) {
                 // klogd's own directory, made by an earlier run as root.
-                if (::chown(dir.c_str(), uid, gid) != 0) {
-                    throw std::system_error(errno, std::generic_category(), dir.string());
-                }
+                std::error_code ec;
+                klog::os::change_owner(dir.string(), uid, gid, ec, true);
+                if (ec) throw klog::os::failure(ec, "give to --user", dir.string());
             } else if (!writable) {
                 throw std::system_error(EACCES, std::generic_category(),
                                         "--state-file " + cfg_.state_file + ": " + dir.string() +

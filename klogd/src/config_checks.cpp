@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "klog/os/os.hpp"
 #include "klogd/options.hpp"
 
 namespace klogd {
@@ -24,11 +25,11 @@ void check_output_path(const std::string& option, const std::string& path) {
     const std::filesystem::path p(path);
     const auto dir = p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
     struct stat st {};
-    if (::stat(dir.c_str(), &st) != 0) {
-        fail(option + " " + path, "directory " + dir.string() + ": " + std::strerror(errno));
+    if (const auto ec = klog::os::path_status(dir.string(), st)) {
+        fail(option + " " + path, "directory " + dir.string() + ": " + ec.message());
     }
     if (!S_ISDIR(st.st_mode)) fail(option + " " + path, dir.string() + " is not a directory");
-    if (::lstat(path.c_str(), &st) == 0) {
+    if (!klog::os::path_status(path, st, false)) {
         if (S_ISLNK(st.st_mode)) {
             fail(option + " " + path, "is a symbolic link (klogd does not write through them)");
         }
@@ -37,9 +38,9 @@ void check_output_path(const std::string& option, const std::string& path) {
 }
 
 void check_readable(const std::string& option, const std::string& path) {
-    if (::access(path.c_str(), R_OK) != 0) fail(option + " " + path, std::strerror(errno));
+    if (const auto ec = klog::os::accessible(path, R_OK)) fail(option + " " + path, ec.message());
     struct stat st {};
-    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (!klog::os::path_status(path, st) && S_ISDIR(st.st_mode)) {
         fail(option + " " + path, "is a directory");
     }
 }
@@ -48,21 +49,22 @@ void check_directory_creatable(const std::string& option, const std::string& pat
     const std::filesystem::path dir(path);
     const auto parent = dir.has_parent_path() ? dir.parent_path() : std::filesystem::path(".");
     struct stat st {};
-    const bool exists = ::stat(dir.c_str(), &st) == 0;
+    const bool exists = !klog::os::path_status(dir.string(), st);
     if (exists ? !S_ISDIR(st.st_mode)
-               : ::stat(parent.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+               : klog::os::path_status(parent.string(), st) || !S_ISDIR(st.st_mode)) {
         fail(option + " " + path, "not a directory, nor one that can be created");
     }
     // Can klogd make its subdirectories there? Try it (and leave nothing behind): permission
     // bits alone do not say (/proc/sys is 0555 but root's mkdir still fails; read-only mounts).
     const auto probe =
         (exists ? dir : parent) / (".klogd-probe-" + std::to_string(static_cast<long>(::getpid())));
-    if (::mkdir(probe.c_str(), 0700) != 0) {
-        fail(option + " " + path,
-             std::string("cannot create directories in ") + (exists ? dir : parent).string() +
-                 ": " + std::strerror(errno));
+    std::error_code ec;
+    klog::os::make_directory(probe.string(), 0700, ec);
+    if (ec) {
+        fail(option + " " + path, "cannot create directories in " +
+                                      (exists ? dir : parent).string() + ": " + ec.message());
     }
-    ::rmdir(probe.c_str());
+    klog::os::remove_directory(probe.string(), ec);
 }
 
 std::optional<user_ids> check_user(const std::string& option, const std::string& name) {

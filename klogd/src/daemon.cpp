@@ -15,6 +15,7 @@
 #include <cstring>
 #include <system_error>
 
+#include "klog/os/os.hpp"
 #include "klogd/pidfile.hpp"
 
 namespace klogd {
@@ -23,57 +24,57 @@ int daemon::ready_fd_ = -1;
 
 bool daemon::open_standard_fds() noexcept {
     for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; ++fd) {
-        if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+        if (klog::os::is_open(fd)) continue;
+        std::error_code ec;
         // The lowest free descriptor is `fd` itself (the ones below it are open by now).
-        const int null_fd = ::open("/dev/null", O_RDWR | O_NOCTTY);
-        if (null_fd < 0) return false;
-        if (null_fd != fd) {
-            const int copied = ::dup2(null_fd, fd);
-            ::close(null_fd);
-            if (copied != fd) return false;
+        auto null_fd = klog::os::open("/dev/null", O_RDWR | O_NOCTTY, 0, ec);
+        if (ec) return false;
+        if (null_fd.get() == fd) {
+            // Standard descriptors are inherited (the seam opens close-on-exec).
+            if (klog::os::make_inheritable(fd)) return false;
+            (void)null_fd.release();
+        } else if (klog::os::duplicate_to(null_fd.get(), fd)) {
+            return false;
         }
     }
     return true;
 }
 
 void daemon::detach(bool keep_stderr) {
-    int pipe_fds[2];
-    if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
-        throw std::system_error(errno, std::generic_category(), "pipe");
+    auto [ready_read, ready_write] = klog::os::pipe();
     const pid_t pid = ::fork();
     if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
     if (pid > 0) {
         // Parent: wait for the child's word (or its death), then leave.
-        ::close(pipe_fds[1]);
+        ready_write.reset();
         char byte = 0;
-        ssize_t n;
-        do {
-            n = ::read(pipe_fds[0], &byte, 1);
-        } while (n < 0 && errno == EINTR);
-        if (n == 1) ::_exit(0);
+        std::error_code ec;
+        if (klog::os::read(ready_read.get(), &byte, 1, ec) == 1) ::_exit(0);
         int status = 0;
         ::waitpid(pid, &status, 0);
         ::_exit(WIFEXITED(status) && WEXITSTATUS(status) != 0 ? WEXITSTATUS(status) : 1);
     }
-    ::close(pipe_fds[0]);
-    ready_fd_ = pipe_fds[1];
+    ready_read.reset();
+    ready_fd_ = ready_write.release();
     if (::setsid() < 0) throw std::system_error(errno, std::generic_category(), "setsid");
     if (::chdir("/") != 0) throw std::system_error(errno, std::generic_category(), "chdir /");
     ::umask(022);
-    const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null_fd >= 0) {
-        ::dup2(null_fd, STDIN_FILENO);
-        ::dup2(null_fd, STDOUT_FILENO);
-        if (!keep_stderr) ::dup2(null_fd, STDERR_FILENO);
-        if (null_fd > STDERR_FILENO) ::close(null_fd);
+    std::error_code ec;
+    // dup2 leaves the copies without close-on-exec.
+    auto null_fd = klog::os::open("/dev/null", O_RDWR, 0, ec);
+    if (!ec) {
+        (void)klog::os::duplicate_to(null_fd.get(), STDIN_FILENO);
+        (void)klog::os::duplicate_to(null_fd.get(), STDOUT_FILENO);
+        if (!keep_stderr) (void)klog::os::duplicate_to(null_fd.get(), STDERR_FILENO);
+        if (null_fd.get() <= STDERR_FILENO) (void)null_fd.release();  // one of the three now
     }
 }
 
 void daemon::ready() noexcept {
     if (ready_fd_ < 0) return;
-    const char byte = 'R';
-    [[maybe_unused]] const ssize_t n = ::write(ready_fd_, &byte, 1);
-    ::close(ready_fd_);
+    std::error_code ignored;  // the parent is gone: nobody to tell
+    klog::os::write(ready_fd_, "R", 1, ignored);
+    klog::os::unique_fd(ready_fd_).reset();
     ready_fd_ = -1;
 }
 
@@ -98,18 +99,13 @@ void daemon::drop_privileges(const std::string& user) {
 void daemon::notify(std::string_view state) noexcept {
     const char* path = std::getenv("NOTIFY_SOCKET");
     if (path == nullptr || path[0] == '\0') return;
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    const std::size_t len = std::strlen(path);
-    if (len >= sizeof addr.sun_path) return;
-    std::memcpy(addr.sun_path, path, len);
-    if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';  // abstract namespace
-    const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return;
-    const auto addr_len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len);
-    [[maybe_unused]] const ssize_t n = ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL,
-                                                reinterpret_cast<sockaddr*>(&addr), addr_len);
-    ::close(fd);
+    std::error_code ec;
+    try {
+        const auto fd = klog::os::socket(AF_UNIX, SOCK_DGRAM, 0, ec);
+        if (!ec) klog::os::send_to_unix(fd.get(), path, state, MSG_NOSIGNAL, ec);
+    } catch (...) {
+        // No memory for the path: the service manager waits for its timeout.
+    }
 }
 
 pid_t daemon::signal_running(const std::string& pidfile_path, int signo) {

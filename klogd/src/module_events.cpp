@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "klog/os/os.hpp"
+
 namespace klogd {
 
 namespace {
@@ -24,7 +26,8 @@ std::uint64_t monotonic_usec() {
 /// In another network namespace than init's, the kernel sends no uevents to this socket.
 bool other_network_namespace() {
     struct stat self {}, init {};
-    if (::stat("/proc/self/ns/net", &self) != 0 || ::stat("/proc/1/ns/net", &init) != 0) {
+    if (klog::os::path_status("/proc/self/ns/net", self) ||
+        klog::os::path_status("/proc/1/ns/net", init)) {
         return false;  // cannot tell
     }
     return self.st_ino != init.st_ino || self.st_dev != init.st_dev;
@@ -34,23 +37,22 @@ bool other_network_namespace() {
 
 module_events::module_events(boost::asio::io_context& io, handler on_event)
     : socket_(io), on_event_(std::move(on_event)) {
-    const int fd = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                            NETLINK_KOBJECT_UEVENT);
-    if (fd < 0) {
-        unavailable_ = std::string("no uevent socket: ") + std::strerror(errno);
+    std::error_code ec;
+    auto fd = klog::os::socket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT, ec);
+    if (ec) {
+        unavailable_ = "no uevent socket: " + ec.message();
         return;
     }
     sockaddr_nl addr{};
     addr.nl_family = AF_NETLINK;
     addr.nl_groups = 1;  // the kernel's own uevents (udev's re-broadcast is group 2)
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        unavailable_ = std::string("cannot listen to uevents: ") + std::strerror(errno);
-        ::close(fd);
+    if (const auto bound = klog::os::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr)) {
+        unavailable_ = "cannot listen to uevents: " + bound.message();
         return;
     }
     const int size = 1 << 20;  // a burst of module loads while klogd is busy
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
-    socket_.assign(fd);
+    (void)klog::os::set_option(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
+    socket_.assign(fd.release());
     if (other_network_namespace()) {
         unavailable_ = "klogd runs in another network namespace than init, where the kernel "
                        "sends no uevents";
@@ -94,14 +96,14 @@ void module_events::poll() {
     for (int n = 0; n < 1000; ++n) {
         sockaddr_nl from{};
         socklen_t from_len = sizeof from;
-        const auto got = ::recvfrom(socket_.native_handle(), buf.data(), buf.size(), MSG_DONTWAIT,
-                                    reinterpret_cast<sockaddr*>(&from), &from_len);
-        if (got < 0) {
-            if (errno == EINTR) continue;
-            break;  // EAGAIN: nothing queued; ENOBUFS: events were lost (the fallback remains)
-        }
+        std::error_code ec;
+        const auto got = klog::os::receive_from(socket_.native_handle(), buf.data(), buf.size(),
+                                                MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from),
+                                                &from_len, ec);
+        // EAGAIN: nothing queued; ENOBUFS: events were lost (the fallback remains).
+        if (ec) break;
         if (from.nl_pid != 0) continue;  // not the kernel
-        if (auto ev = parse(std::string_view(buf.data(), static_cast<std::size_t>(got)))) {
+        if (auto ev = parse(std::string_view(buf.data(), got))) {
             on_event_(ev->first, ev->second, monotonic_usec());
         }
     }

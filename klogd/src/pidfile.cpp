@@ -1,14 +1,13 @@
 #include "klogd/pidfile.hpp"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <string>
 #include <system_error>
+
+#include "klog/os/os.hpp"
 
 namespace klogd {
 
@@ -22,7 +21,7 @@ namespace {
 /// Refuses a pid file another user could have planted or could rewrite.
 void check_safe(int fd, const std::string& path) {
     struct stat st {};
-    if (::fstat(fd, &st) != 0) throw std::system_error(errno, std::generic_category(), path);
+    if (const auto ec = klog::os::status(fd, st)) throw klog::os::failure(ec, "check", path);
     if (!S_ISREG(st.st_mode)) refuse(path, "not a regular file");
     if (st.st_uid != ::geteuid()) {
         refuse(path, "owned by uid " + std::to_string(st.st_uid) + ", not by uid " +
@@ -38,90 +37,49 @@ void check_safe(int fd, const std::string& path) {
     }
 }
 
-/// The pid of the process holding a POSIX write lock on `fd`'s file; nullopt when none does
-/// (or the holder is not visible from here: another pid namespace, an OFD lock).
-std::optional<pid_t> write_lock_holder(int fd) {
-    struct flock query {};
-    query.l_type = F_RDLCK;  // conflicts with write locks only: readers cannot pose as holders
-    query.l_whence = SEEK_SET;
-    query.l_start = 0;
-    query.l_len = 0;
-    if (::fcntl(fd, F_GETLK, &query) != 0 || query.l_type == F_UNLCK || query.l_pid <= 0) {
-        return std::nullopt;
-    }
-    return query.l_pid;
-}
-
 }  // namespace
 
 pidfile::pidfile(std::string path) : path_(std::move(path)) {
-    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK,
-                 0644);
-    if (fd_ < 0) throw std::system_error(errno, std::generic_category(), path_);
-    try {
-        check_safe(fd_, path_);
-    } catch (...) {
-        ::close(fd_);
-        fd_ = -1;
-        throw;
-    }
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-        const int err = errno;
-        const auto pid = write_lock_holder(fd_);
-        ::close(fd_);
-        fd_ = -1;
-        if (err == EWOULDBLOCK) {
+    auto fd = klog::os::open(path_, O_RDWR | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0644);
+    check_safe(fd.get(), path_);
+    if (const auto ec = klog::os::lock_exclusive(fd.get())) {
+        if (ec == std::errc::operation_would_block) {
+            const auto pid = klog::os::record_lock_holder(fd.get());
             throw std::system_error(EEXIST, std::generic_category(),
                                     "already running (pid " +
-                                        (pid ? std::to_string(*pid) : std::string("unknown")) +
+                                        (pid > 0 ? std::to_string(pid) : std::string("unknown")) +
                                         ", " + path_ + ")");
         }
-        throw std::system_error(err, std::generic_category(), path_);
+        throw klog::os::failure(ec, "lock", path_);
     }
+    fd_ = std::move(fd);
 }
 
-pidfile::~pidfile() {
-    if (fd_ >= 0) ::close(fd_);
-}
+pidfile::~pidfile() = default;
 
 void pidfile::write(pid_t pid) {
-    struct flock lock {};
-    lock.l_type = F_WRLCK;
-    lock.l_whence = SEEK_SET;
-    lock.l_start = 0;
-    lock.l_len = 0;
-    if (::fcntl(fd_, F_SETLK, &lock) != 0) {
-        throw std::system_error(errno, std::generic_category(), path_ + ": lock");
-    }
+    if (const auto ec = klog::os::lock_record(fd_.get())) throw klog::os::failure(ec, "lock", path_);
     const std::string text = std::to_string(pid) + "\n";
-    if (::ftruncate(fd_, 0) != 0 ||
-        ::pwrite(fd_, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
-        throw std::system_error(errno, std::generic_category(), path_);
-    }
+    std::error_code ec = klog::os::truncate(fd_.get(), 0);
+    if (!ec) klog::os::pwrite_all(fd_.get(), text, 0, ec);
+    if (ec) throw klog::os::failure(ec, "write", path_);
 }
 
 void pidfile::remove() noexcept {
-    if (fd_ < 0) return;
-    ::unlink(path_.c_str());
-    ::close(fd_);
-    fd_ = -1;
+    if (!fd_) return;
+    std::error_code ignored;
+    klog::os::unlink(path_, ignored);
+    fd_.reset();
 }
 
 std::optional<pid_t> pidfile::running_pid(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) {
-        if (errno == ENOENT) return std::nullopt;
-        throw std::system_error(errno, std::generic_category(), path);
-    }
-    std::optional<pid_t> pid;
-    try {
-        check_safe(fd, path);
-        pid = write_lock_holder(fd);
-    } catch (...) {
-        ::close(fd);
-        throw;
-    }
-    ::close(fd);
+    std::error_code ec;
+    const auto fd = klog::os::open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0, ec);
+    if (ec == std::errc::no_such_file_or_directory) return std::nullopt;
+    if (ec) throw klog::os::failure(ec, "open", path);
+    check_safe(fd.get(), path);
+    const pid_t pid = klog::os::record_lock_holder(fd.get());
+    if (pid <= 0) return std::nullopt;
     return pid;
 }
 

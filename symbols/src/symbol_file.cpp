@@ -1,8 +1,6 @@
 #include "klog/symbols/symbol_file.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include "klog/os/os.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -21,20 +19,6 @@ int hex_digit(char c) noexcept {
     return -1;
 }
 
-class fd_guard {
-  public:
-    explicit fd_guard(int fd) noexcept : fd_(fd) {}
-    fd_guard(const fd_guard&) = delete;
-    fd_guard& operator=(const fd_guard&) = delete;
-    ~fd_guard() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    int get() const noexcept { return fd_; }
-
-  private:
-    int fd_;
-};
-
 }  // namespace
 
 std::string symbol_file::read_all(std::istream& in) {
@@ -48,29 +32,24 @@ std::string symbol_file::read_all(std::istream& in) {
 }
 
 std::string symbol_file::read_file(const std::filesystem::path& path) {
-    const fd_guard fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0) {
-        throw std::system_error(errno, std::system_category(), "cannot open " + path.string());
-    }
+    const auto fd = os::open(path.string(), O_RDONLY);
     std::string data;
     struct stat st {};
     // One allocation of the file size (+1 to see EOF without growing); /proc files report
     // size 0 and grow by doubling.
     std::size_t capacity = 1 << 16;
-    if (::fstat(fd.get(), &st) == 0 && st.st_size > 0) {
+    if (!os::status(fd.get(), st) && st.st_size > 0) {
         capacity = static_cast<std::size_t>(st.st_size) + 1;
     }
     data.resize(capacity);
     std::size_t used = 0;
     for (;;) {
         if (used == data.size()) data.resize(data.size() * 2);
-        const ssize_t n = ::read(fd.get(), data.data() + used, data.size() - used);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw std::system_error(errno, std::system_category(), "cannot read " + path.string());
-        }
+        std::error_code ec;
+        const auto n = os::read(fd.get(), data.data() + used, data.size() - used, ec);
+        if (ec) throw os::failure(ec, "read", path.string());
         if (n == 0) break;
-        used += static_cast<std::size_t>(n);
+        used += n;
     }
     data.resize(used);
     return data;
@@ -206,22 +185,17 @@ std::size_t symbol_file::parse(std::string_view text, std::string_view source,
 std::size_t symbol_file::parse_file(const std::filesystem::path& path, std::string_view source,
                                     const std::function<void(const line&)>& on_symbol,
                                     std::vector<std::string>& diagnostics) {
-    const fd_guard fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0) {
-        throw std::system_error(errno, std::system_category(), "cannot open " + path.string());
-    }
+    const auto fd = os::open(path.string(), O_RDONLY);
     line_parser lines(source, on_symbol, diagnostics);
     std::string block(block_size, '\0');
     std::size_t used = 0;      // bytes in block
     bool overlong = false;     // skipping the rest of a line longer than a block
     for (;;) {
-        const ssize_t n = ::read(fd.get(), block.data() + used, block.size() - used);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw std::system_error(errno, std::system_category(), "cannot read " + path.string());
-        }
+        std::error_code ec;
+        const auto n = os::read(fd.get(), block.data() + used, block.size() - used, ec);
+        if (ec) throw os::failure(ec, "read", path.string());
         if (n == 0) break;
-        used += static_cast<std::size_t>(n);
+        used += n;
         std::string_view text(block.data(), used);
         for (;;) {
             const std::size_t nl = text.find('\n');

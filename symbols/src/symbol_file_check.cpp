@@ -1,5 +1,7 @@
 #include "klog/symbols/symbol_file_check.hpp"
 
+#include "klog/os/os.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -78,35 +80,26 @@ std::optional<std::string> symbol_file_check::problem_in(std::string_view head, 
 }
 
 std::optional<std::string> symbol_file_check::problem(const std::filesystem::path& path, kind k) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) return std::string(std::strerror(errno));
+    std::error_code ec;
+    const auto fd = os::open(path.string(), O_RDONLY | O_NOCTTY | O_NONBLOCK, 0, ec);
+    if (ec) return ec.message();
     struct stat st {};
     std::optional<std::string> result;
-    if (::fstat(fd, &st) != 0) {
-        result = std::strerror(errno);
+    if (const auto failed = os::status(fd.get(), st)) {
+        result = failed.message();
     } else if (!S_ISREG(st.st_mode)) {
         result = S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file";
     } else {
         // One byte more than judged: tells a file of exactly bytes_checked from a longer one.
         std::string head(bytes_checked + 1, '\0');
-        std::size_t used = 0;
-        while (used < head.size()) {
-            const ssize_t n = ::read(fd, head.data() + used, head.size() - used);
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0) {
-                result = std::strerror(errno);
-                break;
-            }
-            if (n == 0) break;
-            used += static_cast<std::size_t>(n);
-        }
+        const std::size_t used = os::read_full(fd.get(), head.data(), head.size(), ec);
+        if (ec) result = ec.message();
         if (!result) {
             const bool complete = used <= bytes_checked;
             head.resize(complete ? used : bytes_checked);
             result = problem_in(head, k, complete);
         }
     }
-    ::close(fd);
     return result;
 }
 

@@ -2,6 +2,8 @@
 
 #include <sys/types.h>
 
+#include "klog/os/os.hpp"
+
 #include <optional>
 #include <string>
 
@@ -46,7 +48,7 @@ class pidfile {
 
   private:
     std::string path_;
-    int fd_ = -1;
+    klog::os::unique_fd fd_;
 };
 
 }  // namespace klogd

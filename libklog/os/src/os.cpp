@@ -4,11 +4,16 @@
 
 #include <dirent.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/klog.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
+#include <cstring>
 #include <memory>
 
 namespace klog::os {
@@ -132,11 +137,26 @@ void make_directory(const std::string& path, mode_t mode, std::error_code& ec) n
     }
 }
 
-void change_owner(const std::string& path, unsigned uid, unsigned gid, std::error_code& ec) noexcept {
+void change_owner(const std::string& path, unsigned uid, unsigned gid, std::error_code& ec,
+                  bool follow_links) noexcept {
     ec.clear();
-    if (::lchown(path.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(gid)) != 0) {
+    const auto u = static_cast<uid_t>(uid);
+    const auto g = static_cast<gid_t>(gid);
+    if ((follow_links ? ::chown(path.c_str(), u, g) : ::lchown(path.c_str(), u, g)) != 0) {
         ec = error_of(errno);
     }
+}
+
+bool exists(const std::string& path) noexcept { return ::access(path.c_str(), F_OK) == 0; }
+
+std::error_code accessible(const std::string& path, int mode) noexcept {
+    if (::access(path.c_str(), mode) != 0) return error_of(errno);
+    return {};
+}
+
+void remove_directory(const std::string& path, std::error_code& ec) noexcept {
+    ec.clear();
+    if (::rmdir(path.c_str()) != 0) ec = error_of(errno);
 }
 
 std::vector<std::string> list_directory(const std::string& dir, std::error_code& ec) {
@@ -155,6 +175,12 @@ std::vector<std::string> list_directory(const std::string& dir, std::error_code&
     }
     if (errno != 0) ec = error_of(errno);
     return names;
+}
+
+std::error_code path_status(const std::string& path, struct stat& st, bool follow_links) noexcept {
+    const int r = follow_links ? ::stat(path.c_str(), &st) : ::lstat(path.c_str(), &st);
+    if (r != 0) return error_of(errno);
+    return {};
 }
 
 bool regular_file(const std::string& path, std::uint64_t& size) noexcept {
@@ -339,6 +365,26 @@ std::size_t write(int fd, const void* bytes, std::size_t size, std::error_code& 
     return static_cast<std::size_t>(n);
 }
 
+std::size_t pwrite_all(int fd, std::string_view bytes, off_t offset, std::error_code& ec) noexcept {
+    std::size_t done = 0;
+    ec.clear();
+    while (done < bytes.size()) {
+        std::size_t size = bytes.size() - done;
+        if (const int e = injected_error(call::write, nullptr, fd, size)) {
+            ec = error_of(e);
+            break;
+        }
+        const auto n = again(
+            [&] { return ::pwrite(fd, bytes.data() + done, size, offset + static_cast<off_t>(done)); });
+        if (n <= 0) {
+            ec = error_of(n < 0 ? errno : EIO);
+            break;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    return done;
+}
+
 std::size_t write_all(int fd, std::string_view bytes, std::error_code& ec) noexcept {
     std::size_t done = 0;
     ec.clear();
@@ -356,12 +402,48 @@ std::error_code sync(int fd) noexcept {
     return {};
 }
 
+std::pair<unique_fd, unique_fd> pipe() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw failure(errno, "make", "a pipe");
+    return {unique_fd(fds[0]), unique_fd(fds[1])};
+}
+
+std::error_code duplicate_to(int fd, int target) noexcept {
+    if (again([&] { return ::dup2(fd, target); }) < 0) return error_of(errno);
+    return {};
+}
+
+std::error_code make_inheritable(int fd) noexcept {
+    if (::fcntl(fd, F_SETFD, 0) != 0) return error_of(errno);
+    return {};
+}
+
+bool is_open(int fd) noexcept { return ::fcntl(fd, F_GETFD) != -1 || errno != EBADF; }
+
 std::error_code status(int fd, struct stat& st) noexcept {
     if (::fstat(fd, &st) != 0) return error_of(errno);
     return {};
 }
 
 bool is_terminal(int fd) noexcept { return ::isatty(fd) == 1; }
+
+std::error_code lock_record(int fd) noexcept {
+    struct flock lock {};
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET;
+    if (again([&] { return ::fcntl(fd, F_SETLK, &lock); }) != 0) return error_of(errno);
+    return {};
+}
+
+pid_t record_lock_holder(int fd) noexcept {
+    struct flock query {};
+    query.l_type = F_RDLCK;  // conflicts with write locks only: readers cannot pose as holders
+    query.l_whence = SEEK_SET;
+    if (::fcntl(fd, F_GETLK, &query) != 0 || query.l_type == F_UNLCK || query.l_pid <= 0) {
+        return 0;
+    }
+    return query.l_pid;
+}
 
 std::error_code lock_exclusive(int fd) noexcept {
     if (again([&] { return ::flock(fd, LOCK_EX | LOCK_NB); }) != 0) return error_of(errno);
@@ -383,6 +465,133 @@ off_t seek(int fd, off_t offset, int whence, std::error_code& ec) noexcept {
     const off_t at = ::lseek(fd, offset, whence);
     if (at < 0) ec = error_of(errno);
     return at;
+}
+
+unique_fd socket(int domain, int type, int protocol, std::error_code& ec) noexcept {
+    ec.clear();
+    if (const int e = injected_error(call::socket, nullptr)) {
+        ec = error_of(e);
+        return {};
+    }
+    const int fd = ::socket(domain, type | SOCK_CLOEXEC, protocol);
+    if (fd < 0) {
+        ec = error_of(errno);
+        return {};
+    }
+    return unique_fd(fd);
+}
+
+std::error_code bind(int fd, const sockaddr* address, socklen_t length) noexcept {
+    if (::bind(fd, address, length) != 0) return error_of(errno);
+    return {};
+}
+
+namespace {
+
+bool unix_address(const std::string& path, sockaddr_un& addr, socklen_t& length) noexcept {
+    addr = {};
+    addr.sun_family = AF_UNIX;
+    if (path.empty() || path.size() >= sizeof addr.sun_path) return false;
+    std::memcpy(addr.sun_path, path.data(), path.size());
+    if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';  // abstract namespace
+    length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size());
+    return true;
+}
+
+}  // namespace
+
+std::error_code connect_unix(int fd, const std::string& path) noexcept {
+    sockaddr_un addr{};
+    socklen_t length = 0;
+    if (!unix_address(path, addr, length)) return error_of(ENAMETOOLONG);
+    if (const int e = injected_error(call::connect, path.c_str())) return error_of(e);
+    // Connecting a Unix socket completes at once or fails; EINTR: the connection stands.
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), length) != 0 && errno != EINTR) {
+        return error_of(errno);
+    }
+    return {};
+}
+
+std::size_t send(int fd, const void* bytes, std::size_t size, int flags,
+                 std::error_code& ec) noexcept {
+    ec.clear();
+    if (const int e = injected_error(call::send, nullptr, fd, size)) {
+        ec = error_of(e);
+        return 0;
+    }
+    const auto n = again([&] { return ::send(fd, bytes, size, flags); });
+    if (n < 0) {
+        ec = error_of(errno);
+        return 0;
+    }
+    return static_cast<std::size_t>(n);
+}
+
+std::size_t send_to_unix(int fd, const std::string& path, std::string_view bytes, int flags,
+                         std::error_code& ec) noexcept {
+    ec.clear();
+    sockaddr_un addr{};
+    socklen_t length = 0;
+    if (!unix_address(path, addr, length)) {
+        ec = error_of(ENAMETOOLONG);
+        return 0;
+    }
+    std::size_t size = bytes.size();
+    if (const int e = injected_error(call::send, path.c_str(), fd, size)) {
+        ec = error_of(e);
+        return 0;
+    }
+    const auto n = again([&] {
+        return ::sendto(fd, bytes.data(), size, flags, reinterpret_cast<const sockaddr*>(&addr),
+                        length);
+    });
+    if (n < 0) {
+        ec = error_of(errno);
+        return 0;
+    }
+    return static_cast<std::size_t>(n);
+}
+
+std::size_t receive_from(int fd, void* buffer, std::size_t size, int flags, sockaddr* from,
+                         socklen_t* from_length, std::error_code& ec) noexcept {
+    ec.clear();
+    if (const int e = injected_error(call::receive, nullptr, fd, size)) {
+        ec = error_of(e);
+        return 0;
+    }
+    const auto n = again([&] { return ::recvfrom(fd, buffer, size, flags, from, from_length); });
+    if (n < 0) {
+        ec = error_of(errno);
+        return 0;
+    }
+    return static_cast<std::size_t>(n);
+}
+
+std::error_code set_option(int fd, int level, int name, const void* value,
+                           socklen_t length) noexcept {
+    if (::setsockopt(fd, level, name, value, length) != 0) return error_of(errno);
+    return {};
+}
+
+std::error_code get_option(int fd, int level, int name, void* value, socklen_t* length) noexcept {
+    if (::getsockopt(fd, level, name, value, length) != 0) return error_of(errno);
+    return {};
+}
+
+int kernel_log(int action, char* buffer, int length, std::error_code& ec) noexcept {
+    ec.clear();
+    if (const int e = injected_error(call::klogctl, nullptr)) {
+        ec = error_of(e);
+        return -1;
+    }
+    const int r = again([&] { return ::klogctl(action, buffer, length); });
+    if (r < 0) ec = error_of(errno);
+    return r;
+}
+
+std::error_code io_control(int fd, unsigned long request, void* argument) noexcept {
+    if (again([&] { return ::ioctl(fd, request, argument); }) != 0) return error_of(errno);
+    return {};
 }
 
 }  // namespace klog::os

@@ -1,5 +1,7 @@
 #include "klog/sinks/stream_sink.hpp"
 
+#include "klog/os/os.hpp"
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/bio.h>
@@ -435,8 +437,9 @@ void stream_sink::start_connect() {
                     const int fd = tcp_socket().native_handle();
                     const int one = 1;
                     const auto timeout = static_cast<unsigned>(s_.user_timeout.count());
-                    ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
-                    ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout, sizeof timeout);
+                    (void)os::set_option(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+                    (void)os::set_option(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout,
+                                         sizeof timeout);
                     if (!s_.tls) return on_connected();
                     const auto& host = s_.endpoint.host;
                     if (!is_ip_literal(host)) {

@@ -1,5 +1,7 @@
 #include "klog/sinks/syslog_sink.hpp"
 
+#include "klog/os/os.hpp"
+
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -53,17 +55,17 @@ bool syslog_sink::connect() noexcept {
 syslog_sink::outcome syslog_sink::send(std::string_view datagram) noexcept {
     for (int attempt = 0; attempt < 2; ++attempt) {
         if (!socket_.is_open() && !connect()) return outcome::away;
-        ssize_t n;
-        do {
-            n = ::send(socket_.native_handle(), datagram.data(), datagram.size(), MSG_NOSIGNAL);
-        } while (n < 0 && errno == EINTR);
-        if (n >= 0) {
+        std::error_code ec;
+        os::send(socket_.native_handle(), datagram.data(), datagram.size(), MSG_NOSIGNAL, ec);
+        if (!ec) {
             ++counters_.written;
             last_error_.clear();
             return outcome::sent;
         }
-        last_error_ = std::error_code(errno, std::generic_category());
-        if (errno == EAGAIN || errno == ENOBUFS) return outcome::busy;
+        last_error_ = ec;
+        if (ec == std::errc::resource_unavailable_try_again) return outcome::busy;
+        // No memory for the datagram: the socket stays writable, so waiting for it would spin.
+        if (ec == std::errc::no_buffer_space) return outcome::later;
         // ECONNREFUSED, ENOTCONN, ENOENT...: the syslog daemon restarted; reconnect, resend.
         boost::system::error_code ignored;
         socket_.close(ignored);
@@ -88,7 +90,7 @@ void syslog_sink::send_queue() {
             wait_writable();
             break;
         }
-        if (result == outcome::away) {
+        if (result == outcome::away || result == outcome::later) {
             retry_later();
             break;
         }

@@ -6,12 +6,14 @@
 
 #include <cstddef>
 
+#include "klog/os/os.hpp"
+
 namespace klog::sinks::detail {
 
 std::optional<std::uint64_t> tcp_bytes_acked(int fd) noexcept {
     tcp_info info{};
     socklen_t len = sizeof info;
-    if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return std::nullopt;
+    if (os::get_option(fd, IPPROTO_TCP, TCP_INFO, &info, &len)) return std::nullopt;
     if (len < offsetof(tcp_info, tcpi_bytes_acked) + sizeof info.tcpi_bytes_acked) {
         return std::nullopt;
     }
@@ -27,7 +29,7 @@ namespace klog::sinks::detail {
 
 std::optional<std::uint64_t> tcp_outq(int fd) noexcept {
     int n = 0;
-    if (::ioctl(fd, SIOCOUTQ, &n) != 0 || n < 0) return std::nullopt;
+    if (os::io_control(fd, SIOCOUTQ, &n) || n < 0) return std::nullopt;
     return static_cast<std::uint64_t>(n);
 }
 

@@ -1,5 +1,7 @@
 #include "klog/sinks/udp_sink.hpp"
 
+#include "klog/os/os.hpp"
+
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -77,32 +79,38 @@ void udp_sink::kick() {
     bool progressed = false;
     while (queue_.ready() != 0) {
         const auto& datagram = queue_.unsent(0).bytes;
-        ssize_t n;
-        do {
-            n = ::send(socket_->native_handle(), datagram.data(), datagram.size(),
-                       MSG_DONTWAIT | MSG_NOSIGNAL);
-        } while (n < 0 && errno == EINTR);
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+        std::error_code error;
+        os::send(socket_->native_handle(), datagram.data(), datagram.size(),
+                 MSG_DONTWAIT | MSG_NOSIGNAL, error);
+        if (error == std::errc::resource_unavailable_try_again ||
+            error == std::errc::no_buffer_space) {
+            // A full socket: until it is writable again. ENOBUFS (no memory, a full device
+            // queue) leaves the socket writable, so waiting for it would spin: a timer.
             sending_ = true;
             const std::weak_ptr<char> alive = alive_;
             auto keep = socket_;
-            socket_->async_wait(udp::socket::wait_write,
-                                [this, alive, keep](const boost::system::error_code& ec) {
-                                    if (alive.expired()) return;
-                                    sending_ = false;
-                                    if (ec == asio::error::operation_aborted) return;
-                                    kick();
-                                });
+            const auto go_on = [this, alive, keep](const boost::system::error_code& ec) {
+                if (alive.expired()) return;
+                sending_ = false;
+                if (ec == asio::error::operation_aborted) return;
+                kick();
+            };
+            if (error == std::errc::no_buffer_space) {
+                timer_.expires_after(s_.retry_busy);
+                timer_.async_wait(go_on);
+            } else {
+                socket_->async_wait(udp::socket::wait_write, go_on);
+            }
             break;
         }
-        if (n < 0 && !retried_) {
+        if (error && !retried_) {
             retried_ = true;  // the error may belong to an earlier datagram: once more
             continue;
         }
-        if (n < 0) {
+        if (error) {
             ++counters_.dropped;
             failed_.add(queue_.unsent(0).meta.seq);
-            diag(name() + ": " + std::generic_category().message(errno) + ": datagram dropped");
+            diag(name() + ": " + error.message() + ": datagram dropped");
         } else {
             ++counters_.written;
         }

@@ -1,11 +1,18 @@
 #include "klog/sources/klogctl_fn.hpp"
 
-#include <sys/klog.h>
+#include <cerrno>
+
+#include "klog/os/os.hpp"
 
 namespace klog::sources {
 
 klogctl_fn system_klogctl() {
-    return [](int action, char* buffer, int length) { return ::klogctl(action, buffer, length); };
+    return [](int action, char* buffer, int length) {
+        std::error_code ec;
+        const int r = os::kernel_log(action, buffer, length, ec);
+        if (ec) errno = ec.value();
+        return r;
+    };
 }
 
 }  // namespace klog::sources

@@ -1,19 +1,15 @@
 #include "klog/sources/proc_kmsg_source.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <system_error>
 
 #include "descriptor_wait.hpp"
+#include "klog/os/os.hpp"
 
 namespace klog::sources {
 
 int proc_kmsg_source::open_file(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) throw std::system_error(errno, std::generic_category(), path);
-    return fd;
+    return os::open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY).release();
 }
 
 proc_kmsg_source::proc_kmsg_source(boost::asio::io_context& io, int fd, std::string name)
@@ -25,20 +21,19 @@ read_status proc_kmsg_source::read_available(record_handler& handler, std::error
         ec = std::make_error_code(std::errc::bad_file_descriptor);
         return read_status::end;
     }
-    ssize_t got;
-    do {
-        got = ::read(descriptor_.native_handle(), buffer_.data(), buffer_.size());
-    } while (got < 0 && errno == EINTR);
-    if (got < 0) {
-        if (errno == EAGAIN) return read_status::drained;
-        ec = std::error_code(errno, std::generic_category());
+    const auto got = os::read(descriptor_.native_handle(), buffer_.data(), buffer_.size(), ec);
+    if (ec) {
+        if (ec == std::errc::resource_unavailable_try_again) {
+            ec.clear();
+            return read_status::drained;
+        }
         return read_status::end;
     }
     if (got == 0) {
         decoder_.finish([&](const record_view& r) { handler.on_record(r); });
         return read_status::end;
     }
-    decoder_.feed(std::string_view(buffer_.data(), static_cast<std::size_t>(got)),
+    decoder_.feed(std::string_view(buffer_.data(), got),
                   [&](const record_view& r) { handler.on_record(r); });
     return read_status::more;
 }

@@ -1,6 +1,5 @@
 #include "klog/sources/replay_source.hpp"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
@@ -8,6 +7,7 @@
 #include <system_error>
 
 #include "klog/decoders/kmsg_decoder.hpp"
+#include "klog/os/os.hpp"
 
 namespace klog::sources {
 
@@ -35,9 +35,7 @@ bool looks_like_kmsg_header(std::string_view s) noexcept {
 
 int replay_source::open_file(const std::string& path) {
     if (path == "-") return STDIN_FILENO;
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) throw std::system_error(errno, std::generic_category(), path);
-    return fd;
+    return os::open(path, O_RDONLY | O_NOCTTY).release();
 }
 
 std::optional<replay_format> replay_source::detect(std::string_view head, bool at_end) noexcept {
@@ -65,7 +63,7 @@ replay_source::replay_source(boost::asio::io_context& io, int fd, std::string na
 replay_source::~replay_source() { close(); }
 
 void replay_source::close() noexcept {
-    if (fd_ > STDIN_FILENO) ::close(fd_);
+    if (fd_ > STDIN_FILENO) os::unique_fd(fd_).reset();
     fd_ = -1;
 }
 
@@ -75,15 +73,9 @@ read_status replay_source::read_available(record_handler& handler, std::error_co
         ec = std::make_error_code(std::errc::bad_file_descriptor);
         return read_status::end;
     }
-    ssize_t got;
-    do {
-        got = ::read(fd_, chunk_.data(), chunk_.size());
-    } while (got < 0 && errno == EINTR);
-    if (got < 0) {
-        ec = std::error_code(errno, std::generic_category());
-        return read_status::end;
-    }
-    const std::string_view bytes(chunk_.data(), static_cast<std::size_t>(got));
+    const auto got = os::read(fd_, chunk_.data(), chunk_.size(), ec);
+    if (ec) return read_status::end;
+    const std::string_view bytes(chunk_.data(), got);
     if (!detected_) {
         pending_.append(bytes);
         const auto format = detect(pending_, got == 0);

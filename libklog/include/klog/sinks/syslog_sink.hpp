@@ -64,7 +64,9 @@ class syslog_sink final : public sink {
     }
 
   private:
-    enum class outcome { sent, busy, away };
+    /// busy: the socket is full (wait until it is writable); later: no memory (ENOBUFS; try
+    /// again on the timer); away: the syslog daemon is gone (reconnect on the timer).
+    enum class outcome { sent, busy, later, away };
     bool connect() noexcept;
     outcome send(std::string_view datagram) noexcept;
     /// Sends what waits, in order; arms the wait or the retry timer when it has to stop.

@@ -30,6 +30,8 @@ class udp_sink final : public sink {
         network_endpoint endpoint;
         std::size_t queue_max = 10000;
         std::chrono::milliseconds retry_resolve{5000};
+        /// A send refused for want of memory (ENOBUFS) is tried again after this.
+        std::chrono::milliseconds retry_busy{50};
     };
 
     udp_sink(boost::asio::io_context& io, settings s, std::unique_ptr<formatters::formatter> format,
@@ -61,7 +63,7 @@ class udp_sink final : public sink {
     boost::asio::steady_timer timer_;
     std::shared_ptr<boost::asio::ip::udp::socket> socket_;
     bool ready_ = false;
-    bool sending_ = false;
+    bool sending_ = false;  ///< a wait for the socket (or the ENOBUFS timer) is armed
     bool retried_ = false;
     std::shared_ptr<char> alive_ = std::make_shared<char>();
     delivery_queue queue_;

@@ -11,6 +11,7 @@
 // and whether the error is final (EAGAIN on a non-blocking descriptor is not).
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -19,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 namespace klog::os {
@@ -73,10 +75,20 @@ void unlink(const std::string& path, std::error_code& ec) noexcept;
 /// An existing directory is no error.
 void make_directory(const std::string& path, mode_t mode, std::error_code& ec) noexcept;
 
-/// lchown(2): the link itself, never what it points to.
-void change_owner(const std::string& path, unsigned uid, unsigned gid, std::error_code& ec) noexcept;
+/// lchown(2): the link itself, never what it points to (chown(2) with `follow_links`).
+void change_owner(const std::string& path, unsigned uid, unsigned gid, std::error_code& ec,
+                  bool follow_links = false) noexcept;
+/// access(2) F_OK: whether the path exists (a dangling link does not).
+bool exists(const std::string& path) noexcept;
+/// access(2) with `mode` (R_OK, W_OK...), for the real user.
+std::error_code accessible(const std::string& path, int mode) noexcept;
+/// rmdir(2).
+void remove_directory(const std::string& path, std::error_code& ec) noexcept;
 /// The names in a directory, without "." and "..".
 std::vector<std::string> list_directory(const std::string& dir, std::error_code& ec);
+/// stat(2) of a path (lstat(2) with `follow_links` false).
+std::error_code path_status(const std::string& path, struct stat& st,
+                            bool follow_links = true) noexcept;
 /// lstat(2): whether `path` is a regular file (not a link to one), and its size.
 bool regular_file(const std::string& path, std::uint64_t& size) noexcept;
 
@@ -130,19 +142,59 @@ std::size_t pread_full(int fd, void* buffer, std::size_t size, off_t offset,
 
 /// One write(2): how much the kernel took. A write of nothing with bytes to write is EIO.
 std::size_t write(int fd, const void* bytes, std::size_t size, std::error_code& ec) noexcept;
+/// Writes all of `bytes` at `offset` (pwrite(2), continued after short writes).
+std::size_t pwrite_all(int fd, std::string_view bytes, off_t offset, std::error_code& ec) noexcept;
 /// Writes all of `bytes` (short writes are continued); returns how many were written, which is
 /// less than the size only with `ec` set.
 std::size_t write_all(int fd, std::string_view bytes, std::error_code& ec) noexcept;
 
+/// pipe2(2), both ends close-on-exec: {read end, write end}.
+std::pair<unique_fd, unique_fd> pipe();
+/// dup2(2): `fd` copied onto `target` (without close-on-exec, as dup2 makes it).
+std::error_code duplicate_to(int fd, int target) noexcept;
+/// Clears close-on-exec: a child started by exec gets `fd`.
+std::error_code make_inheritable(int fd) noexcept;
+/// Whether `fd` is an open descriptor.
+bool is_open(int fd) noexcept;
 /// fstat(2).
 std::error_code status(int fd, struct stat& st) noexcept;
 /// isatty(3).
 bool is_terminal(int fd) noexcept;
 std::error_code sync(int fd) noexcept;
+/// A POSIX write lock on the whole file (fcntl F_SETLK): what `fuser`, lslocks and other
+/// klogds see.
+std::error_code lock_record(int fd) noexcept;
+/// The process holding a POSIX write lock on the file, 0 when none is visible from here.
+pid_t record_lock_holder(int fd) noexcept;
 /// flock(2) LOCK_EX | LOCK_NB: EWOULDBLOCK when another process holds it.
 std::error_code lock_exclusive(int fd) noexcept;
 std::error_code truncate(int fd, off_t length) noexcept;
 /// lseek(2); -1 with `ec` set.
 off_t seek(int fd, off_t offset, int whence, std::error_code& ec) noexcept;
+
+// --- sockets and devices ---------------------------------------------------------------------
+
+/// socket(2), close-on-exec.
+unique_fd socket(int domain, int type, int protocol, std::error_code& ec) noexcept;
+std::error_code bind(int fd, const sockaddr* address, socklen_t length) noexcept;
+/// connect(2) to a Unix socket path ("@name": the abstract namespace); a path too long for
+/// sockaddr_un is ENAMETOOLONG.
+std::error_code connect_unix(int fd, const std::string& path) noexcept;
+/// One send(2); EINTR retried. EAGAIN, ENOBUFS and the rest are the caller's to handle.
+std::size_t send(int fd, const void* bytes, std::size_t size, int flags,
+                 std::error_code& ec) noexcept;
+/// One sendto(2) to a Unix socket path ("@name": abstract).
+std::size_t send_to_unix(int fd, const std::string& path, std::string_view bytes, int flags,
+                         std::error_code& ec) noexcept;
+/// One recvfrom(2); EINTR retried.
+std::size_t receive_from(int fd, void* buffer, std::size_t size, int flags, sockaddr* from,
+                         socklen_t* from_length, std::error_code& ec) noexcept;
+std::error_code set_option(int fd, int level, int name, const void* value,
+                           socklen_t length) noexcept;
+std::error_code get_option(int fd, int level, int name, void* value, socklen_t* length) noexcept;
+/// syslog(2) (klogctl): what it returns (bytes read, a level...), -1 with `ec` set.
+int kernel_log(int action, char* buffer, int length, std::error_code& ec) noexcept;
+/// ioctl(2) with a pointer argument.
+std::error_code io_control(int fd, unsigned long request, void* argument) noexcept;
 
 }  // namespace klog::os
