@@ -152,7 +152,7 @@ config make_config(const options& opts) {
         const auto kind = klog::formatters::parse_format_kind(*opts.format);
         if (!kind)
             fail("--format " + *opts.format,
-                 "unknown format (traditional, raw, json, rfc3164, rfc5424)");
+                 "unknown format (" + std::string(klog::formatters::format_kind_names()) + ")");
         c.format = *kind;
     }
     if (opts.color) {

@@ -8,12 +8,12 @@
 #include <vector>
 
 #include "klog/decoders/line_decoder.hpp"
-#include "klog/record.hpp"
+#include "../support/owned_record.hpp"
 
 namespace {
-std::vector<klog::record> decode(std::string_view bytes, std::size_t step) {
+std::vector<klog_test::record> decode(std::string_view bytes, std::size_t step) {
     klog::decoders::line_decoder d;
-    std::vector<klog::record> out;
+    std::vector<klog_test::record> out;
     auto keep = [&](const klog::record_view& r) { out.emplace_back(r); };
     for (std::size_t i = 0; i < bytes.size(); i += step) d.feed(bytes.substr(i, step), keep);
     d.finish(keep);

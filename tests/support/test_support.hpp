@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "klog/record.hpp"
+#include "owned_record.hpp"
 #include "klog/sources/record_handler.hpp"
 
 namespace klog_test {
@@ -70,7 +70,7 @@ class collecting_handler final : public klog::sources::record_handler {
   public:
     void on_record(const klog::record_view& r) override { records.emplace_back(r); }
     void on_event(klog::sources::source_event e) override { events.push_back(e); }
-    std::vector<klog::record> records;
+    std::vector<klog_test::record> records;
     std::vector<klog::sources::source_event> events;
 };
 

@@ -20,8 +20,7 @@ class daemon {
     /// Forks. The parent does not return: it waits until the child calls `ready()` (exit 0) or
     /// dies first (exit 1, having let the child's error reach the terminal). The child returns
     /// after setsid(), chdir("/") and pointing standard input and output (and standard error
-    /// unless `keep_stderr`, for -d) at /dev/null. `before_fork` / `after_fork_child` let the
-    /// caller prepare its io_context (notify_fork).
+    /// unless `keep_stderr`, for -d) at /dev/null.
     static void detach(bool keep_stderr);
 
     /// In the detached child: tells the waiting parent that startup succeeded.

@@ -32,13 +32,6 @@ std::optional<format_kind> parse_format_kind(std::string_view name) noexcept {
     return std::nullopt;
 }
 
-std::string_view format_kind_name(format_kind kind) noexcept {
-    for (const auto& k : kinds) {
-        if (k.kind == kind) return k.name;
-    }
-    return "unknown";
-}
-
 std::string_view format_kind_names() noexcept { return "traditional, raw, json, rfc3164, rfc5424"; }
 
 std::unique_ptr<formatter> make_formatter(format_kind kind, const format_options& options) {

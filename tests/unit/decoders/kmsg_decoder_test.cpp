@@ -5,15 +5,15 @@
 #include <vector>
 #include <string>
 
-#include "klog/record.hpp"
+#include "owned_record.hpp"
 #include "test_support.hpp"
 
 using klog::decoders::parse_kmsg_record;
 
 namespace {
-klog::record decode(std::string_view bytes) {
+klog_test::record decode(std::string_view bytes) {
     std::string scratch;
-    return klog::record(parse_kmsg_record(bytes, scratch));
+    return klog_test::record(parse_kmsg_record(bytes, scratch));
 }
 }  // namespace
 

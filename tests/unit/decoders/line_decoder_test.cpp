@@ -4,20 +4,20 @@
 #include <string>
 #include <vector>
 
-#include "klog/record.hpp"
+#include "owned_record.hpp"
 #include "test_support.hpp"
 
 using klog::decoders::line_decoder;
 
 namespace {
-klog::record parse(std::string_view line,
+klog_test::record parse(std::string_view line,
                    line_decoder::prefix mode = line_decoder::prefix::required) {
-    return klog::record(line_decoder::parse_line(line, mode));
+    return klog_test::record(line_decoder::parse_line(line, mode));
 }
 
-std::vector<klog::record> feed_all(const std::vector<std::string>& chunks) {
+std::vector<klog_test::record> feed_all(const std::vector<std::string>& chunks) {
     line_decoder d;
-    std::vector<klog::record> out;
+    std::vector<klog_test::record> out;
     for (const auto& c : chunks)
         d.feed(c, [&](const klog::record_view& r) { out.emplace_back(r); });
     d.finish([&](const klog::record_view& r) { out.emplace_back(r); });

@@ -6,14 +6,14 @@
 #include <vector>
 
 #include "klog/decoders/line_decoder.hpp"
-#include "klog/record.hpp"
+#include "owned_record.hpp"
 
 using klog::decoders::line_decoder;
 
 TEST_CASE("line: 100 MB without a newline is held to 8 KiB, cut once, and reading goes on",
           "[decoders][line][hostile]") {
     line_decoder d;
-    std::vector<klog::record> out;
+    std::vector<klog_test::record> out;
     const auto keep = [&](const klog::record_view& r) { out.emplace_back(r); };
     d.feed("<4>[    1.000000] ", keep);
     const std::string chunk(64 * 1024, 'A');
@@ -39,7 +39,7 @@ TEST_CASE("line: 100 MB without a newline is held to 8 KiB, cut once, and readin
 TEST_CASE("line: cut lines are counted, the limit itself is kept whole", "[decoders][line]") {
     STATIC_REQUIRE(line_decoder::max_line == 8192);
     line_decoder d;
-    std::vector<klog::record> out;
+    std::vector<klog_test::record> out;
     const auto keep = [&](const klog::record_view& r) { out.emplace_back(r); };
     const std::string exact = "<6>" + std::string(line_decoder::max_line - 3, 'x');
     const std::string longer = "<6>" + std::string(3 * line_decoder::max_line, 'y');

@@ -14,7 +14,7 @@
 #include "klog/formatters/rfc5424_formatter.hpp"
 #include "klog/formatters/text_escaper.hpp"
 #include "klog/formatters/traditional_formatter.hpp"
-#include "klog/record.hpp"
+#include "owned_record.hpp"
 
 using namespace klog::formatters;
 using namespace klog::formatters::test;
@@ -123,7 +123,7 @@ TEST_CASE("userspace records cannot take the tags kernel: or klogd:", "[formatte
           "<12>1 2026-11-04T05:31:02.123456Z h - - - [kmsg@32473 seq=\"376\" ts=\"4836489\"] "
           "klogd[5]: x");
     // The owning copy keeps the mark.
-    const klog::record copy(own_notice(notice_text));
+    const klog_test::record copy(own_notice(notice_text));
     CHECK(copy.view().own);
     CHECK_FALSE(copy.view().from_kernel());
     CHECK(copy.view().origin().ident == "klogd");
@@ -141,7 +141,7 @@ TEST_CASE("a backslash of the text is written backslash-x5c, so backslash-xNN is
     for (const auto kind : {format_kind::traditional, format_kind::raw, format_kind::json,
                             format_kind::rfc3164, format_kind::rfc5424}) {
         const auto f = make_formatter(kind, line_options());
-        INFO(format_kind_name(kind));
+        INFO("format kind " << static_cast<int>(kind));
         CHECK(format_with(*f, literal) != format_with(*f, escape));
     }
     // JSON and RFC 5424 PARAM-VALUEs: an invalid byte is `\xNN` once decoded, so the text's

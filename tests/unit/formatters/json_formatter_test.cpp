@@ -23,7 +23,6 @@ std::string json(std::string_view text) {
 
 TEST_CASE("json: kernel record with dictionary", "[formatters]") {
     const json_formatter f(options);
-    CHECK_FALSE(f.line_oriented());
     auto r = kernel_record("snd_hda_intel 0000:00:1f.3: enabling device");
     r.dictionary = klog::dictionary_view(pci_dict, 2);
     CHECK(format_with(f, r) ==

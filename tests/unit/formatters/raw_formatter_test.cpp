@@ -13,7 +13,6 @@ TEST_CASE("raw: kernel record with time, as syslog(2) prints it", "[formatters]"
     const raw_formatter f;
     CHECK(format_with(f, kernel_record("usb 1-1: new high-speed USB device")) ==
           "<6>[    4.836489] usb 1-1: new high-speed USB device\n");
-    CHECK_FALSE(f.line_oriented() == false);
 }
 
 TEST_CASE("raw: without kernel time there is no bracket and no space", "[formatters]") {

@@ -17,7 +17,6 @@ constexpr auto pci_dict = "SUBSYSTEM=pci\nDEVICE=+pci:0000:00:1f.3"sv;
 
 TEST_CASE("rfc5424: kernel record with every SD parameter", "[formatters]") {
     const rfc5424_formatter f(options);
-    CHECK_FALSE(f.line_oriented());
     auto r = kernel_record("snd_hda_intel 0000:00:1f.3: enabling device");
     r.dictionary = klog::dictionary_view(pci_dict, 2);
     CHECK(format_with(f, r) ==

@@ -18,7 +18,6 @@ const format_options options{"myhost", "0a1b2c3d-4e5f-6789-abcd-ef0123456789"};
 TEST_CASE("traditional: the kern.log line", "[formatters]") {
     use_utc();
     const traditional_formatter f(options);
-    CHECK(f.line_oriented());
     CHECK(format_with(f, kernel_record("usb 1-1: new high-speed USB device")) ==
           "Nov  4 05:31:02 myhost kernel: [    4.836489] usb 1-1: new high-speed USB device\n");
     auto r = kernel_record("Linux version 6.1.0");
@@ -100,7 +99,6 @@ TEST_CASE("traditional: u64 limits", "[formatters]") {
 TEST_CASE("rfc3164: <PRI> and the traditional line", "[formatters]") {
     use_utc();
     const rfc3164_formatter f(options);
-    CHECK(f.line_oriented());
     CHECK(format_with(f, kernel_record("usb 1-1: new device")) ==
           "<6>Nov  4 05:31:02 myhost kernel: [    4.836489] usb 1-1: new device\n");
     auto r = kernel_record("Linux version 6.1.0");

@@ -20,9 +20,6 @@ enum class format_kind {
 /// `traditional`, `raw`, `json`, `rfc3164`, `rfc5424` (exact, lowercase); nullopt otherwise.
 [[nodiscard]] std::optional<format_kind> parse_format_kind(std::string_view name) noexcept;
 
-/// The name parse_format_kind() accepts for `kind`.
-[[nodiscard]] std::string_view format_kind_name(format_kind kind) noexcept;
-
 /// All names, for `--help` and error messages: "traditional, raw, json, rfc3164, rfc5424".
 [[nodiscard]] std::string_view format_kind_names() noexcept;
 

@@ -43,8 +43,6 @@ class formatter {
     virtual ~formatter() = default;
     virtual void format(const record_view& record, const record_time& time,
                         std::string& out) const = 0;
-    /// Line formats split multi-line records and escape; record formats keep one record.
-    [[nodiscard]] virtual bool line_oriented() const noexcept = 0;
 };
 
 }  // namespace klog::formatters

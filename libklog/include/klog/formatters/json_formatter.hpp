@@ -36,7 +36,6 @@ class json_formatter final : public formatter {
     explicit json_formatter(const format_options& options);
     void format(const record_view& record, const record_time& time,
                 std::string& out) const override;
-    [[nodiscard]] bool line_oriented() const noexcept override { return false; }
 
     /// Appends `text` as the contents of a JSON string (without the quotes), escaped as above.
     static void append_string_contents(std::string& out, std::string_view text);

@@ -17,7 +17,6 @@ class local_syslog_formatter final : public formatter {
   public:
     void format(const record_view& record, const record_time& time,
                 std::string& out) const override;
-    [[nodiscard]] bool line_oriented() const noexcept override { return false; }
 };
 
 }  // namespace klog::formatters

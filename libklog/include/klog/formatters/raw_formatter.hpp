@@ -27,7 +27,6 @@ class raw_formatter final : public formatter {
     explicit raw_formatter(const format_options& options);
     void format(const record_view& record, const record_time& time,
                 std::string& out) const override;
-    [[nodiscard]] bool line_oriented() const noexcept override { return true; }
 
   private:
     bool color_ = false;  ///< format_options::color

@@ -48,7 +48,6 @@ class rfc5424_formatter final : public formatter {
     explicit rfc5424_formatter(const format_options& options);
     void format(const record_view& record, const record_time& time,
                 std::string& out) const override;
-    [[nodiscard]] bool line_oriented() const noexcept override { return false; }
 
     /// Appends `value` escaped as an RFC 5424 PARAM-VALUE (without the quotes).
     static void append_param_value(std::string& out, std::string_view value);

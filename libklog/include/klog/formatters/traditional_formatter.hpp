@@ -37,7 +37,6 @@ class traditional_formatter final : public formatter {
     explicit traditional_formatter(const format_options& options);
     void format(const record_view& record, const record_time& time,
                 std::string& out) const override;
-    [[nodiscard]] bool line_oriented() const noexcept override { return true; }
 
   private:
     std::string host_;

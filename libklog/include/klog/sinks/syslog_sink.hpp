@@ -1,7 +1,5 @@
 #pragma once
 
-// <utility> before Asio (DESIGN.md, Boost 1.74 with g++ 12).
-#include <utility>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/datagram_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
