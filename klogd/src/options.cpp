@@ -40,8 +40,8 @@ po::options_description describe(options& o) {
         ("source", po::value<std::string>(&o.source)->value_name("SRC"),
          "auto|kmsg|proc|syscall, or a saved log PATH (- = standard input) to replay")
         ("output", po::value<std::vector<std::string>>(&o.outputs)->value_name("SPEC"),
-         "syslog[:SOCKET], file:PATH, udp://HOST[:PORT], tcp://HOST[:PORT], tls://HOST[:PORT], "
-         "relp://HOST[:PORT], relps://HOST[:PORT] "
+         "syslog[:SOCKET], journal[:SOCKET], file:PATH, udp://HOST[:PORT], tcp://HOST[:PORT], "
+         "tls://HOST[:PORT], relp://HOST[:PORT], relps://HOST[:PORT] "
          "(repeatable: every record goes to every output); a network output ending in "
          "?full=drop drops records (and says so) instead of holding the others back when it "
          "can take no more, ?full=block holds them back (udp drops by default)")

@@ -14,6 +14,7 @@
 #include <boost/asio/ssl/context.hpp>
 
 #include "klog/formatters/format_kind.hpp"
+#include "klog/formatters/journal_formatter.hpp"
 #include "klog/sinks/file_sink.hpp"
 #include "klog/sinks/stream_sink.hpp"
 #include "klog/sinks/syslog_sink.hpp"
@@ -85,19 +86,30 @@ output_spec parse_file(std::string_view rest, const options&, const config&) {
     return out;
 }
 
-output_spec parse_syslog(std::string_view rest, const options&, const config& c) {
+/// `NAME` or `NAME:SOCKET`: a local datagram socket (syslog, journal).
+output_spec parse_socket(std::string_view name, output_spec::kind type,
+                         const std::string& default_socket, std::string_view rest) {
     output_spec out;
-    out.type = output_spec::kind::syslog;
+    out.type = type;
+    const std::string option = "--output " + std::string(name);
     if (rest.empty()) {
-        out.path = c.syslog_socket;
+        out.path = default_socket;
     } else {
-        if (rest.front() != ':') fail("--output syslog" + std::string(rest), "unknown output");
+        if (rest.front() != ':') fail(option + std::string(rest), "unknown output");
         out.path = rest.substr(1);
-        if (out.path.empty()) fail("--output syslog:", "empty socket path");
-        if (out.path.size() >= 108) fail("--output syslog:" + out.path, "socket path too long");
+        if (out.path.empty()) fail(option + ":", "empty socket path");
+        if (out.path.size() >= 108) fail(option + ":" + out.path, "socket path too long");
     }
-    out.key = "syslog:" + out.path;
+    out.key = std::string(name) + ":" + out.path;
     return out;
+}
+
+output_spec parse_journal(std::string_view rest, const options&, const config& c) {
+    return parse_socket("journal", output_spec::kind::journal, c.journal_socket, rest);
+}
+
+output_spec parse_syslog(std::string_view rest, const options&, const config& c) {
+    return parse_socket("syslog", output_spec::kind::syslog, c.syslog_socket, rest);
 }
 
 /// `HOST[:PORT][?full=drop|block]` for udp://, tcp://, tls://.
@@ -234,6 +246,16 @@ std::unique_ptr<klog::sinks::sink> make_syslog(const output_spec& spec, output_c
     return std::make_unique<klog::sinks::syslog_sink>(ctx.io, std::move(s));
 }
 
+std::unique_ptr<klog::sinks::sink> make_journal(const output_spec& spec, output_context& ctx) {
+    // The local syslog output's delivery (a datagram per record, busy/away/retry), in the
+    // journal's native protocol.
+    klog::sinks::syslog_sink::settings s;
+    s.path = spec.path;
+    s.keep_final_newline = true;
+    return std::make_unique<klog::sinks::syslog_sink>(
+        ctx.io, std::move(s), std::make_unique<klog::formatters::journal_formatter>());
+}
+
 std::unique_ptr<klog::sinks::sink> make_udp(const output_spec& spec, output_context& ctx) {
     klog::sinks::udp_sink::settings s;
     s.endpoint = spec.endpoint;
@@ -271,7 +293,8 @@ std::uint64_t parse_spool_max(const std::string& text) { return parse_size("--sp
 
 const std::vector<output_kind>& output_registry() {
     static const std::vector<output_kind> kinds = {
-        {"syslog", parse_syslog, make_syslog},  // syslog or syslog:SOCKET
+        {"syslog", parse_syslog, make_syslog},     // syslog or syslog:SOCKET
+        {"journal", parse_journal, make_journal},  // journal or journal:SOCKET
         {"file:", parse_file, make_file},
         {"udp://", parse_udp, make_udp},
         {"tcp://", parse_tcp, make_stream},
@@ -289,7 +312,8 @@ output_spec parse_output(const std::string& spec, const options& opts, const con
         }
     }
     fail("--output " + spec,
-         "unknown output (expected syslog[:SOCKET], file:PATH, udp://HOST[:PORT], "
+         "unknown output (expected syslog[:SOCKET], journal[:SOCKET], file:PATH, "
+         "udp://HOST[:PORT], "
          "tcp://HOST[:PORT], tls://HOST[:PORT], relp://HOST[:PORT] or relps://HOST[:PORT])");
 }
 

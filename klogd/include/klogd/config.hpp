@@ -21,12 +21,12 @@ enum class source_kind { automatic, kmsg, proc, syscall, replay };
 
 /// One destination of `--output=` / `-f`, checked (see klogd/outputs.hpp for the kinds).
 struct output_spec {
-    enum class kind { syslog, file, udp, tcp, tls, relp, relps };
+    enum class kind { syslog, journal, file, udp, tcp, tls, relp, relps };
     kind type = kind::syslog;
     /// How the state file names this output: the `--output=` value without its query
     /// (`file:/var/log/kern.log`, `syslog:/dev/log`, `tcp://logs:514`); `-f FILE` is `file:FILE`.
     std::string key;
-    std::string path;  ///< file: the path, "-" for standard output; syslog: the socket
+    std::string path;  ///< file: the path, "-" for standard output; syslog, journal: the socket
     /// When it can take no more: stop reading the kernel (block) or drop and say so (drop).
     /// `?full=drop|block` on network outputs; udp drops by default, everything else blocks.
     klog::sinks::when_full mode = klog::sinks::when_full::block;
@@ -77,6 +77,7 @@ struct config {
     std::optional<unsigned> user_id;   ///< --user's uid and gid, checked
     std::optional<unsigned> group_id;
     std::string syslog_socket = "/dev/log";
+    std::string journal_socket = "/run/systemd/journal/socket";  ///< --output=journal
     /// --incident-dir: one JSON file per incident.
     std::optional<std::string> incident_dir;
     /// --pstore: where the previous boot's log is read at start; empty: not read.

@@ -20,7 +20,11 @@ std::unique_ptr<formatters::formatter> syslog_sink::make_formatter() {
 }
 
 syslog_sink::syslog_sink(asio::io_context& io, settings s)
-    : sink(s.path, make_formatter(), when_full::block),
+    : syslog_sink(io, std::move(s), make_formatter()) {}
+
+syslog_sink::syslog_sink(asio::io_context& io, settings s,
+                         std::unique_ptr<formatters::formatter> format)
+    : sink(s.path, std::move(format), when_full::block),
       s_(std::move(s)),
       socket_(io),
       timer_(io),
@@ -75,7 +79,9 @@ syslog_sink::outcome syslog_sink::send(std::string_view datagram) noexcept {
 
 void syslog_sink::put(std::string_view bytes, const record_meta& meta) {
     // The formatter writes one record; a trailing newline is not part of a datagram.
-    if (!bytes.empty() && bytes.back() == '\n') bytes.remove_suffix(1);
+    if (!s_.keep_final_newline && !bytes.empty() && bytes.back() == '\n') {
+        bytes.remove_suffix(1);
+    }
     if (queue_.empty() && !waiting_ && send(bytes) == outcome::sent) return;
     queue_.push_back({std::string(bytes), meta});
     if (!waiting_) send_queue();

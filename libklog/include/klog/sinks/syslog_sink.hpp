@@ -33,6 +33,9 @@ class syslog_sink final : public sink {
         std::size_t max_queued = 10000;
         std::chrono::milliseconds retry_initial{100};
         std::chrono::milliseconds retry_max{2000};
+        /// The datagram ends with a newline that belongs to it (journald's native protocol);
+        /// otherwise a trailing newline is not sent.
+        bool keep_final_newline = false;
     };
 
     /// The formatter this sink expects (the datagram format above).
@@ -41,6 +44,9 @@ class syslog_sink final : public sink {
     /// A socket nobody listens on yet is not an error: the sink retries. Throws
     /// std::system_error naming the path when it is too long.
     syslog_sink(boost::asio::io_context& io, settings s);
+    /// The same delivery with another datagram format (--output=journal: journal_formatter).
+    syslog_sink(boost::asio::io_context& io, settings s,
+                std::unique_ptr<formatters::formatter> format);
     ~syslog_sink() override;
     syslog_sink(const syslog_sink&) = delete;
     syslog_sink& operator=(const syslog_sink&) = delete;
