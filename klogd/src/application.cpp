@@ -817,7 +817,10 @@ void application::prepare_state_directory() {
                 // klogd's own directory, made by an earlier run as root.
                 std::error_code ec;
                 klog::os::change_owner(dir.string(), uid, gid, ec, true);
-                if (ec) throw klog::os::failure(ec, "give to --user", dir.string());
+                if (ec) {
+                    throw std::system_error(ec, "cannot give " + dir.string() + " to --user " +
+                                                    *cfg_.user);
+                }
             } else if (!writable) {
                 throw std::system_error(EACCES, std::generic_category(),
                                         "--state-file " + cfg_.state_file + ": " + dir.string() +

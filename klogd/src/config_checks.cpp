@@ -59,7 +59,7 @@ void check_directory_creatable(const std::string& option, const std::string& pat
     const auto probe =
         (exists ? dir : parent) / (".klogd-probe-" + std::to_string(static_cast<long>(::getpid())));
     std::error_code ec;
-    klog::os::make_directory(probe.string(), 0700, ec);
+    klog::os::create_new_directory(probe.string(), 0700, ec);
     if (ec) {
         fail(option + " " + path, "cannot create directories in " +
                                       (exists ? dir : parent).string() + ": " + ec.message());

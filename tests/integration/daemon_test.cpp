@@ -422,3 +422,38 @@ TEST_CASE(
     CHECK(klogd.wait_exit(5s) == 0);
     CHECK(::access(pid.c_str(), F_OK) != 0);
 }
+
+// Found by the review of the OS seam: an open(2) of a FIFO output blocks until a reader comes;
+// SIGTERM must end that wait (EINTR back to the event loop), not be retried away. klogd then
+// stayed until SIGKILL: no cursor saved, the pid file left behind.
+TEST_CASE("SIGTERM while a HUP's reopen of a FIFO output waits for a reader stops klogd "
+          "cleanly",
+          "[integration][daemon]") {
+    daemon_fixture f;
+    f.out = f.dir.file("out.fifo");
+    REQUIRE(::mkfifo(f.out.c_str(), 0600) == 0);
+    const auto state = f.dir.file("state");
+    // The reader: there while klogd opens the FIFO at start, gone before the HUP.
+    int reader = -1;
+    std::thread opener([&] { reader = ::open(f.out.c_str(), O_RDONLY | O_CLOEXEC); });
+    background_klogd klogd(f.args({"--state-file=" + state}), f.err);
+    REQUIRE(f.ready(klogd));
+    opener.join();
+    REQUIRE(reader >= 0);
+    f.kmsg.send(kmsg_record(6, 1, 1000000, "through the fifo"));
+    char buf[256];
+    REQUIRE(eventually([&] { return ::read(reader, buf, sizeof buf) > 0; }));
+    ::close(reader);
+    klogd.signal(SIGHUP);  // reopen: open(O_WRONLY) of a FIFO without a reader blocks
+    REQUIRE(eventually([&] {
+        std::ifstream wchan("/proc/" + std::to_string(klogd.pid()) + "/wchan");
+        std::string w;
+        std::getline(wchan, w);
+        return w.find("fifo") != std::string::npos || w.find("wait_for_partner") != std::string::npos;
+    }, 5s));
+    klogd.signal(SIGTERM);
+    INFO(f.diagnostics());
+    CHECK(klogd.wait_exit(5s) == 0);
+    CHECK(::access(f.pid.c_str(), F_OK) != 0);
+    CHECK(read_if_any(state).find("seq=1\n") != std::string::npos);
+}

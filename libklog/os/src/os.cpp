@@ -37,6 +37,13 @@ int injected_error(call what, const char* path, int fd = -1) noexcept {
     return injected_error(what, path, fd, ignored);
 }
 
+/// The same for a call whose EINTR is the caller's (open, syslog(2)): returned as it is.
+int injected_error_once(call what, const char* path) noexcept {
+    if (!detail::faults_active.load(std::memory_order_relaxed)) return 0;
+    std::size_t ignored = SIZE_MAX;
+    return detail::injected(what, path, -1, ignored);
+}
+
 /// Runs `f` again while it fails with EINTR.
 template <typename F>
 auto again(F&& f) noexcept {
@@ -82,11 +89,12 @@ unique_fd open(const std::string& path, int flags, mode_t mode, std::error_code&
 unique_fd open_at(int dir_fd, const std::string& name, int flags, mode_t mode,
                   std::error_code& ec) noexcept {
     ec.clear();
-    if (const int e = injected_error(call::open, name.c_str())) {
+    if (const int e = injected_error_once(call::open, name.c_str())) {
         ec = error_of(e);
         return {};
     }
-    const int fd = again([&] { return ::openat(dir_fd, name.c_str(), flags | O_CLOEXEC, mode); });
+    // Not made again after EINTR: see os.hpp.
+    const int fd = ::openat(dir_fd, name.c_str(), flags | O_CLOEXEC, mode);
     if (fd < 0) {
         ec = error_of(errno);
         return {};
@@ -124,6 +132,15 @@ void unlink(const std::string& path, std::error_code& ec) noexcept {
     if (const int e = injected_error(call::unlink, path.c_str())) {
         ec = error_of(e);
     } else if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+        ec = error_of(errno);
+    }
+}
+
+void create_new_directory(const std::string& path, mode_t mode, std::error_code& ec) noexcept {
+    ec.clear();
+    if (const int e = injected_error(call::mkdir, path.c_str())) {
+        ec = error_of(e);
+    } else if (::mkdir(path.c_str(), mode) != 0) {
         ec = error_of(errno);
     }
 }
@@ -168,12 +185,16 @@ std::vector<std::string> list_directory(const std::string& dir, std::error_code&
         return names;
     }
     const std::unique_ptr<DIR, int (*)(DIR*)> guard(d, ::closedir);
-    errno = 0;
-    while (const dirent* e = ::readdir(d)) {
+    for (;;) {
+        errno = 0;  // readdir(3) says end and error apart only by errno
+        const dirent* e = ::readdir(d);
+        if (e == nullptr) {
+            if (errno != 0) ec = error_of(errno);
+            break;
+        }
         const std::string_view name(e->d_name);
         if (name != "." && name != "..") names.emplace_back(name);
     }
-    if (errno != 0) ec = error_of(errno);
     return names;
 }
 
@@ -580,11 +601,11 @@ std::error_code get_option(int fd, int level, int name, void* value, socklen_t* 
 
 int kernel_log(int action, char* buffer, int length, std::error_code& ec) noexcept {
     ec.clear();
-    if (const int e = injected_error(call::klogctl, nullptr)) {
+    if (const int e = injected_error_once(call::klogctl, nullptr)) {
         ec = error_of(e);
         return -1;
     }
-    const int r = again([&] { return ::klogctl(action, buffer, length); });
+    const int r = ::klogctl(action, buffer, length);  // EINTR returned: see os.hpp
     if (r < 0) ec = error_of(errno);
     return r;
 }

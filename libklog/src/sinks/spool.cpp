@@ -165,7 +165,7 @@ void spool::load_acked() {
     const auto path = dir_ + "/acked";
     std::string text;
     std::error_code ec;
-    os::read_file(path, text, 64, ec);
+    os::read_regular_file(path, text, 64, ec);  // never through a link planted there
     if (ec || text.empty()) return;
     location at;
     const auto sp = text.find(' ');

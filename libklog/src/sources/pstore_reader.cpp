@@ -137,9 +137,9 @@ std::string pstore_reader::begin(const dump& d) const {
     {
         const auto fd = os::open(marker, O_WRONLY | O_CREAT | O_NOFOLLOW, 0600, ec);
         if (ec) return os::failure(ec, "write", marker).what();
-        ec = os::sync(fd.get());
+        (void)os::sync(fd.get());
     }
-    if (!ec) os::sync_directory(archive_dir_, ec);
+    os::sync_directory(archive_dir_, ec);
     // The marker may not survive a crash: the dump is then delivered again without saying so
     // (never lost).
     return {};

@@ -1,7 +1,10 @@
 #pragma once
 // The operating-system seam: every system call klogd makes on files, directories and
-// descriptors goes through here, once. EINTR is retried here and nowhere else; a write that
-// makes no progress is EIO; errors carry the verb and the path ("cannot open
+// descriptors goes through here, once. EINTR is handled here and nowhere else: calls that
+// finish at once (reads and writes of files and non-blocking descriptors, fsync, sends) are
+// made again; calls that may block for ever (open(2) of a FIFO, syslog(2)'s READ) return it,
+// so that a signal (SIGTERM, SIGHUP) gets back to the event loop. A write that makes no
+// progress is EIO; errors carry the verb and the path ("cannot open
 // /var/lib/klogd/state: Permission denied"). Tests inject faults through it (klog/os/faults.hpp)
 // instead of building anything differently.
 //
@@ -60,6 +63,8 @@ std::system_error failure(std::error_code ec, std::string_view verb, std::string
 
 // --- paths -----------------------------------------------------------------------------------
 
+/// EINTR is returned (an open of a FIFO blocks until a writer or reader comes; a signal
+/// must end the wait).
 unique_fd open(const std::string& path, int flags, mode_t mode = 0);
 unique_fd open(const std::string& path, int flags, mode_t mode, std::error_code& ec) noexcept;
 /// Relative to a directory descriptor (openat(2)).
@@ -74,6 +79,8 @@ void link(const std::string& from, const std::string& to, std::error_code& ec) n
 void unlink(const std::string& path, std::error_code& ec) noexcept;
 /// An existing directory is no error.
 void make_directory(const std::string& path, mode_t mode, std::error_code& ec) noexcept;
+/// mkdir(2) that fails (EEXIST) when the path exists.
+void create_new_directory(const std::string& path, mode_t mode, std::error_code& ec) noexcept;
 
 /// lchown(2): the link itself, never what it points to (chown(2) with `follow_links`).
 void change_owner(const std::string& path, unsigned uid, unsigned gid, std::error_code& ec,
@@ -192,7 +199,8 @@ std::size_t receive_from(int fd, void* buffer, std::size_t size, int flags, sock
 std::error_code set_option(int fd, int level, int name, const void* value,
                            socklen_t length) noexcept;
 std::error_code get_option(int fd, int level, int name, void* value, socklen_t* length) noexcept;
-/// syslog(2) (klogctl): what it returns (bytes read, a level...), -1 with `ec` set.
+/// syslog(2) (klogctl): what it returns (bytes read, a level...), -1 with `ec` set. EINTR is
+/// returned: READ blocks until the kernel logs something.
 int kernel_log(int action, char* buffer, int length, std::error_code& ec) noexcept;
 /// ioctl(2) with a pointer argument.
 std::error_code io_control(int fd, unsigned long request, void* argument) noexcept;
