@@ -36,6 +36,54 @@ klog::record_view text_record(std::uint64_t seq, std::string_view text) {
     return r;
 }
 
+/// The other end of a datagram output: a Unix socket at a path, or UDP on 127.0.0.1.
+class datagram_receiver {
+  public:
+    explicit datagram_receiver(const std::string& unix_path) {
+        std::error_code ec;
+        fd_ = os::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, ec);
+        REQUIRE_FALSE(ec);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::memcpy(addr.sun_path, unix_path.c_str(), unix_path.size());
+        REQUIRE_FALSE(os::bind(fd_.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr));
+        int big = 4 << 20;
+        (void)os::set_option(fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
+    }
+    datagram_receiver() {  // UDP on 127.0.0.1, a port of the kernel's choice
+        std::error_code ec;
+        fd_ = os::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0, ec);
+        REQUIRE_FALSE(ec);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE_FALSE(os::bind(fd_.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr));
+        socklen_t len = sizeof addr;
+        REQUIRE(::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+        port_ = ntohs(addr.sin_port);
+    }
+    [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+    /// Every datagram waiting, from `marker` on (the records' text after the header).
+    std::vector<std::string> receive(std::string_view marker) {
+        std::vector<std::string> got;
+        char buf[4096];
+        for (;;) {
+            std::error_code ec;
+            const auto n = os::receive_from(fd_.get(), buf, sizeof buf, 0, nullptr, nullptr, ec);
+            if (ec) break;
+            const std::string_view d(buf, n);
+            const auto at = d.find(marker);
+            REQUIRE(at != std::string_view::npos);
+            got.emplace_back(d.substr(at));
+        }
+        return got;
+    }
+
+  private:
+    os::unique_fd fd_;
+    std::uint16_t port_ = 0;
+};
+
 }  // namespace
 
 TEST_CASE("faults: /dev/kmsg reads that are interrupted, overrun or not ready lose nothing",
@@ -137,15 +185,7 @@ TEST_CASE("faults: the local syslog output sends every record once, in order, th
     klog_test::temp_dir dir;
     const auto path = dir.file("log");
     std::error_code ec;
-    const auto receiver = os::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, ec);
-    REQUIRE_FALSE(ec);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, path.c_str(), path.size());
-    REQUIRE_FALSE(os::bind(receiver.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr));
-    int big = 4 << 20;
-    (void)os::set_option(receiver.get(), SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
-
+    datagram_receiver receiver(path);
     boost::asio::io_context io;
     klog::sinks::syslog_sink::settings s;
     s.path = path;
@@ -157,16 +197,7 @@ TEST_CASE("faults: the local syslog output sends every record once, in order, th
     std::vector<int> got;
     // The syslog daemon's side: a Unix datagram queue is short (net.unix.max_dgram_qlen).
     const auto receive = [&] {
-        char buf[4096];
-        for (;;) {
-            std::error_code rec;
-            const auto n = os::receive_from(receiver.get(), buf, sizeof buf, 0, nullptr, nullptr, rec);
-            if (rec) break;
-            const std::string_view d(buf, n);
-            const auto at = d.find("sent ");
-            REQUIRE(at != std::string_view::npos);
-            got.push_back(std::stoi(std::string(d.substr(at + 5))));
-        }
+        for (const auto& d : receiver.receive("sent ")) got.push_back(std::stoi(d.substr(5)));
     };
     {
         const os::scoped_faults faults({os::fail(call::send, EINTR).after(10).repeat(5),
@@ -203,11 +234,7 @@ TEST_CASE("faults: the local syslog output backs off while sends fail for want o
     klog_test::temp_dir dir;
     const auto path = dir.file("log");
     std::error_code ec;
-    const auto receiver = os::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, ec);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, path.c_str(), path.size());
-    REQUIRE_FALSE(os::bind(receiver.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr));
+    datagram_receiver receiver(path);
     boost::asio::io_context io;
     klog::sinks::syslog_sink::settings s;
     s.path = path;
@@ -237,32 +264,16 @@ TEST_CASE("faults: the local syslog output backs off while sends fail for want o
         io.run_for(std::chrono::milliseconds(5));
     }
     CHECK(sink.idle());
-    std::vector<std::string> got;
-    char buf[4096];
-    for (;;) {
-        const auto n = os::receive_from(receiver.get(), buf, sizeof buf, 0, nullptr, nullptr, ec);
-        if (ec) break;
-        const std::string_view d(buf, n);
-        got.emplace_back(d.substr(d.find("kept ")));
-    }
-    CHECK(got == std::vector<std::string>{"kept 1", "kept 2", "kept 3"});
+    CHECK(receiver.receive("kept ") == std::vector<std::string>{"kept 1", "kept 2", "kept 3"});
 }
 
 TEST_CASE("faults: a UDP output backs off while sends fail for want of memory (ENOBUFS) "
           "instead of spinning, and then sends what waited",
           "[os][faults][sinks]") {
-    std::error_code ec;
-    const auto receiver = os::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0, ec);
-    REQUIRE_FALSE(ec);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE_FALSE(os::bind(receiver.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr));
-    socklen_t len = sizeof addr;
-    REQUIRE(::getsockname(receiver.get(), reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    datagram_receiver receiver;
     boost::asio::io_context io;
     klog::sinks::udp_sink::settings s;
-    s.endpoint = {"127.0.0.1", ntohs(addr.sin_port)};
+    s.endpoint = {"127.0.0.1", receiver.port()};
     s.retry_busy = std::chrono::milliseconds(10);
     klog::sinks::udp_sink sink(io, s, std::make_unique<klog::formatters::raw_formatter>());
     for (int n = 0; n < 100; ++n) {  // resolved and connected
@@ -289,13 +300,5 @@ TEST_CASE("faults: a UDP output backs off while sends fail for want of memory (E
         io.restart();
         io.run_for(std::chrono::milliseconds(5));
     }
-    std::vector<std::string> got;
-    char buf[4096];
-    for (;;) {
-        const auto n = os::receive_from(receiver.get(), buf, sizeof buf, 0, nullptr, nullptr, ec);
-        if (ec) break;
-        const std::string_view d(buf, n);
-        got.emplace_back(d.substr(d.find("kept ")));
-    }
-    CHECK(got == std::vector<std::string>{"kept 1", "kept 2", "kept 3"});
+    CHECK(receiver.receive("kept ") == std::vector<std::string>{"kept 1", "kept 2", "kept 3"});
 }
