@@ -2,10 +2,7 @@
 
 #include <algorithm>
 #include <fcntl.h>
-#include <sys/klog.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
@@ -18,33 +15,17 @@
 #include <system_error>
 
 #include "klog/os/os.hpp"
-#include "klog/sources/kmsg_source.hpp"
-#include "klog/sources/proc_kmsg_source.hpp"
-#include "klog/sources/replay_source.hpp"
 #include "klog/sources/syscall_source.hpp"
 #include "klog/symbols/kaslr.hpp"
 #include "klogd/daemon.hpp"
 #include "klog/formatters/text_escaper.hpp"
 #include "klogd/metrics_view.hpp"
 #include "klogd/outputs.hpp"
+#include "klogd/source_factory.hpp"
 
 namespace klogd {
 
 namespace {
-
-bool is_char_device(const char* path) {
-    struct stat st {};
-    return !klog::os::path_status(path, st) && S_ISCHR(st.st_mode);
-}
-
-/// A stand-in for /dev/kmsg: a listening SOCK_SEQPACKET socket (one message = one record).
-int connect_seqpacket(const std::string& path) {
-    std::error_code ec;
-    auto fd = klog::os::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, ec);
-    if (!ec) ec = klog::os::connect_unix(fd.get(), path);
-    if (ec) throw klog::os::failure(ec, "connect to", path);
-    return fd.release();
-}
 
 const char* signal_name(int signo) {
     switch (signo) {
@@ -97,72 +78,13 @@ void application::diag(const std::string& message) const {
     if (cfg_.debug) std::cerr << "klogd: " << message << '\n';
 }
 
-std::unique_ptr<klog::sources::source> application::open_kmsg(const std::string& path,
-                                                              bool explicit_path) {
-    using klog::sources::kmsg_source;
-    has_sequence_numbers_ = true;
-    struct stat st {};
-    if (explicit_path && !klog::os::path_status(path, st) && S_ISSOCK(st.st_mode)) {
-        diag("reading kmsg records from socket " + path);
-        return std::make_unique<kmsg_source>(io_, connect_seqpacket(path), path);
-    }
-    auto s =
-        std::make_unique<kmsg_source>(io_, kmsg_source::open_device(path, !explicit_path), path);
-    diag("reading " + path);
-    return s;
-}
-
 std::unique_ptr<klog::sources::source> application::open_source() {
-    using namespace klog::sources;
     // Every open reads from the oldest record again: a new reading for the sequence checks.
     if (pipeline_) pipeline_->new_session();
-    syscall_one_shot_ = false;
-    has_sequence_numbers_ = false;
-    switch (cfg_.source) {
-        case source_kind::replay: {
-            const int fd = replay_source::open_file(cfg_.replay_path);
-            diag("replaying " + cfg_.replay_path);
-            return std::make_unique<replay_source>(io_, fd, cfg_.replay_path);
-        }
-        case source_kind::kmsg:
-            return open_kmsg(cfg_.source_path.value_or("/dev/kmsg"), cfg_.source_path.has_value());
-        case source_kind::proc: {
-            const auto path = cfg_.source_path.value_or("/proc/kmsg");
-            diag("reading " + path +
-                 " (destructive: other readers no longer see what klogd reads)");
-            return std::make_unique<proc_kmsg_source>(io_, proc_kmsg_source::open_file(path), path);
-        }
-        case source_kind::syscall:
-            diag("reading through syslog(2)");
-            syscall_one_shot_ = cfg_.one_shot;
-            return std::make_unique<syscall_source>(io_, system_klogctl());
-        case source_kind::automatic:
-            break;
-    }
-    // Auto: /dev/kmsg (a character device) → /proc/kmsg → syslog(2). One-shot never takes the
-    // destructive /proc/kmsg: it falls back to syslog(2) READ_ALL, which leaves the log as it is.
-    if (is_char_device("/dev/kmsg")) {
-        try {
-            return open_kmsg("/dev/kmsg", false);
-        } catch (const std::system_error& e) {
-            std::cerr << "klogd: " << e.what() << "; falling back\n";
-        }
-    } else {
-        std::cerr << "klogd: /dev/kmsg is not a character device; falling back\n";
-    }
-    if (!cfg_.one_shot) {
-        try {
-            auto s =
-                std::make_unique<proc_kmsg_source>(io_, proc_kmsg_source::open_file("/proc/kmsg"));
-            diag("reading /proc/kmsg");
-            return s;
-        } catch (const std::system_error& e) {
-            std::cerr << "klogd: " << e.what() << "; falling back to syslog(2)\n";
-        }
-    }
-    diag("reading through syslog(2)");
-    syscall_one_shot_ = cfg_.one_shot;
-    return std::make_unique<syscall_source>(io_, system_klogctl());
+    auto opened = klogd::open_source(io_, cfg_, [this](const std::string& m) { diag(m); });
+    has_sequence_numbers_ = opened.sequence_numbers;
+    syscall_one_shot_ = opened.syscall_one_shot;
+    return std::move(opened.source);
 }
 
 std::vector<std::unique_ptr<klog::sinks::sink>> application::open_outputs() {
@@ -428,16 +350,11 @@ void application::open_symbols() {
         if (!cfg_.modules) sc.modules.clear();
         // The offset the crashed kernel printed (`Kernel Offset: 0x...`) places its map (only
         // a System.map needs it: kallsyms addresses are already the running ones).
+        std::string line;
         if (cfg_.system_map && cfg_.replay_path != "-") {
-            std::ifstream in(cfg_.replay_path, std::ios::binary);
-            for (std::string line; std::getline(in, line);) {
-                const auto at = line.find("Kernel Offset: ");
-                if (at == std::string::npos) continue;
-                if (const auto off = klog::symbols::parse_kernel_offset(line.substr(at))) {
-                    sc.kernel_offset = off->offset;
-                    diag("kernel offset taken from the log: " + line.substr(at));
-                    break;
-                }
+            if (const auto off = klog::symbols::kernel_offset_in_log(cfg_.replay_path, line)) {
+                sc.kernel_offset = off->offset;
+                diag("kernel offset taken from the log: " + line);
             }
         }
     }

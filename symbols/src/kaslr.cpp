@@ -1,6 +1,13 @@
 #include "klog/symbols/kaslr.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "klog/os/os.hpp"
+
 #include <charconv>
+#include <cstring>
+#include <string>
 
 namespace klog::symbols {
 
@@ -42,6 +49,41 @@ std::optional<kernel_offset> parse_kernel_offset(std::string_view line) noexcept
         result.link_base = take_hex(rest);
     }
     return result;
+}
+
+std::optional<kernel_offset> kernel_offset_in_log(const std::string& path, std::string& line) {
+    std::error_code ec;
+    const auto fd = os::open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0, ec);
+    struct stat st {};
+    // A FIFO or standard input is read once, by the replay itself: not here.
+    if (ec || os::status(fd.get(), st) || !S_ISREG(st.st_mode)) return std::nullopt;
+    constexpr std::string_view marker = "Kernel Offset: ";
+    std::string block(1 << 16, '\0');
+    std::size_t kept = 0;  // the start of an unfinished line, carried to the next block
+    for (;;) {
+        const auto n = os::read(fd.get(), block.data() + kept, block.size() - kept, ec);
+        if (ec) return std::nullopt;
+        if (n == 0) {  // the last line, without its newline
+            if (kept == 0) return std::nullopt;
+            block[kept++] = '\n';
+        }
+        const std::string_view text(block.data(), kept + n);
+        std::size_t at = 0;
+        for (auto nl = text.find('\n'); nl != std::string_view::npos; nl = text.find('\n', at)) {
+            const auto one = text.substr(at, nl - at);
+            at = nl + 1;
+            const auto m = one.find(marker);
+            if (m == std::string_view::npos) continue;
+            if (const auto off = parse_kernel_offset(one.substr(m))) {
+                line = std::string(one.substr(m));
+                return off;
+            }
+        }
+        if (n == 0) return std::nullopt;
+        // A line longer than a block is not the kernel's: dropped.
+        kept = at == 0 && text.size() == block.size() ? 0 : text.size() - at;
+        std::memmove(block.data(), text.data() + text.size() - kept, kept);
+    }
 }
 
 }  // namespace klog::symbols

@@ -55,7 +55,6 @@ class application {
     int run_once();
     int run_daemon();
     std::unique_ptr<klog::sources::source> open_source();
-    std::unique_ptr<klog::sources::source> open_kmsg(const std::string& path, bool explicit_path);
     std::vector<std::unique_ptr<klog::sinks::sink>> open_outputs();
     void set_console_level();
     void open_symbols();

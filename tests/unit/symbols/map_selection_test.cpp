@@ -179,3 +179,35 @@ TEST_CASE("kaslr: offset needs _text on both sides", "[symbols]") {
     CHECK_FALSE(kaslr_offset(hidden, map));
     CHECK_FALSE(kaslr_offset(running, system_map::parse("ffffffff81000100 T f\n", "map")));
 }
+
+TEST_CASE("kaslr: the Kernel Offset line of a saved log, wherever it falls", "[symbols]") {
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("klogd-offset-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const auto write = [&](const std::string& name, const std::string& text) {
+        std::ofstream(dir / name, std::ios::binary) << text;
+        return (dir / name).string();
+    };
+    const std::string offset_line = "Kernel Offset: 0x2b400000 from 0xffffffff81000000";
+    std::string filler;
+    for (int i = 0; i < 3000; ++i) filler += "<6>[    1.000000] line " + std::to_string(i) + "\n";
+    const std::vector<std::pair<std::string, std::string>> logs = {
+        {"middle", filler + "<0>[  9.0] " + offset_line + "\n" + filler},
+        // Across the 64 KiB block boundary (the filler is about 88 KiB).
+        {"boundary", filler.substr(0, 65530) + "\n<0>[  9.0] " + offset_line + "\n"},
+        {"last line without newline", filler + "<0>[  9.0] " + offset_line},
+        {"a bad one first", "Kernel Offset: garbage\n" + offset_line + "\n"},
+    };
+    for (const auto& [name, text] : logs) {
+        INFO(name);
+        std::string line;
+        const auto off = kernel_offset_in_log(write("log", text), line);
+        REQUIRE(off);
+        CHECK(off->offset == 0x2b400000U);
+        CHECK(line == offset_line);
+    }
+    std::string line;
+    CHECK_FALSE(kernel_offset_in_log(write("none", filler), line));
+    CHECK_FALSE(kernel_offset_in_log((dir / "missing").string(), line));
+    std::filesystem::remove_all(dir);
+}

@@ -23,4 +23,9 @@ std::optional<std::uint64_t> kaslr_offset(const kallsyms& running, const system_
 // path prints it (x86, arm64) anywhere in `line`; `Kernel Offset: disabled` gives 0.
 std::optional<kernel_offset> parse_kernel_offset(std::string_view line) noexcept;
 
+// The first `Kernel Offset:` line of a saved log (a replay of a crashed kernel's log), read in
+// blocks; `line` gets that line from `Kernel Offset:` on. nullopt when there is none or the
+// file cannot be read.
+std::optional<kernel_offset> kernel_offset_in_log(const std::string& path, std::string& line);
+
 }  // namespace klog::symbols
