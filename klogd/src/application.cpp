@@ -941,10 +941,8 @@ void application::close_outputs() {
 
 int application::run_once() {
     pipeline_->set_estimated_times(true);
-    if (syscall_one_shot_) {
-        pipeline_->clock().refresh();
-        dynamic_cast<klog::sources::syscall_source&>(*source_).read_all(*pipeline_);
-    } else {
+    pipeline_->clock().refresh();
+    if (!(syscall_one_shot_ && source_->read_snapshot(*pipeline_))) {
         // Read until drained (EAGAIN) or the end of a replayed file, never waiting for the
         // kernel; while an output is full, wait for it instead of dropping.
         bool failed = false;

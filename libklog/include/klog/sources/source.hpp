@@ -35,6 +35,13 @@ class source {
     /// Releases the kernel interface (TSTP); pending waits complete with operation_aborted.
     virtual void close() noexcept = 0;
 
+    /// -o: hands over everything the kernel holds now in one call, without consuming it, for a
+    /// source that can (syslog(2) READ_ALL); false: read_available() until drained instead.
+    virtual bool read_snapshot(record_handler& handler) {
+        (void)handler;
+        return false;
+    }
+
     /// Lines longer than a kernel prints, cut (line-based sources; see line_decoder).
     [[nodiscard]] virtual std::uint64_t cut_lines() const noexcept { return 0; }
 };

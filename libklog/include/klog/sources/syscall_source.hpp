@@ -29,6 +29,10 @@ class syscall_source final : public source {
     /// Non-destructive dump of the whole buffer to `handler`. Throws std::system_error
     /// ("syslog(2) READ_ALL") when the kernel refuses.
     void read_all(record_handler& handler);
+    bool read_snapshot(record_handler& handler) override {
+        read_all(handler);
+        return true;
+    }
 
     [[nodiscard]] const std::string& name() const noexcept override { return name_; }
     read_status read_available(record_handler& handler, std::error_code& ec) override;
