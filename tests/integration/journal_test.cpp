@@ -1,6 +1,7 @@
 // --output=journal: the native journald protocol, tested against a real systemd-journald
 // started by the test (a journal namespace of its own, in a private mount namespace so that
-// nothing of the host's /run or /var/log/journal is touched), read back with journalctl.
+// nothing of the system's /run or /var/log/journal is touched; see scripts/journald-run.sh),
+// read back with journalctl.
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -69,36 +70,10 @@ TEST_CASE("journal output: a real systemd-journald stores every record once with
     }
     klog_test::write_file(dir.file("saved.kmsg"), saved);
     const std::string ns = "klogdtest" + std::to_string(::getpid());
-    const std::string script = R"(
-set -e
-mount -t tmpfs tmpfs /run/systemd 2>/dev/null || { mkdir -p /run/systemd && mount -t tmpfs tmpfs /run/systemd; }
-mkdir -p /run/log /var/log/journal
-mount -t tmpfs tmpfs /run/log
-mount -t tmpfs tmpfs /var/log/journal
-# journald needs a machine id; a fresh chroot may have none: one for this namespace only.
-if [ ! -s /etc/machine-id ]; then
-    cat /proc/sys/kernel/random/uuid | tr -d - >"$DIR/machine-id"
-    [ -e /etc/machine-id ] || touch /etc/machine-id
-    mount --bind "$DIR/machine-id" /etc/machine-id
-fi
-/lib/systemd/systemd-journald "$NS" >"$DIR/journald.log" 2>&1 &
-jd=$!
-for i in $(seq 1 100); do [ -S /run/systemd/journal."$NS"/socket ] && break; sleep 0.1; done
-[ -S /run/systemd/journal."$NS"/socket ] || { echo "journald did not start" >&2; cat "$DIR/journald.log" >&2; exit 3; }
-"$KLOGD" -o -x --source="$DIR/saved.kmsg" --output=journal:/run/systemd/journal."$NS"/socket \
-    --state-file=none --pidfile="$DIR/pid" 2>"$DIR/klogd.err"
-echo "klogd exit $?" >&2
-for i in $(seq 1 100); do
-    n=$(journalctl --namespace="$NS" -o export --no-pager SYSLOG_FACILITY=0 SYSLOG_FACILITY=1 2>/dev/null | grep -ac '^MESSAGE' || true)
-    [ "$n" -ge 204 ] && break
-    sleep 0.1
-done
-journalctl --namespace="$NS" -o export --no-pager _TRANSPORT=journal
-kill $jd; wait $jd || true
-)";
     const auto r = klog_test::run_process(
         {"/usr/bin/env", "NS=" + ns, "DIR=" + dir.path(), std::string("KLOGD=") + KLOGD_BINARY,
-         "/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/bash", "-c", script},
+         "COUNT=204", "/bin/bash",
+         std::string(KLOG_SOURCE_DIR) + "/tests/integration/scripts/journald-run.sh"},
         {}, 60000);
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
