@@ -6,8 +6,9 @@
 #        saved.kmsg), KLOGD (the binary), COUNT (records expected)
 # Apart from the system's: in a private mount namespace with tmpfs on /run/systemd, /run/log
 # and /var/log/journal. In a chroot (make test in a fresh Debian chroot) no mount namespace can
-# be made private (its / is no mount point); there /run and /var/log are the chroot's own, and
-# the namespace's directories are removed afterwards.
+# be made private (its / is no mount point); there /run and /var/log are the chroot's own (the
+# namespace's directories are removed afterwards), and only /sys, a mount point there, is made
+# private, for the cgroup file system journald needs.
 set -eu
 
 inner() {
@@ -42,6 +43,11 @@ inner() {
     "$KLOGD" -o -x --source="$DIR/saved.kmsg" --output=journal:"$socket" --state-file=none \
         --pidfile="$DIR/pid" 2>"$DIR/klogd.err" || status=$?
     echo "klogd exit $status" >&2
+    if ! kill -0 "$jd" 2>/dev/null; then
+        echo "journald stopped:" >&2
+        cat "$DIR/journald.log" >&2
+        exit 3
+    fi
     for _ in $(seq 1 100); do
         n=$(journalctl --namespace="$NS" -o export --no-pager _TRANSPORT=journal 2>/dev/null |
             grep -ac '^KERNEL_SEQNUM=' || true)
@@ -53,10 +59,20 @@ inner() {
     wait "$jd" || true
 }
 
-if [ "${1:-}" = inner ]; then
-    inner
-    exit
-fi
+case "${1:-}" in
+    inner)
+        inner
+        exit ;;
+    chroot-inner)
+        # The chroot's /sys is a bind mount (a mount point): private in this namespace, so the
+        # cgroup file system journald needs can be mounted there without reaching the system.
+        mount --make-rprivate /sys
+        if [ ! -e /sys/fs/cgroup/cgroup.controllers ] && [ ! -d /sys/fs/cgroup/systemd ]; then
+            mount -t cgroup2 cgroup2 /sys/fs/cgroup
+        fi
+        ISOLATED=0 inner
+        exit ;;
+esac
 if unshare --mount --propagation private true 2>/dev/null; then
     ISOLATED=1 exec unshare --mount --propagation private "$0" inner
 fi
@@ -65,4 +81,4 @@ if [ "$(stat -c %d:%i /)" = "$(stat -c %d:%i /proc/1/root/. 2>/dev/null || echo 
     echo "cannot make a private mount namespace outside a chroot: not touching the system's journal" >&2
     exit 4
 fi
-ISOLATED=0 inner
+exec unshare --mount --propagation unchanged "$0" chroot-inner
