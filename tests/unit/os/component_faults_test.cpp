@@ -158,7 +158,7 @@ TEST_CASE("faults: an acknowledgement that cannot be saved sends records again a
         auto second = s.read(4, 1 << 20, damaged);
         REQUIRE(second.size() == 4);
         s.release(second.back().at);
-        const os::scoped_faults injected({os::fail(call::rename, EIO).on("acked").always()});
+        const os::scoped_faults injected({os::fail(call::rename, EIO).on("/acked").always()});
         s.save_acked(true);  // 5..8: cannot be saved
         CHECK(injected.fired() == 1);
         // Killed here (the destructor would save again): the spool is left as it is.

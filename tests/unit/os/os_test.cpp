@@ -170,10 +170,11 @@ TEST_CASE("os: read_regular_file takes no link, FIFO or oversized file", "[os]")
 }
 
 TEST_CASE("os: a fault can be aimed at one file and after some good calls", "[os]") {
+    // (A path filter is a substring: distinctive names, the temporary directory's are random.)
     klog_test::temp_dir dir;
-    const os::scoped_faults faults({os::fail(call::write, EIO).after(2).on("b")});
-    auto a = os::open(dir.file("a"), O_WRONLY | O_CREAT, 0600);
-    auto b = os::open(dir.file("b"), O_WRONLY | O_CREAT, 0600);
+    const os::scoped_faults faults({os::fail(call::write, EIO).after(2).on("/second.log")});
+    auto a = os::open(dir.file("first.log"), O_WRONLY | O_CREAT, 0600);
+    auto b = os::open(dir.file("second.log"), O_WRONLY | O_CREAT, 0600);
     std::error_code ec;
     for (int i = 0; i < 5; ++i) {
         os::write_all(a.get(), "x", ec);
@@ -187,7 +188,7 @@ TEST_CASE("os: a fault can be aimed at one file and after some good calls", "[os
     CHECK(ec == std::errc::io_error);
     os::write_all(b.get(), "4", ec);
     CHECK_FALSE(ec);
-    CHECK(klog_test::read_file(dir.file("b")) == "124");
+    CHECK(klog_test::read_file(dir.file("second.log")) == "124");
     CHECK(faults.fired() == 1);
 }
 
