@@ -84,6 +84,22 @@ class datagram_receiver {
     std::uint16_t port_ = 0;
 };
 
+/// Three records "kept 1..3" given to `sink` while every send fails with ENOBUFS, then 200 ms
+/// of its event loop: how many sends it tried.
+unsigned sends_refused_for_memory(klog::sinks::sink& sink, boost::asio::io_context& io) {
+    const klog::formatters::record_time t{};
+    const os::scoped_faults faults({os::fail(call::send, ENOBUFS).always()});
+    for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+        klog::sinks::record_meta m;
+        m.pos = seq;
+        m.seq = seq;
+        sink.take(text_record(seq, "kept " + std::to_string(seq)), t, m);
+    }
+    io.restart();
+    io.run_for(std::chrono::milliseconds(200));
+    return faults.calls(call::send);
+}
+
 }  // namespace
 
 TEST_CASE("faults: /dev/kmsg reads that are interrupted, overrun or not ready lose nothing",
@@ -241,20 +257,7 @@ TEST_CASE("faults: the local syslog output backs off while sends fail for want o
     s.retry_initial = std::chrono::milliseconds(1);
     s.retry_max = std::chrono::milliseconds(20);
     klog::sinks::syslog_sink sink(io, s);
-    const klog::formatters::record_time t{};
-    unsigned attempts = 0;
-    {
-        const os::scoped_faults faults({os::fail(call::send, ENOBUFS).always()});
-        for (std::uint64_t seq = 1; seq <= 3; ++seq) {
-            klog::sinks::record_meta m;
-            m.pos = seq;
-            m.seq = seq;
-            sink.take(text_record(seq, "kept " + std::to_string(seq)), t, m);
-        }
-        io.restart();
-        io.run_for(std::chrono::milliseconds(200));
-        attempts = faults.calls(call::send);
-    }
+    const unsigned attempts = sends_refused_for_memory(sink, io);
     // Backing off 1, 2, 4 ... 20 ms: about a dozen tries in 200 ms, not thousands.
     CHECK(attempts >= 3);
     CHECK(attempts <= 30);
@@ -280,20 +283,7 @@ TEST_CASE("faults: a UDP output backs off while sends fail for want of memory (E
         io.restart();
         io.run_for(std::chrono::milliseconds(5));
     }
-    const klog::formatters::record_time t{};
-    unsigned attempts = 0;
-    {
-        const os::scoped_faults faults({os::fail(call::send, ENOBUFS).always()});
-        for (std::uint64_t seq = 1; seq <= 3; ++seq) {
-            klog::sinks::record_meta m;
-            m.pos = seq;
-            m.seq = seq;
-            sink.take(text_record(seq, "kept " + std::to_string(seq)), t, m);
-        }
-        io.restart();
-        io.run_for(std::chrono::milliseconds(200));
-        attempts = faults.calls(call::send);
-    }
+    const unsigned attempts = sends_refused_for_memory(sink, io);
     CHECK(attempts >= 3);
     CHECK(attempts <= 40);  // every 10 ms, not in a loop
     for (int n = 0; n < 100 && !sink.idle(); ++n) {
