@@ -40,29 +40,34 @@ void parse_extra_fields(std::string_view rest, record_view& r) noexcept {
     }
 }
 
+/// The unsigned number at `p`, ended by `end` or `stop` (`*p` is then the stop byte): one pass,
+/// no search for the separator first (this runs for every record).
+template <typename T>
+bool take_number(const char*& p, const char* end, T& value) noexcept {
+    const auto [after, ec] = std::from_chars(p, end, value);
+    if (ec != std::errc{} || after == p) return false;
+    p = after;
+    return true;
+}
+
+/// `PRI,SEQ,TS[,FLAG[,KEY=VALUE...]]`, the bytes before the `;`.
 bool parse_header(std::string_view header, record_view& r) noexcept {
-    std::string_view fields[3];
-    for (int i = 0; i < 3; ++i) {
-        const auto comma = header.find(',');
-        if (comma == std::string_view::npos) {
-            if (i < 2) return false;
-            fields[i] = header;
-            header = {};
-        } else {
-            fields[i] = header.substr(0, comma);
-            header.remove_prefix(comma + 1);
-        }
-    }
+    const char* p = header.data();
+    const char* const end = p + header.size();
     unsigned pri = 0;
     std::uint64_t seq = 0;
     std::uint64_t ts = 0;
-    if (!parse_number(fields[0], pri) || pri > max_priority) return false;
-    if (!parse_number(fields[1], seq) || !parse_number(fields[2], ts)) return false;
+    if (!take_number(p, end, pri) || pri > max_priority || p == end || *p++ != ',') return false;
+    if (!take_number(p, end, seq) || p == end || *p++ != ',') return false;
+    if (!take_number(p, end, ts) || (p != end && *p++ != ',')) return false;
+    const std::string_view extra(p, static_cast<std::size_t>(end - p));
+    // The header is one line: a newline before the `;` is not the kernel's format.
+    if (extra.find('\n') != std::string_view::npos) return false;
     r.level = static_cast<std::uint8_t>(pri & 7U);
     r.facility = static_cast<std::uint8_t>(pri >> 3U);
     r.seq = seq;
     r.ts_usec = ts;
-    parse_extra_fields(header, r);
+    parse_extra_fields(extra, r);
     return true;
 }
 
@@ -112,10 +117,8 @@ std::size_t kmsg_unescape(std::string_view escaped, char* out, bool keep_newline
 record_view parse_kmsg_record(std::string_view bytes, std::string& scratch) noexcept {
     record_view r;
     const auto semicolon = bytes.find(';');
-    const auto first_nl = bytes.find('\n');
-    if (semicolon == std::string_view::npos ||
-        (first_nl != std::string_view::npos && first_nl < semicolon) ||
-        !parse_header(bytes.substr(0, semicolon), r)) {
+    if (semicolon == std::string_view::npos || !parse_header(bytes.substr(0, semicolon), r)) {
+        const auto first_nl = bytes.find('\n');
         record_view bad;
         bad.malformed = true;
         // The record's own end is no line of its text.
