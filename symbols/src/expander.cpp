@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <optional>
 
+#include "klog/text/needle_set.hpp"
+
 namespace klog::symbols {
 
 namespace {
@@ -87,6 +89,14 @@ constexpr std::array<prefix, 6> prefixes{{
     {"lr : ", false},
 }};
 
+/// The forms looked for: `[<hex>]` (0), then prefixes[i] (1 + i).
+constexpr text::needle_set<1 + prefixes.size()> forms = [] {
+    std::array<std::string_view, 1 + prefixes.size()> all{};
+    all[0] = "[<";
+    for (std::size_t i = 0; i < prefixes.size(); ++i) all[1 + i] = prefixes[i].text;
+    return text::needle_set<1 + prefixes.size()>(all);
+}();
+
 void append_hex(std::string& out, std::uint64_t value) {
     char buffer[16];
     const auto [ptr, ec] = std::to_chars(buffer, buffer + sizeof buffer, value, 16);
@@ -119,35 +129,32 @@ expand_result expander::expand(std::string_view line, std::string& out) const {
         }
     };
 
-    // `[<hex>]`
-    for (std::size_t pos = line.find("[<"); pos != std::string_view::npos;
-         pos = line.find("[<", pos + 2)) {
-        const std::string_view rest = line.substr(pos + 2);
-        const std::size_t digits = hex_run(rest);
-        if (digits == 0 || digits > 16 || rest.substr(digits, 2) != ">]") continue;
-        const std::size_t at = pos + 2 + digits + 2;
-        if (already_symbolized(line.substr(at))) continue;
-        consider(hex_value(rest.substr(0, digits)), at);
-    }
-
-    // `RIP: 0010:0x...` and friends.
-    for (const prefix& p : prefixes) {
-        for (std::size_t pos = line.find(p.text); pos != std::string_view::npos;
-             pos = line.find(p.text, pos + p.text.size())) {
-            if (pos > 0 && is_symbol_char(line[pos - 1])) continue;
-            std::size_t i = pos + p.text.size();
-            if (p.segment) {
-                while (i < line.size() && line[i] == ' ') ++i;
-                if (hex_run(line.substr(i)) == 4 && line.substr(i + 4, 1) == ":") i += 5;
-            }
-            std::size_t length = 0;
-            const auto address = address_token(line.substr(i), length);
-            if (!address) continue;
-            const std::size_t at = i + length;
-            if (already_symbolized(line.substr(at))) continue;
-            consider(*address, at);
+    // One pass over the line for every form (see needle_set: a `find` per form, each stopping
+    // at every `[`, `p` or `l`, cost more than the rest of the record's path).
+    forms.for_each(line, [&](std::size_t form, std::size_t pos) {
+        if (form == 0) {
+            // `[<hex>]`
+            const std::string_view rest = line.substr(pos + 2);
+            const std::size_t digits = hex_run(rest);
+            if (digits == 0 || digits > 16 || rest.substr(digits, 2) != ">]") return;
+            const std::size_t at = pos + 2 + digits + 2;
+            if (!already_symbolized(line.substr(at))) consider(hex_value(rest.substr(0, digits)), at);
+            return;
         }
-    }
+        // `RIP: 0010:0x...` and friends.
+        const prefix& p = prefixes[form - 1];
+        if (pos > 0 && is_symbol_char(line[pos - 1])) return;
+        std::size_t i = pos + p.text.size();
+        if (p.segment) {
+            while (i < line.size() && line[i] == ' ') ++i;
+            if (hex_run(line.substr(i)) == 4 && line.substr(i + 4, 1) == ":") i += 5;
+        }
+        std::size_t length = 0;
+        const auto address = address_token(line.substr(i), length);
+        if (!address) return;
+        const std::size_t at = i + length;
+        if (!already_symbolized(line.substr(at))) consider(*address, at);
+    });
 
     if (count == 0) return result;
 

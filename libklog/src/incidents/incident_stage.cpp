@@ -1,8 +1,12 @@
 #include "klog/incidents/incident_stage.hpp"
 
 #include <algorithm>
+#include <optional>
+
+#include <time.h>
 
 #include "klog/incidents/incident_patterns.hpp"
+#include "klog/text/needle_set.hpp"
 
 namespace klog::incidents {
 
@@ -59,11 +63,63 @@ bool die_header(std::string_view t) noexcept {
     return t.substr(i + 6, 3) == " [#";
 }
 
+/// The table's anywhere-needles, looked for in one pass (see needle_set; a `find` each was a
+/// third of a replay's time: several begin with a blank). Prefixes and the die() header get an
+/// empty slot that never matches here.
+constexpr std::size_t anywhere_count = [] {
+    std::size_t n = 0;
+    for (const auto& p : line_patterns) n += !p.prefix && !p.needle.empty() ? 1 : 0;
+    return n;
+}();
+/// Index in `anywhere` of each pattern's needle (anywhere_count for none).
+constexpr std::array<std::size_t, line_patterns.size()> anywhere_index = [] {
+    std::array<std::size_t, line_patterns.size()> at{};
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < line_patterns.size(); ++i) {
+        const auto& p = line_patterns[i];
+        at[i] = !p.prefix && !p.needle.empty() ? n++ : anywhere_count;
+    }
+    return at;
+}();
+/// The pattern of each anywhere-needle.
+constexpr std::array<std::size_t, anywhere_count> anywhere_pattern = [] {
+    std::array<std::size_t, anywhere_count> at{};
+    for (std::size_t i = 0; i < line_patterns.size(); ++i) {
+        if (anywhere_index[i] < anywhere_count) at[anywhere_index[i]] = i;
+    }
+    return at;
+}();
+constexpr text::needle_set<anywhere_count> anywhere = [] {
+    std::array<std::string_view, anywhere_count> needles{};
+    for (std::size_t i = 0; i < line_patterns.size(); ++i) {
+        if (anywhere_index[i] < anywhere_count) needles[anywhere_index[i]] = line_patterns[i].needle;
+    }
+    return text::needle_set<anywhere_count>(needles);
+}();
+
+/// Bit i: pattern i is a prefix pattern whose needle starts with the byte, or the die() header
+/// and the byte is a lower-case letter. A line is compared only with the patterns its first
+/// byte and its anywhere-needles allow.
+constexpr std::array<std::uint32_t, 256> by_first_byte = [] {
+    static_assert(line_patterns.size() <= 32);
+    std::array<std::uint32_t, 256> table{};
+    for (std::size_t i = 0; i < line_patterns.size(); ++i) {
+        const auto& p = line_patterns[i];
+        if (p.needle.empty()) {
+            for (char c = 'a'; c <= 'z'; ++c) table[static_cast<unsigned char>(c)] |= 1U << i;
+        } else if (p.prefix) {
+            table[static_cast<unsigned char>(p.needle.front())] |= 1U << i;
+        }
+    }
+    return table;
+}();
+
+/// Pattern `p` holds for the line; a candidate only (see by_first_byte), so an anywhere-needle
+/// was found by the caller's pass.
 bool matches(const line_pattern& p, std::string_view text, std::string_view trimmed) noexcept {
     if (p.needle.empty()) return die_header(trimmed);
-    const bool hit = p.prefix ? trimmed.substr(0, p.needle.size()) == p.needle
-                              : text.find(p.needle) != std::string_view::npos;
-    return hit && (p.also.empty() || text.find(p.also) != std::string_view::npos);
+    if (p.prefix && !trimmed.starts_with(p.needle)) return false;
+    return p.also.empty() || text.find(p.also) != std::string_view::npos;
 }
 
 /// `comm[pid]: ...` within the first bytes: how the kernel reports a user task (show_signal_msg
@@ -81,7 +137,13 @@ bool task_report(std::string_view t) noexcept {
 }
 
 const line_pattern* match(std::string_view text, std::string_view trimmed) noexcept {
-    for (const auto& p : line_patterns) {
+    std::uint32_t candidates = trimmed.empty() ? 0 : by_first_byte[static_cast<unsigned char>(trimmed.front())];
+    for (auto found = anywhere.found(text); found != 0; found &= found - 1) {
+        candidates |= 1U << anywhere_pattern[static_cast<std::size_t>(__builtin_ctzll(found))];
+    }
+    // In table order: the first match wins.
+    for (; candidates != 0; candidates &= candidates - 1) {
+        const auto& p = line_patterns[static_cast<std::size_t>(__builtin_ctz(candidates))];
         if (matches(p, text, trimmed)) return &p;
     }
     return nullptr;
@@ -380,6 +442,15 @@ incident_stage::block& incident_stage::open_block(incident_kind kind, std::strin
     b.delivered = already_delivered;
     b.bound = kind == incident_kind::oom_kill ? limits_.max_records * 40 : limits_.max_records;
     return b;
+}
+
+incident_stage::clock::time_point incident_stage::now() const {
+    if (now_) return now_();
+    // CLOCK_MONOTONIC is steady_clock's; its coarse reading costs a few ns instead of ~25.
+    timespec ts{};
+    if (::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0) return clock::now();
+    return clock::time_point(std::chrono::duration_cast<clock::duration>(
+        std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
 }
 
 void incident_stage::line(std::string_view text, const record_view& record,

@@ -107,7 +107,9 @@ class incident_stage {
     block* companion_of(const block& b);
     void parse_fields(block& b, std::string_view text);
     void emit(incident& facts, bool already_delivered);
-    [[nodiscard]] clock::time_point now() const { return now_ ? now_() : clock::now(); }
+    /// The injected clock, else the monotonic clock at its coarse resolution (a few ms; the
+    /// limits are seconds): it is read for every line of an open block.
+    [[nodiscard]] clock::time_point now() const;
 
     report_fn report_;
     limits limits_;

@@ -1,0 +1,107 @@
+// klog::text::needle_set against the plain answer (string_view::find for each needle at every
+// position) on every line of the Debian capture, on lines built from needle pieces, and on the
+// edges: a needle at the very start (its anchor is not its first byte), overlapping needles,
+// needles sharing an anchor byte, bytes outside ASCII.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <array>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "klog/text/needle_set.hpp"
+
+namespace {
+
+using klog::text::needle_set;
+
+constexpr std::array<std::string_view, 9> needles{
+    "[<", "RIP: 0010:", "pc : ", "lr : ", " detected stalls on CPUs/tasks", "BUG: soft lockup - CPU#",
+    " invoked oom-killer: ", "Killed process ", "aa"};
+constexpr needle_set<needles.size()> set(needles);
+
+/// (needle, position) of every occurrence, by plain search.
+std::vector<std::pair<std::size_t, std::size_t>> plain(std::string_view text) {
+    std::vector<std::pair<std::size_t, std::size_t>> all;
+    for (std::size_t i = 0; i < needles.size(); ++i) {
+        for (auto at = text.find(needles[i]); at != std::string_view::npos; at = text.find(needles[i], at + 1)) {
+            all.emplace_back(i, at);
+        }
+    }
+    std::sort(all.begin(), all.end());
+    return all;
+}
+
+std::vector<std::pair<std::size_t, std::size_t>> fast(std::string_view text) {
+    std::vector<std::pair<std::size_t, std::size_t>> all;
+    set.for_each(text, [&](std::size_t i, std::size_t at) { all.emplace_back(i, at); });
+    std::sort(all.begin(), all.end());
+    return all;
+}
+
+std::uint64_t plain_mask(std::string_view text) {
+    std::uint64_t m = 0;
+    for (std::size_t i = 0; i < needles.size(); ++i) {
+        if (text.find(needles[i]) != std::string_view::npos) m |= std::uint64_t{1} << i;
+    }
+    return m;
+}
+
+}  // namespace
+
+TEST_CASE("needle set finds every occurrence the plain search finds in the Debian capture", "[text]") {
+    std::ifstream in(std::string(KLOG_TEST_DATA_DIR) + "/corpus/kmsg.records", std::ios::binary);
+    REQUIRE(in);
+    std::string line;
+    std::size_t lines = 0;
+    std::size_t with_hits = 0;
+    while (std::getline(in, line)) {
+        ++lines;
+        const auto expected = plain(line);
+        if (!expected.empty()) ++with_hits;
+        REQUIRE(fast(line) == expected);
+        REQUIRE(set.found(line) == plain_mask(line));
+    }
+    CHECK(lines > 400);
+    CHECK(with_hits > 0);  // the capture holds lines with `[<` and the like
+}
+
+TEST_CASE("needle set at the edges of a line and where needles overlap", "[text]") {
+    // "BUG: soft lockup - CPU#" is anchored on its '#', 22 bytes in: found at position 0.
+    CHECK(fast("BUG: soft lockup - CPU#0 stuck") == plain("BUG: soft lockup - CPU#0 stuck"));
+    CHECK(fast("BUG: soft lockup - CPU#").size() == 1);
+    // The anchor without the rest, or the rest cut short by the end of the line: nothing.
+    CHECK(fast("#").empty());
+    CHECK(fast("soft lockup - CPU#").empty());
+    CHECK(fast("Killed proces").empty());
+    // Overlapping occurrences of one needle, and two needles sharing the anchor ':'.
+    CHECK(fast("aaaa") == plain("aaaa"));
+    CHECK(fast("aaaa").size() == 3);
+    CHECK(fast("pc : lr : [<[<") == plain("pc : lr : [<[<"));
+    CHECK(fast("pc : lr : [<[<").size() == 4);
+    // Bytes outside ASCII, NUL and an empty line.
+    const std::string odd("\xff\x80[<\0pc : \xfe", 12);
+    CHECK(fast(odd) == plain(odd));
+    CHECK(fast("").empty());
+}
+
+TEST_CASE("needle set agrees with the plain search on lines built from needle pieces", "[text]") {
+    std::mt19937 rng(20261130);
+    std::vector<std::string> pieces{" ", "#", ":", "[", "<", "a", "CPU", "-", "\xff"};
+    for (const auto n : needles) {
+        pieces.emplace_back(n);
+        pieces.emplace_back(n.substr(0, n.size() / 2));
+        pieces.emplace_back(n.substr(n.size() / 2));
+    }
+    for (int round = 0; round < 20000; ++round) {
+        std::string text;
+        const int parts = static_cast<int>(rng() % 8);
+        for (int k = 0; k < parts; ++k) text += pieces[rng() % pieces.size()];
+        REQUIRE(fast(text) == plain(text));
+        REQUIRE(set.found(text) == plain_mask(text));
+    }
+}
