@@ -4,8 +4,8 @@
 //
 // The capture's records are repeated, in order, with increasing sequence numbers and times
 // (each repetition starts one second after the previous one ended), until COUNT records are
-// written. After each repetition comes a warning-style trace of 14 kernel records whose
-// addresses are raw (`RIP: 0010:0x...`, ` [<ffffffff...>]`), taken from KALLSYMS (core text
+// written. After each repetition comes a warning-style trace of 15 kernel records (the last its
+// `---[ end trace ... ]---` line) whose addresses are raw (`RIP: 0010:0x...`, ` [<ffffffff...>]`), taken from KALLSYMS (core text
 // symbols and a module's), so symbol expansion has real work on about 3.5 % of the records.
 //
 // OUT_KMSG:      the /dev/kmsg form, one record per read(2), each followed by a NUL byte (the
@@ -109,6 +109,10 @@ std::vector<record> make_trace(const std::vector<std::uint64_t>& core, std::uint
     }
     std::snprintf(buf, sizeof buf, " [<%016" PRIx64 ">]", module_addr ? module_addr : core[1]);
     add(buf);
+    // The kernel ends every WARN report so (print_oops_end_marker). Without it each trace was an
+    // incident block left open for its 600-record bound, so every record of the corpus went
+    // through an open block's field parsing: a replay of one endless incident, not of a log.
+    add("---[ end trace 0000000000000000 ]---");
     return trace;
 }
 

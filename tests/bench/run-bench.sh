@@ -115,7 +115,7 @@ throughput() {
 
     local sym=(--kallsyms="$kallsyms" --modules="$modules")
     say "timing cat, klogd, dmesg -F ($RUNS runs each)"
-    local t_cat_k t_cat_r t_k t_r t_kx t_rx t_dm t_dm_null
+    local t_cat_k t_cat_r t_k t_r t_kx t_rx t_dm
     t_cat_k=$(time_median sh -c 'cat "$1" > /dev/null' sh "$kmsg")
     t_cat_r=$(time_median sh -c 'cat "$1" > /dev/null' sh "$raw")
     PREP="rm -f $out"
@@ -126,21 +126,28 @@ throughput() {
     t_kx=$(time_median "$klogd" -o --source="$kmsg" -f "$out" --format=traditional -x)
     t_rx=$(time_median "$klogd" -o --source="$raw" -f "$out" --format=traditional -x)
     t_dm=$(time_median sh -c 'dmesg -F "$1" > "$2"' sh "$raw" "$out")
-    unset PREP
-    t_dm_null=$(time_median sh -c 'dmesg -F "$1" > /dev/null' sh "$raw")
+    # The I/O floor of the symbols row (issue 18): reading its input and writing its output's
+    # bytes into a new file in the same place, both by cat.
     rm -f "$out"
+    "$klogd" -o --source="$kmsg" -f "$out" --format=traditional "${sym[@]}"
+    local copy=$work/out-copy.txt out_mb t_floor
+    out_mb=$(awk -v b="$(stat -c %s "$out")" 'BEGIN { printf "%.0f", b / 1048576 }')
+    PREP="rm -f $copy"
+    t_floor=$(time_median sh -c 'cat "$1" > /dev/null && cat "$2" > "$3"' sh "$kmsg" "$out" "$copy")
+    unset PREP
+    rm -f "$out" "$copy"
 
     local n=$RECORDS
-    row throughput "\`cat\` kmsg form (${kmsg_mb} MiB) > /dev/null: I/O floor" "$(fmt_rate "$n" "$t_cat_k") ($(secs "$t_cat_k"))" "" ""
+    row throughput "\`cat\` kmsg form (${kmsg_mb} MiB) > /dev/null" "$(fmt_rate "$n" "$t_cat_k") ($(secs "$t_cat_k"))" "" ""
+    row throughput "I/O floor: \`cat\` kmsg form > /dev/null, then \`cat\` of klogd's output (${out_mb} MiB) > new file" "$(fmt_rate "$n" "$t_floor") ($(secs "$t_floor"))" "" ""
     row throughput "\`cat\` dmesg -r form (${raw_mb} MiB, $lines lines) > /dev/null" "$(fmt_rate "$n" "$t_cat_r") ($(secs "$t_cat_r"))" "" ""
     row throughput "klogd -o, kmsg form → file, traditional, symbols ($addr address records, $expanded lines expanded)" \
-        "$(fmt_rate "$n" "$t_k") ($(secs "$t_k"))" "$(ratio "$t_dm" "$t_k")× dmesg -F; cat $(ratio "$t_k" "$t_cat_k")× faster" "≥ 10× dmesg -F"
+        "$(fmt_rate "$n" "$t_k") ($(secs "$t_k"))" "**$(ratio "$t_dm" "$t_k")× dmesg -F**; **$(ratio "$t_k" "$t_floor")× the I/O floor**" "≥ 10× dmesg -F; ≤ 3× the floor"
     row throughput "klogd -o, dmesg -r form → file, traditional, symbols" \
-        "$(fmt_rate "$n" "$t_r") ($(secs "$t_r"))" "**$(ratio "$t_dm" "$t_r")× dmesg -F** (same file)" "≥ 10× dmesg -F"
+        "$(fmt_rate "$n" "$t_r") ($(secs "$t_r"))" "**$(ratio "$t_dm" "$t_r")× dmesg -F** (same input, same file)" "≥ 10× dmesg -F"
     row throughput "klogd -o -x (no symbols), kmsg form → file" "$(fmt_rate "$n" "$t_kx") ($(secs "$t_kx"))" "$(ratio "$t_dm" "$t_kx")× dmesg -F" ""
     row throughput "klogd -o -x (no symbols), dmesg -r form → file" "$(fmt_rate "$n" "$t_rx") ($(secs "$t_rx"))" "$(ratio "$t_dm" "$t_rx")× dmesg -F" ""
     row throughput "\`dmesg -F\` dmesg -r form → file (util-linux $(dmesg --version | awk '{print $NF}'))" "$(fmt_rate "$n" "$t_dm") ($(secs "$t_dm"))" "1.00" "reference"
-    row throughput "\`dmesg -F\` dmesg -r form → /dev/null" "$(fmt_rate "$n" "$t_dm_null") ($(secs "$t_dm_null"))" "$(ratio "$t_dm" "$t_dm_null")" ""
 }
 
 # ---- 2. the device limit ----------------------------------------------------------------
