@@ -7,7 +7,6 @@
 #include "klogd/config.hpp"
 #include "klogd/daemon.hpp"
 #include "klogd/options.hpp"
-#include "klogd/symbol_file_checks.hpp"
 #include "klogd/version.hpp"
 
 int main(int argc, char* argv[]) {
@@ -25,7 +24,7 @@ int main(int argc, char* argv[]) {
             return 0;
         }
         auto cfg = klogd::make_config(opts);
-        klogd::check_symbol_files(cfg);
+        klogd::check_environment(cfg);
         if (opts.check_config) {
             std::cout << "klogd: configuration ok\n";
             return 0;

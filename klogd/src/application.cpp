@@ -100,12 +100,12 @@ std::vector<std::unique_ptr<klog::sinks::sink>> application::open_outputs() {
     if (specs.empty()) {
         // Default: local syslog. Without a syslog daemon, a foreground klogd prints instead.
         output_spec out;
-        if (klog::os::exists(cfg_.syslog_socket)) {
+        if (klog::os::exists(std::string(defaults::syslog_socket))) {
             out.type = output_spec::kind::syslog;
-            out.path = cfg_.syslog_socket;
+            out.path = defaults::syslog_socket;
             out.key = "syslog:" + out.path;
         } else if (cfg_.foreground || cfg_.one_shot) {
-            std::cerr << "klogd: warning: " << cfg_.syslog_socket
+            std::cerr << "klogd: warning: " << defaults::syslog_socket
                       << " does not exist; writing to standard output\n";
             out.type = output_spec::kind::file;
             out.path = "-";
@@ -113,7 +113,7 @@ std::vector<std::unique_ptr<klog::sinks::sink>> application::open_outputs() {
         } else {
             throw std::system_error(
                 ENOENT, std::generic_category(),
-                cfg_.syslog_socket + " (no local syslog daemon; use -f FILE or -n)");
+                std::string(defaults::syslog_socket) + " (no local syslog daemon; use -f FILE or -n)");
         }
         specs.push_back(std::move(out));
     }
@@ -338,8 +338,8 @@ void application::open_symbols() {
     }
     klog::symbols::symbol_loader::config sc;
     sc.system_map = cfg_.system_map;
-    sc.kallsyms = cfg_.kallsyms.value_or("/proc/kallsyms");
-    sc.modules = cfg_.modules.value_or("/proc/modules");
+    sc.kallsyms = cfg_.kallsyms.value_or(std::string(defaults::kallsyms));
+    sc.modules = cfg_.modules.value_or(std::string(defaults::modules));
     if (cfg_.source == source_kind::replay) {
         // A saved log may come from another kernel: only the tables named for it are used.
         if (!cfg_.system_map && !cfg_.kallsyms) {
@@ -411,7 +411,7 @@ bool application::output_broken() const {
 void application::watch_modules() {
     // Only where module symbols come from this kernel's /proc/kallsyms.
     if (!symbols_ || cfg_.source == source_kind::replay ||
-        (cfg_.kallsyms && *cfg_.kallsyms != "/proc/kallsyms")) {
+        (cfg_.kallsyms && *cfg_.kallsyms != defaults::kallsyms)) {
         return;
     }
     module_events_ = std::make_unique<module_events>(
@@ -730,7 +730,7 @@ void application::prepare_state_directory() {
             const bool writable = (st.st_uid == uid && (st.st_mode & S_IWUSR) != 0) ||
                                   (st.st_gid == gid && (st.st_mode & S_IWGRP) != 0) ||
                                   (st.st_mode & S_IWOTH) != 0;
-            if (!writable && dir == std::filesystem::path("/var/lib/klogd") && st.st_uid == 0) {
+            if (!writable && dir == std::filesystem::path(defaults::state_dir) && st.st_uid == 0) {
                 // klogd's own directory, made by an earlier run as root.
                 std::error_code ec;
                 klog::os::change_owner(dir.string(), uid, gid, ec, true);

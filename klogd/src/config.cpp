@@ -2,19 +2,10 @@
 
 #include <boost/asio/ip/address.hpp>
 
-#include "klog/metrics/rule_set.hpp"
-
-#include "klogd/config_checks.hpp"
 #include "klogd/outputs.hpp"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <array>
-#include <cerrno>
 #include <charconv>
-#include <cstring>
-#include <filesystem>
 
 namespace klogd {
 
@@ -55,14 +46,11 @@ config make_config(const options& opts) {
     c.kallsyms = opts.kallsyms;
     c.modules = opts.modules;
     c.pidfile = opts.pidfile;
-    check_output_path("--pidfile", c.pidfile);
-    c.state_file = opts.state_file.value_or("/var/lib/klogd/state");
+    if (c.pidfile.empty()) fail("--pidfile", "empty path");
+    c.state_file = opts.state_file.value_or(std::string(defaults::state_file));
     if (opts.user) {
-        // Before anything is created: a bad --user is a configuration error, not a runtime one.
-        const auto ids = check_user("--user", *opts.user);
+        if (opts.user->empty()) fail("--user", "empty value");
         c.user = opts.user;
-        c.user_id = ids->uid;
-        c.group_id = ids->gid;
     }
     if (opts.spool_max) (void)parse_spool_max(*opts.spool_max);  // checked with or without tcp
 
@@ -97,20 +85,17 @@ config make_config(const options& opts) {
     } else {
         c.source = source_kind::replay;
         c.replay_path = opts.source;
-        if (opts.source != "-") check_readable("--source", opts.source);
     }
 
     if (opts.state_file == "none") {
         c.state_file.clear();  // no cursor: every start reads the whole ring
     } else if (opts.state_file) {
-        // Its directory may be made by klogd (and given to --user).
-        const std::filesystem::path state(*opts.state_file);
-        if (state.has_parent_path() && !std::filesystem::is_directory(state.parent_path())) {
-            check_directory_creatable("--state-file " + *opts.state_file,
-                                      state.parent_path().string());
-        } else {
-            check_output_path("--state-file", *opts.state_file);
-        }
+        if (opts.state_file->empty()) fail("--state-file", "empty path");
+        c.state_file_given = true;
+    }
+    if (opts.spool_dir) {
+        if (opts.spool_dir->empty()) fail("--spool-dir", "empty path");
+        if (*opts.spool_dir != "none") c.spool_dir = opts.spool_dir;
     }
     if (opts.flush_timeout) {
         const auto n = parse_int(*opts.flush_timeout);
@@ -120,30 +105,18 @@ config make_config(const options& opts) {
         c.flush_timeout = std::chrono::seconds(*n);
     }
     if (opts.file) {
-        check_output_path("-f", *opts.file);
+        if (opts.file->empty()) fail("-f", "empty path");
         output_spec out;
         out.type = output_spec::kind::file;
         out.path = *opts.file;
         out.key = "file:" + out.path;
+        out.option = "-f";
         c.outputs.push_back(std::move(out));
     }
-    // One file named twice (also under two spellings of its path) would be written twice and
-    // cut by one output's cursor after the other's writes.
-    const auto same_file = [](const output_spec& a, const output_spec& b) {
-        if (a.type != output_spec::kind::file || b.type != output_spec::kind::file) return false;
-        if (a.path == "-" || b.path == "-") return a.path == b.path;
-        std::error_code ec1, ec2;
-        const auto pa = std::filesystem::weakly_canonical(a.path, ec1);
-        const auto pb = std::filesystem::weakly_canonical(b.path, ec2);
-        return !ec1 && !ec2 && pa == pb;
-    };
     for (const auto& spec : opts.outputs) {
         auto out = parse_output(spec, opts, c);
         for (const auto& earlier : c.outputs) {
             if (earlier.key == out.key) fail("--output " + spec, "names " + out.key + " twice");
-            if (same_file(earlier, out)) {
-                fail("--output " + spec, "the same file as " + earlier.key);
-            }
         }
         c.outputs.push_back(std::move(out));
     }
@@ -160,17 +133,9 @@ config make_config(const options& opts) {
         if (!mode) fail("--color " + *opts.color, "must be auto, always or never");
         c.color = *mode;
     }
-    if (opts.system_map) {
-        check_readable("-k", *opts.system_map);
-        c.system_map = opts.system_map;
-    }
-    for (const auto& [option, path] :
-         {std::pair{"--kallsyms", opts.kallsyms}, std::pair{"--modules", opts.modules}}) {
-        if (path) check_readable(option, *path);
-    }
+    c.system_map = opts.system_map;
     if (opts.incident_dir) {
         if (opts.incident_dir->empty()) fail("--incident-dir", "empty value");
-        check_directory_creatable("--incident-dir", *opts.incident_dir);
         c.incident_dir = opts.incident_dir;
     }
     if (opts.pstore) {
@@ -205,7 +170,7 @@ config make_config(const options& opts) {
         c.metrics_port = static_cast<std::uint16_t>(*port);
     }
     if (opts.metrics_file) {
-        check_output_path("--metrics-file", *opts.metrics_file);
+        if (opts.metrics_file->empty()) fail("--metrics-file", "empty path");
         if (*opts.metrics_file == "-") fail("--metrics-file -", "must be a file");
         c.metrics_file = opts.metrics_file;
     }
@@ -217,11 +182,7 @@ config make_config(const options& opts) {
         c.metrics_interval = std::chrono::seconds(*n);
     }
     if (opts.rules) {
-        try {
-            (void)klog::metrics::rule_set::load(*opts.rules);
-        } catch (const klog::metrics::rule_error& e) {
-            throw usage_error(std::string("--rules ") + e.what());
-        }
+        if (opts.rules->empty()) fail("--rules", "empty path");
         c.rules_file = opts.rules;
     }
     if (opts.signal_reload_modules && opts.signal_reload_all)

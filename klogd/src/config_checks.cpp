@@ -8,7 +8,13 @@
 #include <cstring>
 #include <filesystem>
 
+#include <boost/asio/ssl/context.hpp>
+#include <openssl/ssl.h>
+
+#include "klog/metrics/rule_set.hpp"
 #include "klog/os/os.hpp"
+#include "klog/symbols/symbol_file_check.hpp"
+#include "klogd/config.hpp"
 #include "klogd/options.hpp"
 
 namespace klogd {
@@ -74,6 +80,114 @@ std::optional<user_ids> check_user(const std::string& option, const std::string&
         fail(option + " " + name, errno != 0 ? std::strerror(errno) : "no such user");
     }
     return user_ids{pw->pw_uid, pw->pw_gid};
+}
+
+namespace {
+
+/// TLS files must be what they claim (checked at start, never quoted).
+void check_tls_files(const output_spec& tls) {
+    for (const auto& [name, file] : {std::pair{"--tls-ca", &tls.tls_ca},
+                                     std::pair{"--tls-cert", &tls.tls_cert},
+                                     std::pair{"--tls-key", &tls.tls_key}}) {
+        if (*file) check_readable(name, **file);
+    }
+    namespace ssl = boost::asio::ssl;
+    ssl::context ctx(ssl::context::tls_client);
+    boost::system::error_code ec;
+    if (tls.tls_ca) {
+        ctx.load_verify_file(*tls.tls_ca, ec);
+        if (ec) fail("--tls-ca " + *tls.tls_ca, "no PEM CA certificate in it");
+    }
+    if (tls.tls_cert) {
+        ctx.use_certificate_chain_file(*tls.tls_cert, ec);
+        if (ec) fail("--tls-cert " + *tls.tls_cert, "no PEM certificate in it");
+    }
+    if (tls.tls_key) {
+        ctx.use_private_key_file(*tls.tls_key, ssl::context::pem, ec);
+        if (ec) fail("--tls-key " + *tls.tls_key, "no PEM private key in it");
+        if (tls.tls_cert && ::SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
+            fail("--tls-key " + *tls.tls_key, "does not belong to --tls-cert " + *tls.tls_cert);
+        }
+    }
+}
+
+/// System.map, kallsyms and modules files must hold what they claim (their contents never
+/// quoted).
+void check_symbol_files(const config& c) {
+    using klog::symbols::symbol_file_check;
+    const auto check = [](const char* option, const std::optional<std::string>& path,
+                          symbol_file_check::kind kind) {
+        if (!path) return;
+        check_readable(option, *path);
+        if (const auto problem = symbol_file_check::problem(*path, kind)) {
+            throw usage_error(std::string(option) + " " + *path + ": " + *problem);
+        }
+    };
+    check("-k", c.system_map, symbol_file_check::kind::system_map);
+    check("--kallsyms", c.kallsyms, symbol_file_check::kind::kallsyms);
+    check("--modules", c.modules, symbol_file_check::kind::modules);
+}
+
+/// One file named twice (also under two spellings of its path) would be written twice and cut
+/// by one output's cursor after the other's writes.
+bool same_file(const output_spec& a, const output_spec& b) {
+    if (a.type != output_spec::kind::file || b.type != output_spec::kind::file) return false;
+    if (a.path == "-" || b.path == "-") return a.path == b.path;
+    std::error_code ec1, ec2;
+    const auto pa = std::filesystem::weakly_canonical(a.path, ec1);
+    const auto pb = std::filesystem::weakly_canonical(b.path, ec2);
+    return !ec1 && !ec2 && pa == pb;
+}
+
+}  // namespace
+
+void check_environment(config& c) {
+    check_output_path("--pidfile", c.pidfile);
+    if (c.user) {
+        // Before anything is created: a bad --user is a configuration error, not a runtime one.
+        const auto ids = check_user("--user", *c.user);
+        c.user_id = ids->uid;
+        c.group_id = ids->gid;
+    }
+    if (c.source == source_kind::replay && c.replay_path != "-") {
+        check_readable("--source", c.replay_path);
+    }
+    if (c.state_file_given && !c.state_file.empty()) {
+        // Its directory may be made by klogd (and given to --user).
+        const std::filesystem::path state(c.state_file);
+        if (state.has_parent_path() && !std::filesystem::is_directory(state.parent_path())) {
+            check_directory_creatable("--state-file " + c.state_file, state.parent_path().string());
+        } else {
+            check_output_path("--state-file", c.state_file);
+        }
+    }
+    const output_spec* tls = nullptr;
+    bool spooled = false;
+    for (std::size_t i = 0; i < c.outputs.size(); ++i) {
+        const auto& out = c.outputs[i];
+        if (out.type == output_spec::kind::file) {
+            check_output_path(out.option, out.path);
+            for (std::size_t k = 0; k < i; ++k) {
+                if (same_file(c.outputs[k], out)) {
+                    fail(out.option, "the same file as " + c.outputs[k].key);
+                }
+            }
+        }
+        if (out.type == output_spec::kind::tls || out.type == output_spec::kind::relps) tls = &out;
+        if (out.spool_dir) spooled = true;
+    }
+    if (tls != nullptr) check_tls_files(*tls);
+    if (spooled && c.spool_dir) check_directory_creatable("--spool-dir", *c.spool_dir);
+    check_symbol_files(c);
+    if (c.incident_dir) check_directory_creatable("--incident-dir", *c.incident_dir);
+    if (c.metrics_file) check_output_path("--metrics-file", *c.metrics_file);
+    if (c.rules_file) {
+        try {
+            (void)klog::metrics::rule_set::load(*c.rules_file);
+        } catch (const klog::metrics::rule_error& e) {
+            throw usage_error(std::string("--rules ") + e.what());
+        }
+    }
 }
 
 }  // namespace klogd

@@ -9,17 +9,13 @@
 #include <cstring>
 #include <filesystem>
 
-#include <openssl/ssl.h>
-
-#include <boost/asio/ssl/context.hpp>
-
 #include "klog/formatters/format_kind.hpp"
 #include "klog/formatters/journal_formatter.hpp"
 #include "klog/sinks/file_sink.hpp"
 #include "klog/sinks/stream_sink.hpp"
 #include "klog/sinks/syslog_sink.hpp"
 #include "klog/sinks/udp_sink.hpp"
-#include "klogd/config_checks.hpp"
+#include "klogd/defaults.hpp"
 
 namespace klogd {
 
@@ -30,28 +26,6 @@ using klog::sinks::when_full;
 
 [[noreturn]] void fail(const std::string& option, const std::string& reason) {
     throw usage_error(option + ": " + reason);
-}
-
-/// TLS files must be what they claim (checked at start, never quoted).
-void check_tls_files(const options& opts) {
-    namespace ssl = boost::asio::ssl;
-    ssl::context ctx(ssl::context::tls_client);
-    boost::system::error_code ec;
-    if (opts.tls_ca) {
-        ctx.load_verify_file(*opts.tls_ca, ec);
-        if (ec) fail("--tls-ca " + *opts.tls_ca, "no PEM CA certificate in it");
-    }
-    if (opts.tls_cert) {
-        ctx.use_certificate_chain_file(*opts.tls_cert, ec);
-        if (ec) fail("--tls-cert " + *opts.tls_cert, "no PEM certificate in it");
-    }
-    if (opts.tls_key) {
-        ctx.use_private_key_file(*opts.tls_key, ssl::context::pem, ec);
-        if (ec) fail("--tls-key " + *opts.tls_key, "no PEM private key in it");
-        if (opts.tls_cert && ::SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
-            fail("--tls-key " + *opts.tls_key, "does not belong to --tls-cert " + *opts.tls_cert);
-        }
-    }
 }
 
 /// `--spool-max`: bytes, with an optional K, M or G (binary) suffix; at least 4K.
@@ -82,7 +56,8 @@ output_spec parse_file(std::string_view rest, const options&, const config&) {
     out.type = output_spec::kind::file;
     out.path = rest;
     out.key = "file:" + out.path;
-    check_output_path("--output file:" + out.path, out.path);
+    out.option = "--output file:" + out.path;
+    if (out.path.empty()) fail("--output file:", "empty path");
     return out;
 }
 
@@ -104,12 +79,14 @@ output_spec parse_socket(std::string_view name, output_spec::kind type,
     return out;
 }
 
-output_spec parse_journal(std::string_view rest, const options&, const config& c) {
-    return parse_socket("journal", output_spec::kind::journal, c.journal_socket, rest);
+output_spec parse_journal(std::string_view rest, const options&, const config&) {
+    return parse_socket("journal", output_spec::kind::journal,
+                        std::string(defaults::journal_socket), rest);
 }
 
-output_spec parse_syslog(std::string_view rest, const options&, const config& c) {
-    return parse_socket("syslog", output_spec::kind::syslog, c.syslog_socket, rest);
+output_spec parse_syslog(std::string_view rest, const options&, const config&) {
+    return parse_socket("syslog", output_spec::kind::syslog, std::string(defaults::syslog_socket),
+                        rest);
 }
 
 /// `HOST[:PORT][?full=drop|block]` for udp://, tcp://, tls://.
@@ -162,16 +139,10 @@ output_spec parse_network(std::string_view scheme, output_spec::kind type, std::
         out.framing = *f;
     }
     if (type == output_spec::kind::tls || type == output_spec::kind::relps) {
-        for (const auto& [name, file] :
-             {std::pair{"--tls-ca", &opts.tls_ca}, std::pair{"--tls-cert", &opts.tls_cert},
-              std::pair{"--tls-key", &opts.tls_key}}) {
-            if (*file) check_readable(name, **file);
-        }
         if (opts.tls_cert.has_value() != opts.tls_key.has_value()) {
             fail(opts.tls_cert ? "--tls-cert" : "--tls-key",
                  "--tls-cert and --tls-key go together");
         }
-        check_tls_files(opts);
         out.tls_ca = opts.tls_ca;
         out.tls_cert = opts.tls_cert;
         out.tls_key = opts.tls_key;
@@ -182,10 +153,7 @@ output_spec parse_network(std::string_view scheme, output_spec::kind type, std::
     std::optional<std::string> base;
     if (opts.spool_dir) {
         if (opts.spool_dir->empty()) fail("--spool-dir", "empty path");
-        if (*opts.spool_dir != "none") {
-            check_directory_creatable("--spool-dir", *opts.spool_dir);
-            base = *opts.spool_dir;
-        }
+        if (*opts.spool_dir != "none") base = *opts.spool_dir;
     } else if (!c.one_shot && !c.state_file.empty()) {
         const std::filesystem::path state(c.state_file);
         base = ((state.has_parent_path() ? state.parent_path() : std::filesystem::path(".")) /
@@ -308,7 +276,9 @@ const std::vector<output_kind>& output_registry() {
 output_spec parse_output(const std::string& spec, const options& opts, const config& c) {
     for (const auto& kind : output_registry()) {
         if (spec.starts_with(kind.scheme)) {
-            return kind.parse(std::string_view(spec).substr(kind.scheme.size()), opts, c);
+            auto out = kind.parse(std::string_view(spec).substr(kind.scheme.size()), opts, c);
+            if (out.option.empty()) out.option = "--output " + spec;
+            return out;
         }
     }
     fail("--output " + spec,

@@ -1,5 +1,7 @@
 #include "klogd/source_factory.hpp"
 
+#include "klogd/defaults.hpp"
+
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -70,10 +72,10 @@ opened_source open_source(boost::asio::io_context& io, const config& cfg, const 
             return o;
         }
         case source_kind::kmsg:
-            return open_kmsg(io, cfg.source_path.value_or("/dev/kmsg"), cfg.source_path.has_value(),
+            return open_kmsg(io, cfg.source_path.value_or(std::string(defaults::kmsg_device)), cfg.source_path.has_value(),
                              diag);
         case source_kind::proc: {
-            const auto path = cfg.source_path.value_or("/proc/kmsg");
+            const auto path = cfg.source_path.value_or(std::string(defaults::proc_kmsg));
             diag("reading " + path +
                  " (destructive: other readers no longer see what klogd reads)");
             opened_source o;
@@ -87,9 +89,9 @@ opened_source open_source(boost::asio::io_context& io, const config& cfg, const 
     }
     // Auto: /dev/kmsg (a character device) → /proc/kmsg → syslog(2). One-shot never takes the
     // destructive /proc/kmsg: it falls back to syslog(2) READ_ALL, which leaves the log as it is.
-    if (is_char_device("/dev/kmsg")) {
+    if (is_char_device(defaults::kmsg_device.data())) {
         try {
-            return open_kmsg(io, "/dev/kmsg", false, diag);
+            return open_kmsg(io, std::string(defaults::kmsg_device), false, diag);
         } catch (const std::system_error& e) {
             std::cerr << "klogd: " << e.what() << "; falling back\n";
         }
@@ -100,7 +102,7 @@ opened_source open_source(boost::asio::io_context& io, const config& cfg, const 
         try {
             opened_source o;
             o.source =
-                std::make_unique<proc_kmsg_source>(io, proc_kmsg_source::open_file("/proc/kmsg"));
+                std::make_unique<proc_kmsg_source>(io, proc_kmsg_source::open_file(std::string(defaults::proc_kmsg)));
             diag("reading /proc/kmsg");
             return o;
         } catch (const std::system_error& e) {

@@ -12,6 +12,7 @@
 #include "klog/sinks/framing.hpp"
 #include "klog/sinks/sink.hpp"
 #include "klog/sinks/network_endpoint.hpp"
+#include "klogd/defaults.hpp"
 #include "klogd/options.hpp"
 
 namespace klogd {
@@ -26,6 +27,9 @@ struct output_spec {
     /// How the state file names this output: the `--output=` value without its query
     /// (`file:/var/log/kern.log`, `syslog:/dev/log`, `tcp://logs:514`); `-f FILE` is `file:FILE`.
     std::string key;
+    /// What named it on the command line, for the environment check's messages: "-f" or
+    /// "--output file:PATH" (a file), else "--output SPEC".
+    std::string option;
     std::string path;  ///< file: the path, "-" for standard output; syslog, journal: the socket
     /// When it can take no more: stop reading the kernel (block) or drop and say so (drop).
     /// `?full=drop|block` on network outputs; udp drops by default, everything else blocks.
@@ -37,16 +41,13 @@ struct output_spec {
     std::optional<std::string> tls_cert{};   ///< --tls-cert (client certificate, optional)
     std::optional<std::string> tls_key{};    ///< --tls-key
     std::optional<std::string> spool_dir{};  ///< tcp, tls: this output's own spool directory
-    std::uint64_t spool_max = 64ULL << 20;   ///< --spool-max, bytes
-    std::size_t relp_window = 128;           ///< --relp-window (relp, relps)
-    std::chrono::seconds relp_timeout{90};   ///< --relp-timeout (relp, relps)
+    std::uint64_t spool_max = defaults::spool_max;          ///< --spool-max, bytes
+    std::size_t relp_window = defaults::relp_window;        ///< --relp-window (relp, relps)
+    std::chrono::seconds relp_timeout = defaults::relp_timeout;  ///< --relp-timeout
 };
 
-/// How long `-o` waits for outputs that make no progress (`--flush-timeout`), and how long a
-/// stopping daemon waits (the shorter of it and two seconds).
-inline constexpr std::chrono::milliseconds default_flush_timeout{10000};
-
-/// The validated configuration: every value checked, every file named checked.
+/// The configuration: every value checked (make_config), then every file and directory it names
+/// (check_environment).
 struct config {
     source_kind source = source_kind::automatic;
     std::string replay_path;  ///< source_kind::replay
@@ -73,26 +74,35 @@ struct config {
     /// The /dev/kmsg cursor; empty: none (a stand-in source without an explicit --state-file,
     /// whose sequence numbers are not the kernel's).
     std::string state_file;
+    bool state_file_given = false;  ///< --state-file named it (checked; the default is made)
+    /// --spool-dir when given (not `none`): the directory the tcp/tls/relp spools go in.
+    std::optional<std::string> spool_dir;
     std::optional<std::string> user;
     std::optional<unsigned> user_id;   ///< --user's uid and gid, checked
     std::optional<unsigned> group_id;
-    std::string syslog_socket = "/dev/log";
-    std::string journal_socket = "/run/systemd/journal/socket";  ///< --output=journal
     /// --incident-dir: one JSON file per incident.
     std::optional<std::string> incident_dir;
     /// --pstore: where the previous boot's log is read at start; empty: not read.
-    std::string pstore_dir = "/sys/fs/pstore";
+    std::string pstore_dir{defaults::pstore_dir};
     /// --metrics: the address and port to serve /metrics on.
     std::optional<std::string> metrics_address;
     std::uint16_t metrics_port = 0;
     std::optional<std::string> metrics_file;  ///< --metrics-file
-    std::chrono::seconds metrics_interval{15};
+    std::chrono::seconds metrics_interval = defaults::metrics_interval;
     std::optional<std::string> rules_file;    ///< --rules, checked (parsed) at start
-    std::chrono::milliseconds flush_timeout = default_flush_timeout;
+    std::chrono::milliseconds flush_timeout = defaults::flush_timeout;
 };
 
-/// Checks `opts` and the files it names. Throws usage_error with one line naming the option
-/// and the reason.
+/// The configuration `opts` asks for: a function of the options alone (it reads no file, looks
+/// at no directory, asks for no user). Throws usage_error with one line naming the option and
+/// the reason.
 [[nodiscard]] config make_config(const options& opts);
+
+/// The environment step, run at every start and by --check-config, before anything is made:
+/// files to read are readable and hold what they claim (System.map, kallsyms, TLS files,
+/// rules), files to write can be made and are no links, directories can take new ones, two
+/// outputs are not one file under two names, the --user exists (its ids are filled in).
+/// Throws usage_error with one line naming the option, the path and the reason.
+void check_environment(config& c);
 
 }  // namespace klogd

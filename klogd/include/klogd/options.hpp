@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "klogd/defaults.hpp"
+
 namespace klogd {
 
 /// A bad command line or configuration: one line naming the option and the reason; exit 2.
@@ -33,7 +35,7 @@ struct options {
     std::vector<std::string> outputs;
     std::optional<std::string> format;
     std::optional<std::string> color;  ///< --color=auto|always|never
-    std::string pidfile = "/run/klogd.pid";
+    std::string pidfile{defaults::pidfile};
     std::optional<std::string> state_file;  ///< default /var/lib/klogd/state
     std::optional<std::string> user;
     std::optional<std::string> min_level;

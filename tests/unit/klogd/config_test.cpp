@@ -1,5 +1,7 @@
-// The configuration made from the command line (klogd::make_config), and its refusals: one
-// usage_error naming the option and the reason.
+// The configuration made from the command line (klogd::make_config, a function of the options
+// alone), the environment step every start and --check-config run after it
+// (klogd::check_environment), and their refusals: one usage_error naming the option and the
+// reason.
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
@@ -10,11 +12,18 @@
 
 namespace {
 
-klogd::config config_of(std::vector<std::string> args) {
+klogd::config pure_config_of(std::vector<std::string> args) {
     args.insert(args.begin(), "klogd");
     std::vector<const char*> argv;
     for (const auto& a : args) argv.push_back(a.c_str());
     return klogd::make_config(klogd::parse_options(static_cast<int>(argv.size()), argv.data()));
+}
+
+/// As main does it: the options' config, then the environment step.
+klogd::config config_of(std::vector<std::string> args) {
+    auto c = pure_config_of(std::move(args));
+    klogd::check_environment(c);
+    return c;
 }
 
 }  // namespace
@@ -24,8 +33,6 @@ TEST_CASE("config: the defaults a plain start uses", "[klogd][config]") {
     const auto c = config_of({"--pidfile=" + dir.file("pid")});
     CHECK(c.source == klogd::source_kind::automatic);
     CHECK(c.outputs.empty());  // local syslog, decided at start (is /dev/log there?)
-    CHECK(c.syslog_socket == "/dev/log");
-    CHECK(c.journal_socket == "/run/systemd/journal/socket");
     CHECK(c.state_file == "/var/lib/klogd/state");
     CHECK(c.pstore_dir == "/sys/fs/pstore");
     CHECK(c.format == klog::formatters::format_kind::traditional);
@@ -55,6 +62,9 @@ TEST_CASE("config: outputs keep their order, get their keys and their defaults",
     CHECK(c.outputs[4].endpoint.port == 6000);
     CHECK(c.outputs[4].mode == klog::sinks::when_full::drop);
     CHECK(c.state_file.empty());
+    const auto s = config_of({"--pidfile=" + dir.file("pid"), "--output=syslog"});
+    CHECK(s.outputs.at(0).path == "/dev/log");
+    CHECK(s.outputs.at(0).key == "syslog:/dev/log");
 }
 
 TEST_CASE("config: bad values are refused with the option and the reason", "[klogd][config]") {
@@ -74,4 +84,42 @@ TEST_CASE("config: bad values are refused with the option and the reason", "[klo
         CHECK_THROWS_AS(config_of(args), klogd::usage_error);
         CHECK_THROWS_WITH(config_of(args), Catch::Matchers::Contains(expected));
     }
+}
+
+TEST_CASE("config: made from the options alone, the files and directories checked in a step of their own",
+          "[klogd][config]") {
+    klog_test::temp_dir dir;
+    const std::string missing = dir.file("no-such-dir");
+    // Everything here names something that is not there; the options themselves are sound.
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"--pidfile=" + missing + "/pid", "--pidfile " + missing + "/pid: directory " + missing},
+        {"-f" + missing + "/kern.log", "-f " + missing + "/kern.log: directory " + missing},
+        {"--output=file:" + missing + "/k.log", "--output file:" + missing + "/k.log"},
+        {"--source=" + missing + "/saved.kmsg", "--source " + missing + "/saved.kmsg: No such file"},
+        {"-k" + missing + "/System.map", "-k " + missing + "/System.map: No such file"},
+        {"--kallsyms=" + missing + "/kallsyms", "--kallsyms " + missing + "/kallsyms: No such file"},
+        {"--incident-dir=" + missing + "/a/b", "--incident-dir " + missing + "/a/b: not a directory"},
+        {"--metrics-file=" + missing + "/m.prom", "--metrics-file " + missing + "/m.prom: directory"},
+        {"--rules=" + missing + "/rules", "--rules"},
+        {"--user=klogd-no-such-user", "--user klogd-no-such-user: no such user"},
+        {"--state-file=" + missing + "/a/state", "--state-file " + missing + "/a/state"},
+    };
+    for (const auto& [arg, expected] : cases) {
+        INFO(arg);
+        std::vector<std::string> args{arg};
+        if (!arg.starts_with("--pidfile")) args.push_back("--pidfile=" + dir.file("pid"));
+        auto c = pure_config_of(args);  // no throw: nothing was looked at
+        CHECK_THROWS_AS(klogd::check_environment(c), klogd::usage_error);
+        CHECK_THROWS_WITH(klogd::check_environment(c), Catch::Matchers::Contains(expected));
+    }
+    // Two spellings of one file: refused by the environment step, which resolves them.
+    auto twice = pure_config_of({"--pidfile=" + dir.file("pid"), "--output=file:" + dir.file("k"),
+                                 "--output=file:" + dir.path() + "/./k"});
+    CHECK_THROWS_WITH(klogd::check_environment(twice), Catch::Matchers::Contains("the same file as file:"));
+    // The --user's ids are the environment step's to fill in.
+    auto root = pure_config_of({"--pidfile=" + dir.file("pid"), "--user=root"});
+    CHECK_FALSE(root.user_id);
+    klogd::check_environment(root);
+    CHECK(root.user_id == 0U);
+    CHECK(root.group_id == 0U);
 }
