@@ -102,13 +102,15 @@ std::vector<std::unique_ptr<klog::sinks::sink>> application::open_outputs() {
         output_spec out;
         if (klog::os::exists(std::string(defaults::syslog_socket))) {
             out.type = output_spec::kind::syslog;
-            out.path = defaults::syslog_socket;
-            out.key = "syslog:" + out.path;
+            klog::sinks::syslog_sink::settings s;
+            s.path = defaults::syslog_socket;
+            out.key = "syslog:" + s.path;
+            out.settings = std::move(s);
         } else if (cfg_.foreground || cfg_.one_shot) {
             std::cerr << "klogd: warning: " << defaults::syslog_socket
                       << " does not exist; writing to standard output\n";
             out.type = output_spec::kind::file;
-            out.path = "-";
+            out.settings = file_output{"-"};
             out.key = "file:-";
         } else {
             throw std::system_error(

@@ -108,9 +108,9 @@ config make_config(const options& opts) {
         if (opts.file->empty()) fail("-f", "empty path");
         output_spec out;
         out.type = output_spec::kind::file;
-        out.path = *opts.file;
-        out.key = "file:" + out.path;
+        out.key = "file:" + *opts.file;
         out.option = "-f";
+        out.settings = file_output{*opts.file};
         c.outputs.push_back(std::move(out));
     }
     for (const auto& spec : opts.outputs) {

@@ -85,7 +85,7 @@ std::optional<user_ids> check_user(const std::string& option, const std::string&
 namespace {
 
 /// TLS files must be what they claim (checked at start, never quoted).
-void check_tls_files(const output_spec& tls) {
+void check_tls_files(const klog::sinks::stream_sink::settings& tls) {
     for (const auto& [name, file] : {std::pair{"--tls-ca", &tls.tls_ca},
                                      std::pair{"--tls-cert", &tls.tls_cert},
                                      std::pair{"--tls-key", &tls.tls_key}}) {
@@ -130,8 +130,7 @@ void check_symbol_files(const config& c) {
 
 /// One file named twice (also under two spellings of its path) would be written twice and cut
 /// by one output's cursor after the other's writes.
-bool same_file(const output_spec& a, const output_spec& b) {
-    if (a.type != output_spec::kind::file || b.type != output_spec::kind::file) return false;
+bool same_file(const file_output& a, const file_output& b) {
     if (a.path == "-" || b.path == "-") return a.path == b.path;
     std::error_code ec1, ec2;
     const auto pa = std::filesystem::weakly_canonical(a.path, ec1);
@@ -161,20 +160,23 @@ void check_environment(config& c) {
             check_output_path("--state-file", c.state_file);
         }
     }
-    const output_spec* tls = nullptr;
+    const klog::sinks::stream_sink::settings* tls = nullptr;
     bool spooled = false;
     for (std::size_t i = 0; i < c.outputs.size(); ++i) {
         const auto& out = c.outputs[i];
-        if (out.type == output_spec::kind::file) {
-            check_output_path(out.option, out.path);
+        if (const auto* file = std::get_if<file_output>(&out.settings)) {
+            check_output_path(out.option, file->path);
             for (std::size_t k = 0; k < i; ++k) {
-                if (same_file(c.outputs[k], out)) {
+                const auto* earlier = std::get_if<file_output>(&c.outputs[k].settings);
+                if (earlier != nullptr && same_file(*earlier, *file)) {
                     fail(out.option, "the same file as " + c.outputs[k].key);
                 }
             }
         }
-        if (out.type == output_spec::kind::tls || out.type == output_spec::kind::relps) tls = &out;
-        if (out.spool_dir) spooled = true;
+        if (const auto* stream = std::get_if<klog::sinks::stream_sink::settings>(&out.settings)) {
+            if (stream->tls) tls = stream;
+            if (stream->spool_dir) spooled = true;
+        }
     }
     if (tls != nullptr) check_tls_files(*tls);
     if (spooled && c.spool_dir) check_directory_creatable("--spool-dir", *c.spool_dir);

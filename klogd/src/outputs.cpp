@@ -54,10 +54,11 @@ std::uint64_t parse_size(const std::string& option, const std::string& text) {
 output_spec parse_file(std::string_view rest, const options&, const config&) {
     output_spec out;
     out.type = output_spec::kind::file;
-    out.path = rest;
-    out.key = "file:" + out.path;
-    out.option = "--output file:" + out.path;
-    if (out.path.empty()) fail("--output file:", "empty path");
+    const std::string path(rest);
+    if (path.empty()) fail("--output file:", "empty path");
+    out.key = "file:" + path;
+    out.option = "--output file:" + path;
+    out.settings = file_output{path};
     return out;
 }
 
@@ -67,15 +68,17 @@ output_spec parse_socket(std::string_view name, output_spec::kind type,
     output_spec out;
     out.type = type;
     const std::string option = "--output " + std::string(name);
+    klog::sinks::syslog_sink::settings s;
     if (rest.empty()) {
-        out.path = default_socket;
+        s.path = default_socket;
     } else {
         if (rest.front() != ':') fail(option + std::string(rest), "unknown output");
-        out.path = rest.substr(1);
-        if (out.path.empty()) fail(option + ":", "empty socket path");
-        if (out.path.size() >= 108) fail(option + ":" + out.path, "socket path too long");
+        s.path = rest.substr(1);
+        if (s.path.empty()) fail(option + ":", "empty socket path");
+        if (s.path.size() >= 108) fail(option + ":" + s.path, "socket path too long");
     }
-    out.key = std::string(name) + ":" + out.path;
+    out.key = std::string(name) + ":" + s.path;
+    out.settings = std::move(s);
     return out;
 }
 
@@ -111,10 +114,21 @@ output_spec parse_network(std::string_view scheme, output_spec::kind type, std::
     }
     const auto endpoint = klog::sinks::network_endpoint::parse(address, port);
     if (!endpoint) fail(option, "expected HOST[:PORT] (IPv6 as [ADDR]:PORT)");
-    out.endpoint = *endpoint;
-    out.key = std::string(scheme) + out.endpoint.to_string();
-    if (type == output_spec::kind::udp) return out;
-    const bool relp = type == output_spec::kind::relp || type == output_spec::kind::relps;
+    out.key = std::string(scheme) + endpoint->to_string();
+    if (type == output_spec::kind::udp) {
+        klog::sinks::udp_sink::settings u;
+        u.endpoint = *endpoint;
+        out.settings = std::move(u);
+        return out;
+    }
+    klog::sinks::stream_sink::settings s;
+    s.endpoint = *endpoint;
+    s.tls = type == output_spec::kind::tls || type == output_spec::kind::relps;
+    s.relp = type == output_spec::kind::relp || type == output_spec::kind::relps;
+    s.relp_window = defaults::relp_window;
+    s.answer_timeout = defaults::relp_timeout;
+    s.spool_max = defaults::spool_max;
+    const bool relp = s.relp;
     if (relp && opts.relp_window) {
         std::size_t n = 0;
         const auto& w = *opts.relp_window;
@@ -122,7 +136,7 @@ output_spec parse_network(std::string_view scheme, output_spec::kind type, std::
         if (ec != std::errc{} || end != w.data() + w.size() || n < 1 || n > 100000) {
             fail("--relp-window " + w, "must be 1 to 100000");
         }
-        out.relp_window = n;
+        s.relp_window = n;
     }
     if (relp && opts.relp_timeout) {
         unsigned n = 0;
@@ -131,23 +145,23 @@ output_spec parse_network(std::string_view scheme, output_spec::kind type, std::
         if (ec != std::errc{} || end != t.data() + t.size() || n < 1 || n > 3600) {
             fail("--relp-timeout " + t, "must be 1 to 3600 seconds");
         }
-        out.relp_timeout = std::chrono::seconds(n);
+        s.answer_timeout = std::chrono::seconds(n);
     }
     if (opts.framing) {
         const auto f = klog::sinks::parse_framing(*opts.framing);
         if (!f) fail("--framing " + *opts.framing, "must be octet or lf");
-        out.framing = *f;
+        s.framing = *f;
     }
-    if (type == output_spec::kind::tls || type == output_spec::kind::relps) {
+    if (s.tls) {
         if (opts.tls_cert.has_value() != opts.tls_key.has_value()) {
             fail(opts.tls_cert ? "--tls-cert" : "--tls-key",
                  "--tls-cert and --tls-key go together");
         }
-        out.tls_ca = opts.tls_ca;
-        out.tls_cert = opts.tls_cert;
-        out.tls_key = opts.tls_key;
+        s.tls_ca = opts.tls_ca;
+        s.tls_cert = opts.tls_cert;
+        s.tls_key = opts.tls_key;
     }
-    if (opts.spool_max) out.spool_max = parse_size("--spool-max", *opts.spool_max);
+    if (opts.spool_max) s.spool_max = parse_size("--spool-max", *opts.spool_max);
     // The disk queue: --spool-dir, else (the daemon with a state file) spool/ beside the state
     // file; -o keeps records in memory unless told otherwise.
     std::optional<std::string> base;
@@ -163,12 +177,13 @@ output_spec parse_network(std::string_view scheme, output_spec::kind type, std::
     if (base) {
         // One subdirectory per output: tcp-HOST-PORT, relps-HOST-PORT...
         std::string sub = std::string(scheme.substr(0, scheme.find(':'))) + "-" +
-                          out.endpoint.host + "-" + std::to_string(out.endpoint.port);
+                          s.endpoint.host + "-" + std::to_string(s.endpoint.port);
         for (auto& ch : sub) {
             if (ch == ':' || ch == '/') ch = '_';
         }
-        out.spool_dir = (std::filesystem::path(*base) / sub).string();
+        s.spool_dir = (std::filesystem::path(*base) / sub).string();
     }
+    out.settings = std::move(s);
     return out;
 }
 
@@ -204,29 +219,26 @@ std::unique_ptr<klog::sinks::sink> make_file(const output_spec& spec, output_con
                                                           std::getenv("NO_COLOR"));
         return klog::formatters::make_formatter(kind, options);
     };
-    return std::make_unique<klog::sinks::file_sink>(spec.path, make_format,
-                                                    klog::sinks::file_sink::settings{});
+    return std::make_unique<klog::sinks::file_sink>(std::get<file_output>(spec.settings).path,
+                                                    make_format, klog::sinks::file_sink::settings{});
 }
 
 std::unique_ptr<klog::sinks::sink> make_syslog(const output_spec& spec, output_context& ctx) {
-    klog::sinks::syslog_sink::settings s;
-    s.path = spec.path;
-    return std::make_unique<klog::sinks::syslog_sink>(ctx.io, std::move(s));
+    return std::make_unique<klog::sinks::syslog_sink>(
+        ctx.io, std::get<klog::sinks::syslog_sink::settings>(spec.settings));
 }
 
 std::unique_ptr<klog::sinks::sink> make_journal(const output_spec& spec, output_context& ctx) {
     // The local syslog output's delivery (a datagram per record, busy/away/retry), in the
     // journal's native protocol.
-    klog::sinks::syslog_sink::settings s;
-    s.path = spec.path;
+    auto s = std::get<klog::sinks::syslog_sink::settings>(spec.settings);
     s.keep_final_newline = true;
     return std::make_unique<klog::sinks::syslog_sink>(
         ctx.io, std::move(s), std::make_unique<klog::formatters::journal_formatter>());
 }
 
 std::unique_ptr<klog::sinks::sink> make_udp(const output_spec& spec, output_context& ctx) {
-    klog::sinks::udp_sink::settings s;
-    s.endpoint = spec.endpoint;
+    auto s = std::get<klog::sinks::udp_sink::settings>(spec.settings);
     // Network outputs always carry RFC 5424 records (--format is for files).
     return std::make_unique<klog::sinks::udp_sink>(
         ctx.io, std::move(s),
@@ -235,21 +247,10 @@ std::unique_ptr<klog::sinks::sink> make_udp(const output_spec& spec, output_cont
 }
 
 std::unique_ptr<klog::sinks::sink> make_stream(const output_spec& spec, output_context& ctx) {
-    klog::sinks::stream_sink::settings s;
-    s.tls = spec.type == output_spec::kind::tls || spec.type == output_spec::kind::relps;
-    s.relp = spec.type == output_spec::kind::relp || spec.type == output_spec::kind::relps;
-    s.relp_window = spec.relp_window;
-    s.answer_timeout = spec.relp_timeout;
-    s.endpoint = spec.endpoint;
-    s.framing = spec.framing;
-    s.tls_ca = spec.tls_ca;
-    s.tls_cert = spec.tls_cert;
-    s.tls_key = spec.tls_key;
-    s.spool_dir = spec.spool_dir;
-    s.spool_max = spec.spool_max;
+    auto s = std::get<klog::sinks::stream_sink::settings>(spec.settings);
     // LF framing: a record must not hold an LF of its own (nor a lookalike of its escape).
     auto options = ctx.format_options;
-    options.line_mode = !s.relp && spec.framing == klog::sinks::framing::lf;
+    options.line_mode = !s.relp && s.framing == klog::sinks::framing::lf;
     return std::make_unique<klog::sinks::stream_sink>(
         ctx.io, std::move(s), klog::formatters::make_formatter(format_kind::rfc5424, options),
         spec.mode, ctx.diagnostics);

@@ -3,15 +3,17 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <chrono>
 
 #include "klog/formatters/color_mode.hpp"
 #include "klog/formatters/format_kind.hpp"
-#include "klog/sinks/framing.hpp"
 #include "klog/sinks/sink.hpp"
-#include "klog/sinks/network_endpoint.hpp"
+#include "klog/sinks/stream_sink.hpp"
+#include "klog/sinks/syslog_sink.hpp"
+#include "klog/sinks/udp_sink.hpp"
 #include "klogd/defaults.hpp"
 #include "klogd/options.hpp"
 
@@ -19,6 +21,11 @@ namespace klogd {
 
 /// Which kernel interface to read.
 enum class source_kind { automatic, kmsg, proc, syscall, replay };
+
+/// `-f FILE`, `--output=file:PATH`: the path, "-" for standard output.
+struct file_output {
+    std::string path;
+};
 
 /// One destination of `--output=` / `-f`, checked (see klogd/outputs.hpp for the kinds).
 struct output_spec {
@@ -30,20 +37,16 @@ struct output_spec {
     /// What named it on the command line, for the environment check's messages: "-f" or
     /// "--output file:PATH" (a file), else "--output SPEC".
     std::string option;
-    std::string path;  ///< file: the path, "-" for standard output; syslog, journal: the socket
     /// When it can take no more: stop reading the kernel (block) or drop and say so (drop).
     /// `?full=drop|block` on network outputs; udp drops by default, everything else blocks.
     klog::sinks::when_full mode = klog::sinks::when_full::block;
-    // Network outputs (udp, tcp, tls): always RFC 5424 records.
-    klog::sinks::network_endpoint endpoint{};  ///< host and port (default 514, tls 6514)
-    klog::sinks::framing framing = klog::sinks::framing::octet_counting;  ///< tcp, tls
-    std::optional<std::string> tls_ca{};     ///< --tls-ca (else the system's CA certificates)
-    std::optional<std::string> tls_cert{};   ///< --tls-cert (client certificate, optional)
-    std::optional<std::string> tls_key{};    ///< --tls-key
-    std::optional<std::string> spool_dir{};  ///< tcp, tls: this output's own spool directory
-    std::uint64_t spool_max = defaults::spool_max;          ///< --spool-max, bytes
-    std::size_t relp_window = defaults::relp_window;        ///< --relp-window (relp, relps)
-    std::chrono::seconds relp_timeout = defaults::relp_timeout;  ///< --relp-timeout
+    /// What its sink is made with, filled in by the output's parser: the file's path; the local
+    /// socket's (syslog, journal); the udp sink's; the stream sink's (tcp, tls, relp, relps:
+    /// endpoint, framing, TLS files, spool, RELP window and timeout). Network outputs always
+    /// carry RFC 5424 records.
+    std::variant<file_output, klog::sinks::syslog_sink::settings, klog::sinks::udp_sink::settings,
+                 klog::sinks::stream_sink::settings>
+        settings;
 };
 
 /// The configuration: every value checked (make_config), then every file and directory it names

@@ -52,19 +52,58 @@ TEST_CASE("config: outputs keep their order, get their keys and their defaults",
     CHECK(c.outputs[0].type == klogd::output_spec::kind::file);
     CHECK(c.outputs[0].key == "file:" + dir.file("k.log"));
     CHECK(c.outputs[1].type == klogd::output_spec::kind::journal);
-    CHECK(c.outputs[1].path == "/run/systemd/journal/socket");
+    using socket = klog::sinks::syslog_sink::settings;
+    using udp = klog::sinks::udp_sink::settings;
+    using stream = klog::sinks::stream_sink::settings;
+    CHECK(std::get<klogd::file_output>(c.outputs[0].settings).path == dir.file("k.log"));
+    CHECK(std::get<socket>(c.outputs[1].settings).path == "/run/systemd/journal/socket");
     CHECK(c.outputs[1].key == "journal:/run/systemd/journal/socket");
-    CHECK(c.outputs[2].path == "/run/j.sock");
+    CHECK(std::get<socket>(c.outputs[2].settings).path == "/run/j.sock");
     CHECK(c.outputs[3].type == klogd::output_spec::kind::udp);
-    CHECK(c.outputs[3].endpoint.host == "::1");
-    CHECK(c.outputs[3].endpoint.port == 514);
+    CHECK(std::get<udp>(c.outputs[3].settings).endpoint.host == "::1");
+    CHECK(std::get<udp>(c.outputs[3].settings).endpoint.port == 514);
     CHECK(c.outputs[3].mode == klog::sinks::when_full::drop);  // udp drops by default
-    CHECK(c.outputs[4].endpoint.port == 6000);
+    const auto& tcp = std::get<stream>(c.outputs[4].settings);
+    CHECK(tcp.endpoint.port == 6000);
+    CHECK_FALSE(tcp.tls);
+    CHECK_FALSE(tcp.relp);
+    CHECK(tcp.spool_max == klogd::defaults::spool_max);
+    CHECK_FALSE(tcp.spool_dir);  // no state file: no spool
     CHECK(c.outputs[4].mode == klog::sinks::when_full::drop);
     CHECK(c.state_file.empty());
     const auto s = config_of({"--pidfile=" + dir.file("pid"), "--output=syslog"});
-    CHECK(s.outputs.at(0).path == "/dev/log");
+    CHECK(std::get<klog::sinks::syslog_sink::settings>(s.outputs.at(0).settings).path == "/dev/log");
     CHECK(s.outputs.at(0).key == "syslog:/dev/log");
+}
+
+TEST_CASE("config: a stream output's settings are the stream sink's, filled in from the shared options",
+          "[klogd][config]") {
+    const auto c = pure_config_of({"--output=relps://127.0.0.1:2600", "--output=tcp://[::1]",
+                                   "--relp-window=7", "--relp-timeout=9", "--framing=lf",
+                                   "--spool-dir=/var/spool/k", "--spool-max=8K",
+                                   "--tls-ca=/etc/k/ca.pem", "--tls-cert=/etc/k/c.pem",
+                                   "--tls-key=/etc/k/c.key"});
+    REQUIRE(c.outputs.size() == 2);
+    const auto& relps = std::get<klog::sinks::stream_sink::settings>(c.outputs[0].settings);
+    CHECK(relps.tls);
+    CHECK(relps.relp);
+    CHECK(relps.endpoint.port == 2600);
+    CHECK(relps.relp_window == 7);
+    CHECK(relps.answer_timeout == std::chrono::seconds(9));
+    CHECK(relps.framing == klog::sinks::framing::lf);
+    CHECK(relps.spool_max == 8192);
+    CHECK(relps.spool_dir == "/var/spool/k/relps-127.0.0.1-2600");
+    CHECK(relps.tls_ca == "/etc/k/ca.pem");
+    CHECK(relps.tls_cert == "/etc/k/c.pem");
+    CHECK(relps.tls_key == "/etc/k/c.key");
+    const auto& tcp = std::get<klog::sinks::stream_sink::settings>(c.outputs[1].settings);
+    CHECK_FALSE(tcp.tls);
+    CHECK_FALSE(tcp.relp);
+    CHECK(tcp.endpoint.port == 514);
+    CHECK(tcp.relp_window == klogd::defaults::relp_window);  // RELP options are RELP's only
+    CHECK_FALSE(tcp.tls_ca);
+    CHECK(tcp.spool_dir == "/var/spool/k/tcp-__1-514");
+    CHECK(c.spool_dir == "/var/spool/k");
 }
 
 TEST_CASE("config: bad values are refused with the option and the reason", "[klogd][config]") {
