@@ -65,8 +65,11 @@ application::application(config cfg)
       retry_timer_(io_),
       fsync_timer_(io_),
       ahead_timer_(io_),
-      incident_timer_(io_),
-      metrics_timer_(io_) {
+      metrics_(io_, cfg_, [this] { return render_metrics(); },
+               [this](const std::string& m) { diag(m); }),
+      pstore_(cfg_, [this](const std::string& m) { diag(m); },
+              [this](const klog::incidents::incident& i) { incidents_.report(i); }),
+      incidents_(io_, cfg_, boot_id_, [this](const std::string& m) { diag(m); }) {
     start_time_seconds_ = std::chrono::duration<double>(
                               std::chrono::system_clock::now().time_since_epoch())
                               .count();
@@ -138,14 +141,17 @@ std::vector<std::unique_ptr<klog::sinks::sink>> application::open_outputs() {
 void application::open() {
     // --user: the state directory (and the spools beside the state file) become the user's
     // before anything is made in them.
-    if (!cfg_.one_shot) prepare_state_directory();
+    if (!cfg_.one_shot && cfg_.user_id && cfg_.group_id && !cfg_.state_file.empty()) {
+        daemon::hand_over_state_directory(cfg_.state_file, static_cast<uid_t>(*cfg_.user_id),
+                                          static_cast<gid_t>(*cfg_.group_id), *cfg_.user);
+    }
     pipeline_ = std::make_unique<klog::pipeline>(open_outputs());
     pipeline_->set_diagnostics([](const std::string& m) { std::cerr << "klogd: " << m << '\n'; });
     if (cfg_.min_level) pipeline_->set_min_level(*cfg_.min_level);
     source_ = open_source();
     pipeline_->clock().set_replay(cfg_.source == source_kind::replay);
     open_symbols();
-    open_incidents();
+    incidents_.open(*pipeline_);
     if (cfg_.rules_file) {
         try {
             rules_ = std::make_unique<klog::metrics::rule_set>(klog::metrics::rule_set::load(*cfg_.rules_file));
@@ -160,177 +166,10 @@ void application::open() {
 std::string application::render_metrics() const {
     metrics_view view;
     view.pipeline = pipeline_.get();
-    view.incidents = incidents_.get();
+    view.incidents = incidents_.stage();
     view.rules = rules_.get();
     view.start_time_seconds = start_time_seconds_;
     return view.render();
-}
-
-void application::start_metrics() {
-    if (cfg_.metrics_address) {
-        const boost::asio::ip::tcp::endpoint at(boost::asio::ip::make_address(*cfg_.metrics_address),
-                                                cfg_.metrics_port);
-        try {
-            metrics_server_ = std::make_unique<klog::metrics::http_server>(
-                io_, at, [this] { return render_metrics(); });
-        } catch (const boost::system::system_error& e) {
-            throw std::system_error(e.code(), "--metrics: cannot listen on " +
-                                                  *cfg_.metrics_address + " port " +
-                                                  std::to_string(cfg_.metrics_port));
-        }
-        diag("metrics on http://" + at.address().to_string() + ":" +
-             std::to_string(metrics_server_->local_endpoint().port()) + "/metrics");
-    }
-    if (cfg_.metrics_file) {
-        write_metrics_file();
-        arm_metrics_file();
-    }
-}
-
-void application::arm_metrics_file() {
-    metrics_timer_.expires_after(cfg_.metrics_interval);
-    metrics_timer_.async_wait([this](const boost::system::error_code& ec) {
-        if (ec || stopping_) return;
-        write_metrics_file();
-        arm_metrics_file();
-    });
-}
-
-void application::write_metrics_file() const {
-    if (!cfg_.metrics_file) return;
-    // node_exporter reads *.prom files: the temporary name must not end so.
-    const auto& path = *cfg_.metrics_file;
-    const std::filesystem::path p(path);
-    const auto tmp = (p.parent_path() / ("." + p.filename().string() + ".tmp")).string();
-    const auto text = render_metrics();
-    std::error_code ec;
-    // A scrape between two writes sees the old file or the new one; a crash costs nothing (it
-    // is written again within the interval): no fsync.
-    klog::os::replace_file(path, text,
-                           {.mode = 0644, .durable = klog::os::durability::none, .temporary = tmp},
-                           ec);
-    if (ec) std::cerr << "klogd: --metrics-file " << path << ": " << ec.message() << '\n';
-}
-
-void application::open_incidents() {
-    incidents_ = std::make_unique<klog::incidents::incident_stage>(
-        [this](const klog::incidents::incident& i) { report_incident(i); });
-    pipeline_->set_incidents(incidents_.get());
-    if (cfg_.incident_dir) {
-        std::error_code ec;
-        const bool made = std::filesystem::create_directories(*cfg_.incident_dir, ec);
-        if (ec) {
-            throw std::system_error(ec, "--incident-dir: cannot create " + *cfg_.incident_dir);
-        }
-        // Made for --user, as the state directory is: written after privileges are dropped.
-        if (made && cfg_.user_id && cfg_.group_id) {
-            klog::os::change_owner(*cfg_.incident_dir, *cfg_.user_id, *cfg_.group_id, ec, true);
-            if (ec) {
-                throw std::system_error(ec, "--incident-dir: cannot give " + *cfg_.incident_dir +
-                                                " to " + *cfg_.user);
-            }
-        }
-        incident_dir_.emplace(*cfg_.incident_dir);
-    }
-}
-
-void application::report_incident(const klog::incidents::incident& incident) {
-    pipeline_->report_incident(incident);
-    if (cfg_.debug) {
-        std::string line;  // kernel text on a terminal: escaped, as in every line format
-        klog::formatters::text_escaper::append(line, incident.summary());
-        diag(line);
-    }
-    if (!incident_dir_ || incident.repeat) return;
-    try {
-        const auto path = incident_dir_->write(
-            incident, boot_id_, pipeline_->clock().time_for(std::nullopt, false).wall_usec);
-        diag("incident written to " + path);
-    } catch (const std::system_error& e) {
-        std::cerr << "klogd: --incident-dir: " << e.what() << '\n';
-    }
-}
-
-void application::arm_incidents() {
-    if (incidents_armed_ || stopping_ || !daemon_mode_ || !incidents_ || !incidents_->busy()) {
-        return;
-    }
-    // A block without its end line (a hung task of an older kernel) closes when nothing more
-    // comes for it; a repeat only counted is said a minute later.
-    incidents_armed_ = true;
-    incident_timer_.expires_after(std::chrono::seconds(1));
-    incident_timer_.async_wait([this](const boost::system::error_code& ec) {
-        incidents_armed_ = false;
-        if (ec || stopping_) return;
-        incidents_->expire();
-        flush_outputs();
-    });
-}
-
-void application::read_pstore() {
-    if (cfg_.pstore_dir.empty()) return;
-    if (cfg_.state_file.empty()) {
-        if (std::filesystem::exists(cfg_.pstore_dir + "/.")) {
-            diag("--pstore: no state file (--state-file=none): the previous boot's log in " +
-                 cfg_.pstore_dir + " is not read (it could not be archived)");
-        }
-        return;
-    }
-    const auto archive =
-        (std::filesystem::path(cfg_.state_file).parent_path() / "pstore").string();
-    klog::sources::pstore_reader reader(cfg_.pstore_dir, archive);
-    std::vector<std::string> notes, info;
-    auto dumps = reader.scan(notes, info);
-    for (const auto& n : info) diag("--pstore: " + n);
-    for (const auto& n : notes) {
-        // The previous boot's log not delivered: said where the log goes, not only with -d.
-        std::cerr << "klogd: --pstore: " << n << '\n';
-        pipeline_->notice("klogd: the previous boot's log in pstore: " + n);
-    }
-    for (auto& d : dumps) {
-        if (const auto error = reader.begin(d); !error.empty()) {
-            // Without the trace a crash before the archive would deliver it again unsaid.
-            std::cerr << "klogd: --pstore: " << error << "; " << d.path << " not delivered\n";
-            continue;
-        }
-        pipeline_->notice("klogd: the previous boot's kernel log from pstore follows (" + d.path +
-                              (d.header.empty() ? std::string() : ", " + d.header) + ")" +
-                              (d.again ? ": again, klogd stopped before it was archived, so "
-                                         "some of it may be here twice"
-                                       : ""),
-                          d.again ? 4 : 5);
-        klog::incidents::incident_stage stage(
-            [this](const klog::incidents::incident& i) { report_incident(i); });
-        stage.set_pstore(true);
-        klog::sources::pstore_reader::deliver(d, [&](const klog::record_view& r) {
-            pipeline_->on_record(r);
-            stage.feed(r);
-        });
-        stage.finish();
-        pipeline_->notice("klogd: end of the previous boot's kernel log from " + d.path, 5);
-        pstore_unarchived_.push_back(std::move(d));
-    }
-    if (!dumps.empty()) flush_outputs();
-}
-
-void application::archive_pstore() {
-    if (pstore_unarchived_.empty()) return;
-    // Only once every output holds them: a crash before that reads them again.
-    for (const auto& out : pipeline_->outputs()) {
-        if (out->unsafe() != 0) return;
-    }
-    const auto archive =
-        (std::filesystem::path(cfg_.state_file).parent_path() / "pstore").string();
-    klog::sources::pstore_reader reader(cfg_.pstore_dir, archive);
-    for (const auto& d : pstore_unarchived_) {
-        const auto error = reader.archive(d);
-        if (!error.empty()) {
-            std::cerr << "klogd: --pstore: " << error << '\n';
-        } else {
-            diag("--pstore: " + d.path + " delivered and archived in " + archive);
-        }
-    }
-    pstore_unarchived_.clear();
 }
 
 void application::open_symbols() {
@@ -587,8 +426,8 @@ void application::flush_outputs() {
     }
     arm_retry();
     arm_fsync();
-    arm_incidents();
-    archive_pstore();
+    if (daemon_mode_ && !stopping_) incidents_.arm([this] { flush_outputs(); });
+    pstore_.archive(*pipeline_);
 }
 
 void application::arm_retry() {
@@ -712,45 +551,6 @@ void application::prepare_for_user() {
     for (const auto& out : pipeline_->outputs()) out->hand_over(uid, gid);
 }
 
-void application::prepare_state_directory() {
-    if (!cfg_.user_id || !cfg_.group_id) return;
-    const auto uid = static_cast<uid_t>(*cfg_.user_id);
-    const auto gid = static_cast<gid_t>(*cfg_.group_id);
-    if (!cfg_.state_file.empty()) {
-        const std::filesystem::path state(cfg_.state_file);
-        const auto dir = state.has_parent_path() ? state.parent_path() : std::filesystem::path(".");
-        struct stat st {};
-        if (klog::os::path_status(dir.string(), st)) {
-            // Ours to make, and to give to the user.
-            std::error_code ec;
-            std::filesystem::create_directories(dir, ec);
-            if (!ec) klog::os::change_owner(dir.string(), uid, gid, ec, true);
-            if (ec) {
-                throw std::system_error(ec, "--state-file " + cfg_.state_file + ": " + dir.string());
-            }
-        } else {
-            const bool writable = (st.st_uid == uid && (st.st_mode & S_IWUSR) != 0) ||
-                                  (st.st_gid == gid && (st.st_mode & S_IWGRP) != 0) ||
-                                  (st.st_mode & S_IWOTH) != 0;
-            if (!writable && dir == std::filesystem::path(defaults::state_dir) && st.st_uid == 0) {
-                // klogd's own directory, made by an earlier run as root.
-                std::error_code ec;
-                klog::os::change_owner(dir.string(), uid, gid, ec, true);
-                if (ec) {
-                    throw std::system_error(ec, "cannot give " + dir.string() + " to --user " +
-                                                    *cfg_.user);
-                }
-            } else if (!writable) {
-                throw std::system_error(EACCES, std::generic_category(),
-                                        "--state-file " + cfg_.state_file + ": " + dir.string() +
-                                            " is not writable by --user " + *cfg_.user);
-            }
-        }
-        // A state file an earlier run left as root is replaced by rename: the directory is
-        // what counts.
-    }
-}
-
 void application::begin_cursor() {
     start_cursor();
     if (cursor_) {
@@ -839,8 +639,8 @@ void application::stop(int status) {
     retry_timer_.cancel();
     fsync_timer_.cancel();
     ahead_timer_.cancel();
-    incident_timer_.cancel();
-    metrics_timer_.cancel();
+    incidents_.stop();
+    metrics_.stop();
     io_.stop();
 }
 
@@ -965,7 +765,7 @@ int application::run_once() {
         }
         if (failed) exit_status_ = 1;
     }
-    incidents_->finish();
+    incidents_.stage()->finish();
     for (const auto& out : pipeline_->outputs()) out->finish();
     pipeline_->flush();
     settle(cfg_.flush_timeout);
@@ -990,7 +790,7 @@ int application::run_daemon() {
         io_.notify_fork(boost::asio::io_context::fork_child);
     }
     pidfile_->write(::getpid());
-    start_metrics();  // a port below 1024 is bound before privileges go
+    metrics_.start();  // a port below 1024 is bound before privileges go
     if (cfg_.user) daemon::drop_privileges(*cfg_.user);
     watch_signals();
 
@@ -999,7 +799,7 @@ int application::run_daemon() {
     // Backlog first (times estimated until caught up), then live; before it all, what the
     // previous boot left in pstore.
     pipeline_->set_estimated_times(true);
-    read_pstore();
+    if (pstore_.deliver(*pipeline_)) flush_outputs();
     drain();
     wait_for_records();
     daemon::ready();
@@ -1009,17 +809,17 @@ int application::run_daemon() {
     io_.run();
 
     daemon::notify("STOPPING=1");
-    incidents_->finish();  // a block still open is reported as it is
+    incidents_.stage()->finish();  // a block still open is reported as it is
     // What the outputs still hold gets a short while; what does not make it stays behind the
     // saved cursor and is read again from the ring at the next start (or waits in a spool).
     for (const auto& out : pipeline_->outputs()) out->finish();
     pipeline_->flush();
     settle(std::min(cfg_.flush_timeout, std::chrono::milliseconds(2000)));
-    archive_pstore();
+    pstore_.archive(*pipeline_);
     close_outputs();
     save_cursor(true, true);
-    metrics_server_.reset();
-    write_metrics_file();
+    metrics_.close();
+    metrics_.write_file();
     report_delivery(false);
     report_counters();
     pidfile_->remove();

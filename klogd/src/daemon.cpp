@@ -13,9 +13,11 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <system_error>
 
 #include "klog/os/os.hpp"
+#include "klogd/defaults.hpp"
 #include "klogd/pidfile.hpp"
 
 namespace klogd {
@@ -119,6 +121,41 @@ pid_t daemon::signal_running(const std::string& pidfile_path, int signo) {
                                 "cannot signal klogd pid " + std::to_string(*pid));
     }
     return *pid;
+}
+
+void daemon::hand_over_state_directory(const std::string& state_file, uid_t uid, gid_t gid,
+                                       const std::string& user) {
+    const std::filesystem::path state(state_file);
+    const auto dir = state.has_parent_path() ? state.parent_path() : std::filesystem::path(".");
+    struct stat st {};
+    if (klog::os::path_status(dir.string(), st)) {
+        // Ours to make, and to give to the user.
+        std::error_code ec;
+        std::filesystem::create_directories(dir, ec);
+        if (!ec) klog::os::change_owner(dir.string(), uid, gid, ec, true);
+        if (ec) {
+            throw std::system_error(ec, "--state-file " + state_file + ": " + dir.string());
+        }
+    } else {
+        const bool writable = (st.st_uid == uid && (st.st_mode & S_IWUSR) != 0) ||
+                              (st.st_gid == gid && (st.st_mode & S_IWGRP) != 0) ||
+                              (st.st_mode & S_IWOTH) != 0;
+        if (!writable && dir == std::filesystem::path(defaults::state_dir) && st.st_uid == 0) {
+            // klogd's own directory, made by an earlier run as root.
+            std::error_code ec;
+            klog::os::change_owner(dir.string(), uid, gid, ec, true);
+            if (ec) {
+                throw std::system_error(ec, "cannot give " + dir.string() + " to --user " +
+                                                user);
+            }
+        } else if (!writable) {
+            throw std::system_error(EACCES, std::generic_category(),
+                                    "--state-file " + state_file + ": " + dir.string() +
+                                        " is not writable by --user " + user);
+        }
+    }
+    // A state file an earlier run left as root is replaced by rename: the directory is
+    // what counts.
 }
 
 }  // namespace klogd

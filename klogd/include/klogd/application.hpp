@@ -10,15 +10,14 @@
 #include <vector>
 
 #include "klog/cursor_file.hpp"
-#include "klog/incidents/incident_directory.hpp"
-#include "klog/incidents/incident_stage.hpp"
-#include "klog/metrics/http_server.hpp"
 #include "klog/metrics/rule_set.hpp"
 #include "klog/pipeline.hpp"
-#include "klog/sources/pstore_reader.hpp"
 #include "klog/sources/source.hpp"
 #include "klogd/config.hpp"
+#include "klogd/incident_reporter.hpp"
+#include "klogd/metrics_exporter.hpp"
 #include "klogd/pidfile.hpp"
+#include "klogd/pstore_delivery.hpp"
 #include "klogd/module_events.hpp"
 #include "klogd/symbol_stage.hpp"
 
@@ -69,9 +68,6 @@ class application {
     void begin_cursor();
     /// --user: the spools become the user's before privileges go.
     void prepare_for_user();
-    /// --user: the state directory is the user's (made, or klogd's own handed over), or klogd
-    /// refuses to start.
-    void prepare_state_directory();
     /// The source gave at least one record (or said it lost some) since the start.
     [[nodiscard]] bool kernel_gave_records() const;
     /// `clean`: at a clean stop (everything written is in the saved positions).
@@ -87,17 +83,8 @@ class application {
     void check_ahead_later(int rounds = 0);
     void arm_retry();
     void arm_fsync();
-    /// Incidents: the stage, its report (to the outputs and --incident-dir), its idle timer.
-    void open_incidents();
-    void report_incident(const klog::incidents::incident& incident);
-    void arm_incidents();
-    /// The previous boot's log from pstore: delivered, turned into incidents, archived.
-    void read_pstore();
-    /// --metrics, --metrics-file: the exposition, served and written.
+    /// The exposition --metrics serves and --metrics-file holds.
     [[nodiscard]] std::string render_metrics() const;
-    void start_metrics();
-    void arm_metrics_file();
-    void write_metrics_file() const;
     void sync_outputs();
     /// Runs the io_context until every output is idle, or none made progress for `quiet`.
     bool settle(std::chrono::milliseconds quiet);
@@ -121,17 +108,11 @@ class application {
     boost::asio::steady_timer retry_timer_;
     boost::asio::steady_timer fsync_timer_;
     boost::asio::steady_timer ahead_timer_;
-    boost::asio::steady_timer incident_timer_;
-    boost::asio::steady_timer metrics_timer_;
+    metrics_exporter metrics_;
+    pstore_delivery pstore_;  ///< the previous boot's log
+    incident_reporter incidents_;
     std::unique_ptr<klog::metrics::rule_set> rules_;
-    std::unique_ptr<klog::metrics::http_server> metrics_server_;
     double start_time_seconds_ = 0;
-    bool incidents_armed_ = false;
-    std::unique_ptr<klog::incidents::incident_stage> incidents_;
-    std::optional<klog::incidents::incident_directory> incident_dir_;
-    /// pstore files delivered and not archived yet: archived once every output holds them.
-    std::vector<klog::sources::pstore_reader::dump> pstore_unarchived_;
-    void archive_pstore();
     bool retry_armed_ = false;
     bool fsync_armed_ = false;
     bool progress_posted_ = false;

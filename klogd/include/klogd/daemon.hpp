@@ -30,6 +30,14 @@ class daemon {
     /// naming the user.
     static void drop_privileges(const std::string& user);
 
+    /// --user: the state file's directory becomes the user's before privileges go, so that
+    /// the cursor (and the spools beside it) can be written after: made and given when it is
+    /// missing, klogd's own /var/lib/klogd handed over when an earlier run made it as root;
+    /// any other directory the user cannot write is refused. Throws std::system_error naming
+    /// --state-file, the directory and the reason.
+    static void hand_over_state_directory(const std::string& state_file, uid_t uid, gid_t gid,
+                                          const std::string& user);
+
     /// Sends `state` ("READY=1", "STOPPING=1") to $NOTIFY_SOCKET when the service manager set
     /// it; does nothing otherwise. Never throws.
     static void notify(std::string_view state) noexcept;
