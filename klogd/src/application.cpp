@@ -476,72 +476,8 @@ void application::wait_for_records() {
 
 void application::start_cursor() {
     if (!has_sequence_numbers_ || cfg_.state_file.empty()) return;
-    cursor_.emplace(cfg_.state_file);
-    std::string error;
-    const auto saved = cursor_->load(error);
-    if (!error.empty()) std::cerr << "klogd: " << error << '\n';
-    if (!saved) {
-        diag("no saved cursor in " + cfg_.state_file + ": reading the whole ring");
-        // The state file is gone (deleted, never written: a full or read-only disk) while a
-        // file already holds records: they may be this boot's, written again now. Said there.
-        for (const auto& out : pipeline_->outputs()) {
-            const auto at = out->durable_file_position();
-            if (!at || at->offset == 0) continue;
-            const auto text = "klogd: no saved cursor in " + cfg_.state_file + ": records of this "
-                              "boot that " + out->name() + " already holds, if any, are written "
-                              "again below";
-            diag(text);
-            out->notice(text);
-        }
-        return;
-    }
-    if (saved->boot_id != boot_id_) {
-        diag("cursor in " + cfg_.state_file + " is from another boot: reading the whole ring");
-        return;
-    }
-    // Same boot: each output skips what it holds; what the ring lost meanwhile is reported as
-    // missed when the first record after its cursor is not the next one.
-    const auto& outputs = pipeline_->outputs();
-    for (std::size_t i = 0; i < outputs.size(); ++i) {
-        auto& out = *outputs[i];
-        if (saved->outputs.empty()) {
-            // A state file of an earlier klogd: one cursor for everything.
-            pipeline_->resume(i, saved->seq);
-            continue;
-        }
-        const auto* at = saved->find(output_keys_[i]);
-        if (at == nullptr) {
-            diag(output_keys_[i] + " is new: it gets the whole ring");
-            continue;
-        }
-        auto from = at->seq;
-        if (!at->spool.empty() && at->acked != at->seq &&
-            (at->spool != out.spool_directory() || !out.spool_had_records())) {
-            // Records the earlier run left in a spool this run does not have (another
-            // --spool-dir, none, or emptied by hand): only what the collector acknowledged is
-            // delivered; the rest is read from the kernel again where it still has it.
-            diag(out.name() + ": the records left in " + at->spool +
-                 " are not this run's: going on after what the collector acknowledged (seq " +
-                 (at->acked ? std::to_string(*at->acked) : std::string("none")) + ")");
-            from = at->acked;
-        }
-        pipeline_->resume(i, from);
-        out.resume_acknowledged(at->acked ? at->acked : from);
-        if (at->file) {
-            if (saved->clean) {
-                // Everything klogd wrote was saved at its stop: what follows is someone else's.
-                diag(out.name() + ": klogd stopped cleanly: anything after its saved position "
-                                  "was written by others and stays");
-            } else {
-                // Exactly once after a kill: bytes written after the last saved cursor belong
-                // to records that are delivered again now (cut once it is sure the kernel still
-                // has them all).
-                out.plan_cut(*at->file, at->seq);
-            }
-        }
-        diag(out.name() + ": resuming after seq " +
-             (at->seq ? std::to_string(*at->seq) : std::string("(none)")));
-    }
+    cursor_.emplace(cfg_.state_file, boot_id_, output_keys_, [this](const std::string& m) { diag(m); });
+    cursor_->resume(*pipeline_);
 }
 
 void application::prepare_for_user() {
@@ -569,43 +505,7 @@ bool application::kernel_gave_records() const {
 }
 
 void application::save_cursor(bool durable, bool clean) {
-    if (!cursor_) return;
-    klog::cursor c;
-    c.boot_id = boot_id_;
-    const auto& outputs = pipeline_->outputs();
-    // Not clean while a file's tail is undecided, or while an output holds something it could
-    // not make safe (a full disk: a record written whose report is not, at one position): the
-    // next start must decide what follows the saved position.
-    c.clean = clean && std::none_of(outputs.begin(), outputs.end(), [](const auto& out) {
-                  return out->cut_pending() || out->unsafe() != 0;
-              });
-    for (const auto& out : outputs) out->save_acknowledged();  // never behind the cursor
-    bool all = true;
-    for (std::size_t i = 0; i < outputs.size(); ++i) {
-        klog::output_cursor o;
-        o.name = output_keys_[i];
-        // Only what this output holds safely counts.
-        o.seq = outputs[i]->durable_seq();
-        o.file = outputs[i]->durable_file_position();
-        o.spool = outputs[i]->spool_directory();
-        if (!o.spool.empty()) o.acked = outputs[i]->acknowledged_seq();
-        if (!o.seq) {
-            all = false;
-        } else if (all) {
-            c.seq = c.seq ? std::min(*c.seq, *o.seq) : *o.seq;
-        }
-        c.outputs.push_back(std::move(o));
-    }
-    if (!all) c.seq.reset();
-    try {
-        cursor_->save(c, durable);
-    } catch (const std::system_error& e) {
-        if (!cursor_error_said_) {
-            std::cerr << "klogd: cannot save the cursor: " << e.what()
-                      << " (after a restart, records may be delivered again)\n";
-            cursor_error_said_ = true;
-        }
-    }
+    if (cursor_) cursor_->save(*pipeline_, durable, clean);
 }
 
 void application::suspend() {

@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "klog/cursor_file.hpp"
 #include "klog/metrics/rule_set.hpp"
 #include "klog/pipeline.hpp"
 #include "klog/sources/source.hpp"
 #include "klogd/config.hpp"
+#include "klogd/delivery_cursor.hpp"
 #include "klogd/incident_reporter.hpp"
 #include "klogd/metrics_exporter.hpp"
 #include "klogd/pidfile.hpp"
@@ -126,9 +126,8 @@ class application {
     std::unique_ptr<module_events> module_events_;
     void watch_modules();
     std::optional<klogd::pidfile> pidfile_;
-    std::optional<klog::cursor_file> cursor_;  ///< /dev/kmsg only, daemon only
+    std::optional<delivery_cursor> cursor_;  ///< /dev/kmsg only, daemon only
     std::string boot_id_;
-    bool cursor_error_said_ = false;
     bool has_sequence_numbers_ = false;  ///< the source is /dev/kmsg (or its stand-in)
     bool syscall_one_shot_ = false;
     bool suspended_ = false;
