@@ -18,6 +18,7 @@
 #include "klog/sources/syscall_source.hpp"
 #include "klog/symbols/kaslr.hpp"
 #include "klogd/daemon.hpp"
+#include "klogd/delivery_report.hpp"
 #include "klog/formatters/text_escaper.hpp"
 #include "klogd/metrics_view.hpp"
 #include "klogd/outputs.hpp"
@@ -100,28 +101,7 @@ std::vector<std::unique_ptr<klog::sinks::sink>> application::open_outputs() {
     if (cfg_.source != source_kind::replay) ctx.format_options.boot_id = boot_id_;
 
     auto specs = cfg_.outputs;
-    if (specs.empty()) {
-        // Default: local syslog. Without a syslog daemon, a foreground klogd prints instead.
-        output_spec out;
-        if (klog::os::exists(std::string(defaults::syslog_socket))) {
-            out.type = output_spec::kind::syslog;
-            klog::sinks::syslog_sink::settings s;
-            s.path = defaults::syslog_socket;
-            out.key = "syslog:" + s.path;
-            out.settings = std::move(s);
-        } else if (cfg_.foreground || cfg_.one_shot) {
-            std::cerr << "klogd: warning: " << defaults::syslog_socket
-                      << " does not exist; writing to standard output\n";
-            out.type = output_spec::kind::file;
-            out.settings = file_output{"-"};
-            out.key = "file:-";
-        } else {
-            throw std::system_error(
-                ENOENT, std::generic_category(),
-                std::string(defaults::syslog_socket) + " (no local syslog daemon; use -f FILE or -n)");
-        }
-        specs.push_back(std::move(out));
-    }
+    if (specs.empty()) specs.push_back(default_output(cfg_.foreground || cfg_.one_shot));
     std::vector<std::unique_ptr<klog::sinks::sink>> outputs;
     output_keys_.clear();
     for (auto& spec : specs) {
@@ -727,57 +707,11 @@ int application::run_daemon() {
 }
 
 bool application::report_delivery(bool one_shot) const {
-    bool complete = !gave_up_reading_;
-    for (const auto& out : pipeline_->outputs()) {
-        if (const auto dropped = out->counters().dropped; dropped != 0) {
-            complete = false;
-            std::cerr << "klogd: " << out->name() << ": " << dropped << " records dropped"
-                      << (one_shot ? "" : " (each gap said in that output)") << '\n';
-        }
-        const auto lacking = out->unsafe();
-        if (lacking != 0) {
-            complete = false;
-            const auto ec = out->last_error();
-            std::cerr << "klogd: " << out->name() << ": " << lacking << " records not delivered"
-                      << (ec ? " (" + ec.message() + ")" : std::string())
-                      << (one_shot ? ""
-                                   : "; they are read again from the kernel at the next start")
-                      << '\n';
-        } else if (const auto held = out->held(); !held.empty() && !out->idle()) {
-            std::cerr << "klogd: " << out->name() << ": " << held
-                      << " (sent when the collector is back)\n";
-        }
-    }
-    if (gave_up_reading_) {
-        for (const auto& out : pipeline_->outputs()) {
-            if (out->mode() == klog::sinks::when_full::block && out->full()) {
-                std::cerr << "klogd: stopped reading: " << out->name()
-                          << " could take no more for "
-                          << std::chrono::duration_cast<std::chrono::seconds>(cfg_.flush_timeout)
-                                 .count()
-                          << " s\n";
-            }
-        }
-    }
-    return complete;
+    return klogd::report_delivery(*pipeline_, one_shot, gave_up_reading_, cfg_.flush_timeout);
 }
 
 void application::report_counters() const {
-    // Outputs: with -d, or when one dropped records or holds some.
-    for (const auto& out : pipeline_->outputs()) {
-        const auto& n = out->counters();
-        if (cfg_.debug || n.dropped != 0 || out->queued() != 0) {
-            std::cerr << "klogd: " << out->counters_line() << '\n';
-        }
-    }
-    if (const auto cut = source_ ? source_->cut_lines() : 0; cut != 0) {
-        std::cerr << "klogd: " << cut << " lines longer than a kernel prints were cut at 8192 bytes\n";
-    }
-    const auto& c = pipeline_->counters();
-    if (!cfg_.debug && c.missed == 0 && c.malformed == 0) return;
-    std::cerr << "klogd: " << c.records << " records delivered, " << c.missed << " missed, "
-              << c.malformed << " malformed, " << c.duplicates << " already delivered, "
-              << c.filtered << " below --min-level\n";
+    klogd::report_counters(*pipeline_, source_ ? source_->cut_lines() : 0, cfg_.debug);
 }
 
 }  // namespace klogd

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
 
 #include "klog/formatters/format_kind.hpp"
 #include "klog/formatters/journal_formatter.hpp"
@@ -15,6 +16,7 @@
 #include "klog/sinks/stream_sink.hpp"
 #include "klog/sinks/syslog_sink.hpp"
 #include "klog/sinks/udp_sink.hpp"
+#include "klog/os/os.hpp"
 #include "klogd/defaults.hpp"
 
 namespace klogd {
@@ -286,6 +288,28 @@ output_spec parse_output(const std::string& spec, const options& opts, const con
          "unknown output (expected syslog[:SOCKET], journal[:SOCKET], file:PATH, "
          "udp://HOST[:PORT], "
          "tcp://HOST[:PORT], tls://HOST[:PORT], relp://HOST[:PORT] or relps://HOST[:PORT])");
+}
+
+output_spec default_output(bool print_instead) {
+    output_spec out;
+    if (klog::os::exists(std::string(defaults::syslog_socket))) {
+        out.type = output_spec::kind::syslog;
+        klog::sinks::syslog_sink::settings s;
+        s.path = defaults::syslog_socket;
+        out.key = "syslog:" + s.path;
+        out.settings = std::move(s);
+    } else if (print_instead) {
+        std::cerr << "klogd: warning: " << defaults::syslog_socket
+                  << " does not exist; writing to standard output\n";
+        out.type = output_spec::kind::file;
+        out.settings = file_output{"-"};
+        out.key = "file:-";
+    } else {
+        throw std::system_error(ENOENT, std::generic_category(),
+                                std::string(defaults::syslog_socket) +
+                                    " (no local syslog daemon; use -f FILE or -n)");
+    }
+    return out;
 }
 
 std::unique_ptr<klog::sinks::sink> make_output(const output_spec& spec, output_context& ctx) {

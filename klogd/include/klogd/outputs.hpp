@@ -46,6 +46,10 @@ struct output_kind {
 /// `--spool-max`: bytes with an optional K, M or G suffix, at least 4K (throws usage_error).
 [[nodiscard]] std::uint64_t parse_spool_max(const std::string& text);
 
+/// No --output and no -f: local syslog on /dev/log; without it, standard output when
+/// `print_instead` (-n, -o: said on standard error), else std::system_error (ENOENT).
+[[nodiscard]] output_spec default_output(bool print_instead);
+
 /// Makes the sink for a checked spec. Throws std::system_error naming what cannot be opened.
 [[nodiscard]] std::unique_ptr<klog::sinks::sink> make_output(const output_spec& spec,
                                                              output_context& ctx);
