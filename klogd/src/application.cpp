@@ -153,36 +153,13 @@ std::string application::render_metrics() const {
 }
 
 void application::open_symbols() {
-    if (cfg_.no_symbols) {
-        diag("-x: no address resolution");
-        return;
-    }
-    klog::symbols::symbol_loader::config sc;
-    sc.system_map = cfg_.system_map;
-    sc.kallsyms = cfg_.kallsyms.value_or(std::string(defaults::kallsyms));
-    sc.modules = cfg_.modules.value_or(std::string(defaults::modules));
-    if (cfg_.source == source_kind::replay) {
-        // A saved log may come from another kernel: only the tables named for it are used.
-        if (!cfg_.system_map && !cfg_.kallsyms) {
-            diag("replay without -k or --kallsyms: kernel addresses stay raw");
-            return;
-        }
-        sc.use_kallsyms = cfg_.kallsyms.has_value();
-        if (!cfg_.modules) sc.modules.clear();
-        // The offset the crashed kernel printed (`Kernel Offset: 0x...`) places its map (only
-        // a System.map needs it: kallsyms addresses are already the running ones).
-        std::string line;
-        if (cfg_.system_map && cfg_.replay_path != "-") {
-            if (const auto off = klog::symbols::kernel_offset_in_log(cfg_.replay_path, line)) {
-                sc.kernel_offset = off->offset;
-                diag("kernel offset taken from the log: " + line);
-            }
-        }
-    }
+    auto tables = symbol_tables(cfg_, [this](const std::string& m) { diag(m); });
+    if (!tables) return;
     // In the daemon, where tables came from is said once in the log itself, as klogd always
     // did; a one-shot dump keeps its output to the kernel's records (-d shows it).
     const bool to_log = !cfg_.one_shot;
-    symbols_ = std::make_unique<symbol_stage>(std::move(sc), cfg_.oops_reload, cfg_.print_both,
+    symbols_ = std::make_unique<symbol_stage>(std::move(*tables), cfg_.oops_reload,
+                                              cfg_.print_both,
                                               [this, to_log](const std::string& line) {
                                                   diag(line);
                                                   if (to_log)
@@ -235,30 +212,11 @@ void application::watch_modules() {
         (cfg_.kallsyms && *cfg_.kallsyms != defaults::kallsyms)) {
         return;
     }
-    module_events_ = std::make_unique<module_events>(
-        io_, [this](module_events::action a, std::string_view name, std::uint64_t usec) {
-            if (a == module_events::action::add) {
-                diag("module " + std::string(name) + " loaded: its symbols read");
-                symbols_->module_added(name, usec);
-            } else {
-                diag("module " + std::string(name) + " unloaded: " +
-                     (symbols_->module_removed(name, usec)
-                          ? "its symbols kept"
-                          : "its symbols were never read (it went before klogd could)"));
-            }
-        });
-    symbols_->set_event_poll([this] { module_events_->poll(); });
-    if (const auto& why = module_events_->unavailable()) {
-        // Said once: module symbols then follow only the fallback (an address in no known
-        // module reloads them when /proc/modules changed), and the records of a module
-        // unloaded before klogd read them stay raw.
-        const auto text = "module load/unload events unavailable (" + *why +
-                          "): module symbols are reloaded when an address falls in no known "
-                          "module, and a module unloaded before klogd read its records leaves "
-                          "their addresses raw";
-        std::cerr << "klogd: " << text << '\n';
-        pipeline_->notice("klogd: " + text, 5);
-    }
+    module_events_ = watch_module_events(io_, *symbols_, [this](const std::string& m) { diag(m); },
+                                         [this](const std::string& text) {
+                                             std::cerr << "klogd: " << text << '\n';
+                                             pipeline_->notice("klogd: " + text, 5);
+                                         });
 }
 
 void application::drain() {

@@ -2,6 +2,9 @@
 
 #include <malloc.h>
 
+#include "klog/symbols/kaslr.hpp"
+#include "klogd/defaults.hpp"
+
 namespace klogd {
 
 symbol_stage::symbol_stage(klog::symbols::symbol_loader::config cfg, bool oops_reload,
@@ -77,6 +80,66 @@ bool symbol_stage::rewrite(const klog::record_view& record, std::string& out) {
         result = expander_.expand(record.text, out);
     }
     return result.expanded;
+}
+
+std::optional<klog::symbols::symbol_loader::config> symbol_tables(const config& cfg,
+                                                                 const symbol_stage::report_fn& diag) {
+    if (cfg.no_symbols) {
+        diag("-x: no address resolution");
+        return std::nullopt;
+    }
+    klog::symbols::symbol_loader::config sc;
+    sc.system_map = cfg.system_map;
+    sc.kallsyms = cfg.kallsyms.value_or(std::string(defaults::kallsyms));
+    sc.modules = cfg.modules.value_or(std::string(defaults::modules));
+    if (cfg.source == source_kind::replay) {
+        // A saved log may come from another kernel: only the tables named for it are used.
+        if (!cfg.system_map && !cfg.kallsyms) {
+            diag("replay without -k or --kallsyms: kernel addresses stay raw");
+            return std::nullopt;
+        }
+        sc.use_kallsyms = cfg.kallsyms.has_value();
+        if (!cfg.modules) sc.modules.clear();
+        // The offset the crashed kernel printed (`Kernel Offset: 0x...`) places its map (only
+        // a System.map needs it: kallsyms addresses are already the running ones).
+        std::string line;
+        if (cfg.system_map && cfg.replay_path != "-") {
+            if (const auto off = klog::symbols::kernel_offset_in_log(cfg.replay_path, line)) {
+                sc.kernel_offset = off->offset;
+                diag("kernel offset taken from the log: " + line);
+            }
+        }
+    }
+    return sc;
+}
+
+std::unique_ptr<module_events> watch_module_events(boost::asio::io_context& io,
+                                                   symbol_stage& symbols, const symbol_stage::report_fn& diag,
+                                                   const symbol_stage::report_fn& unavailable) {
+    auto events = std::make_unique<module_events>(
+        io, [&symbols, diag](module_events::action a, std::string_view name, std::uint64_t usec) {
+            if (a == module_events::action::add) {
+                diag("module " + std::string(name) + " loaded: its symbols read");
+                symbols.module_added(name, usec);
+            } else {
+                diag("module " + std::string(name) + " unloaded: " +
+                     (symbols.module_removed(name, usec)
+                          ? "its symbols kept"
+                          : "its symbols were never read (it went before klogd could)"));
+            }
+        });
+    auto* raw = events.get();
+    symbols.set_event_poll([raw] { raw->poll(); });
+    if (const auto& why = events->unavailable()) {
+        // Said once: module symbols then follow only the fallback (an address in no known
+        // module reloads them when /proc/modules changed), and the records of a module
+        // unloaded before klogd read them stay raw.
+        unavailable("module load/unload events unavailable (" + *why +
+                    "): module symbols are reloaded when an address falls in no known "
+                    "module, and a module unloaded before klogd read its records leaves "
+                    "their addresses raw");
+    }
+    return events;
 }
 
 }  // namespace klogd

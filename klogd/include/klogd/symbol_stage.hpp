@@ -2,6 +2,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,6 +12,8 @@
 #include "klog/symbols/expander.hpp"
 #include "klog/symbols/symbol_loader.hpp"
 #include "klog/symbols/symbol_resolver.hpp"
+#include "klogd/config.hpp"
+#include "klogd/module_events.hpp"
 
 namespace klogd {
 
@@ -60,5 +64,18 @@ class symbol_stage final : public klog::record_rewriter {
     std::uint64_t module_loads_ = 0;  // counts reloads, so rewrite() sees one happened
     std::function<void()> poll_events_;
 };
+
+/// The symbol tables `cfg` asks for (-k, --kallsyms, --modules, and for a replay only those
+/// named for it, placed by the log's own `Kernel Offset`); none with -x, or for a replay that
+/// names none (said through `diag`).
+[[nodiscard]] std::optional<klog::symbols::symbol_loader::config> symbol_tables(
+    const config& cfg, const symbol_stage::report_fn& diag);
+
+/// The kernel's module uevents feed `symbols` (a module's table read at its load, kept after its
+/// unload); `diag` says each; `unavailable` says once why there are none (then only the
+/// fallback reload remains).
+[[nodiscard]] std::unique_ptr<module_events> watch_module_events(
+    boost::asio::io_context& io, symbol_stage& symbols, const symbol_stage::report_fn& diag,
+    const symbol_stage::report_fn& unavailable);
 
 }  // namespace klogd
