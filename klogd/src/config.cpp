@@ -48,10 +48,7 @@ config make_config(const options& opts) {
     c.pidfile = opts.pidfile;
     if (c.pidfile.empty()) fail("--pidfile", "empty path");
     c.state_file = opts.state_file.value_or(std::string(defaults::state_file));
-    if (opts.user) {
-        if (opts.user->empty()) fail("--user", "empty value");
-        c.user = opts.user;
-    }
+    c.user = opts.user;  // looked up by the environment step (an empty one is no user)
     if (opts.spool_max) (void)parse_spool_max(*opts.spool_max);  // checked with or without tcp
 
     if (opts.console_level) {
@@ -93,9 +90,9 @@ config make_config(const options& opts) {
         if (opts.state_file->empty()) fail("--state-file", "empty path");
         c.state_file_given = true;
     }
-    if (opts.spool_dir) {
-        if (opts.spool_dir->empty()) fail("--spool-dir", "empty path");
-        if (*opts.spool_dir != "none") c.spool_dir = opts.spool_dir;
+    // Refused when empty by an output that spools (outputs.cpp), and only there.
+    if (opts.spool_dir && !opts.spool_dir->empty() && *opts.spool_dir != "none") {
+        c.spool_dir = opts.spool_dir;
     }
     if (opts.flush_timeout) {
         const auto n = parse_int(*opts.flush_timeout);
@@ -181,10 +178,7 @@ config make_config(const options& opts) {
         }
         c.metrics_interval = std::chrono::seconds(*n);
     }
-    if (opts.rules) {
-        if (opts.rules->empty()) fail("--rules", "empty path");
-        c.rules_file = opts.rules;
-    }
+    c.rules_file = opts.rules;  // loaded by the environment step
     if (opts.signal_reload_modules && opts.signal_reload_all)
         fail("-i", "cannot be combined with -I");
     return c;

@@ -112,9 +112,13 @@ expand_result expander::expand(std::string_view line, std::string& out) const {
     expand_result result;
     std::array<insertion, max_expansions> found;
     std::size_t count = 0;
+    bool capped = false;  // an address past max_expansions was left
 
     const auto consider = [&](std::uint64_t address, std::size_t at) {
-        if (count == found.size()) return;
+        if (count == found.size()) {
+            capped = true;
+            return;
+        }
         if (resolver_->in_module_area(address)) result.module_address = true;
         if (resolver_->lookup(address)) {
             // Keep insertions ordered by position (the lists below are each ordered).
@@ -129,9 +133,7 @@ expand_result expander::expand(std::string_view line, std::string& out) const {
         }
     };
 
-    // One pass over the line for every form (see needle_set: a `find` per form, each stopping
-    // at every `[`, `p` or `l`, cost more than the rest of the record's path).
-    forms.for_each(line, [&](std::size_t form, std::size_t pos) {
+    const auto at_form = [&](std::size_t form, std::size_t pos) {
         if (form == 0) {
             // `[<hex>]`
             const std::string_view rest = line.substr(pos + 2);
@@ -154,7 +156,21 @@ expand_result expander::expand(std::string_view line, std::string& out) const {
         if (!address) return;
         const std::size_t at = i + length;
         if (!already_symbolized(line.substr(at))) consider(*address, at);
-    });
+    };
+    // One pass over the line for every form (see needle_set: a `find` per form, each stopping
+    // at every `[`, `p` or `l`, cost more than the rest of the record's path).
+    forms.for_each(line, at_form);
+    if (capped) {
+        // More addresses than the cap: those kept are chosen as they always were, every
+        // `[<addr>]` first, then each prefix form in turn (a pass per form, on such lines only).
+        count = 0;
+        result = {};
+        for (std::size_t f = 0; f < 1 + prefixes.size(); ++f) {
+            forms.for_each(line, [&](std::size_t form, std::size_t pos) {
+                if (form == f) at_form(form, pos);
+            });
+        }
+    }
 
     if (count == 0) return result;
 

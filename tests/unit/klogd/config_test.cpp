@@ -162,3 +162,19 @@ TEST_CASE("config: made from the options alone, the files and directories checke
     CHECK(root.user_id == 0U);
     CHECK(root.group_id == 0U);
 }
+
+TEST_CASE("config: empty values refused as they always were", "[klogd][config]") {
+    klog_test::temp_dir dir;
+    const auto pid = "--pidfile=" + dir.file("pid");
+    // An empty --spool-dir matters only to an output that spools (review: it was refused with
+    // no network output at all).
+    const auto c = config_of({pid, "-f", dir.file("k.log"), "--spool-dir", ""});
+    CHECK_FALSE(c.spool_dir);
+    CHECK_THROWS_WITH(config_of({pid, "--output=tcp://127.0.0.1", "--spool-dir", ""}),
+                      Catch::Matchers::Contains("--spool-dir: empty path"));
+    // An empty --user is no user; an empty --rules no file (the environment step says so).
+    CHECK_NOTHROW(pure_config_of({pid, "--user", ""}));
+    CHECK_THROWS_WITH(config_of({pid, "--user", ""}), Catch::Matchers::Contains("--user : no such user"));
+    CHECK_NOTHROW(pure_config_of({pid, "--rules", ""}));
+    CHECK_THROWS_WITH(config_of({pid, "--rules", ""}), Catch::Matchers::StartsWith("--rules "));
+}

@@ -222,3 +222,17 @@ TEST_CASE(
     CHECK(core->module.empty());
     CHECK(resolver.lookup(0xffffffffc05c6000ULL)->module == "klogd_test_mod");
 }
+
+TEST_CASE("expander: past 64 addresses on one line, the [<addr>] ones are kept first", "[symbols]") {
+    // As before the one-pass search: every `[<addr>]` of the line, then each prefix form, up to
+    // the cap. A `RIP:` before 64 bracketed addresses is the one left raw (review of the
+    // one-pass search: it kept the RIP and dropped the last bracket).
+    fixture f;
+    std::string line = "RIP: 0010:0xffffffffac634512";
+    std::string expected = "RIP: 0010:0xffffffffac634512";
+    for (int i = 0; i < 64; ++i) {
+        line += " [<ffffffffac634600>]";
+        expected += " [<ffffffffac634600>] helper+0x0/0x100";
+    }
+    CHECK(expanded(f.resolver, line) == expected);
+}

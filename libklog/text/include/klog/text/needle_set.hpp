@@ -64,13 +64,11 @@ public:
             for (std::size_t k = 0; k < anchors_; ++k) hits |= (bytes == first_[k]) & (next == second_[k]);
             std::uint64_t halves[2];
             std::memcpy(halves, &hits, sizeof halves);
-            // Each byte of `hits` is 0 or 0xff: visit only where an anchor starts.
-            for (std::size_t h = 0; h < 2; ++h) {
-                for (auto bits = halves[h]; bits != 0;) {
-                    const auto byte = static_cast<std::size_t>(__builtin_ctzll(bits)) / 8;
-                    bits &= ~(std::uint64_t{0xff} << (byte * 8));
-                    visit(text, q + h * 8 + byte, fn);
-                }
+            if ((halves[0] | halves[1]) == 0) continue;
+            // Each byte of `hits` is 0 or all ones: visit only where an anchor starts (byte by
+            // byte, not by the bits of `halves`, whose byte order is the machine's).
+            for (std::size_t j = 0; j < sizeof(block); ++j) {
+                if (hits[j] != 0) visit(text, q + j, fn);
             }
         }
         for (; q < text.size(); ++q) visit(text, q, fn);
