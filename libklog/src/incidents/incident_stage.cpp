@@ -64,36 +64,25 @@ bool die_header(std::string_view t) noexcept {
 }
 
 /// The table's anywhere-needles, looked for in one pass (see needle_set; a `find` each was a
-/// third of a replay's time: several begin with a blank). Prefixes and the die() header get an
-/// empty slot that never matches here.
+/// third of a replay's time: several begin with a blank). Prefix patterns and the die() header
+/// have none.
 constexpr std::size_t anywhere_count = [] {
     std::size_t n = 0;
     for (const auto& p : line_patterns) n += !p.prefix && !p.needle.empty() ? 1 : 0;
     return n;
 }();
-/// Index in `anywhere` of each pattern's needle (anywhere_count for none).
-constexpr std::array<std::size_t, line_patterns.size()> anywhere_index = [] {
-    std::array<std::size_t, line_patterns.size()> at{};
-    std::size_t n = 0;
-    for (std::size_t i = 0; i < line_patterns.size(); ++i) {
-        const auto& p = line_patterns[i];
-        at[i] = !p.prefix && !p.needle.empty() ? n++ : anywhere_count;
-    }
-    return at;
-}();
-/// The pattern of each anywhere-needle.
+/// The pattern of each anywhere-needle, in table order.
 constexpr std::array<std::size_t, anywhere_count> anywhere_pattern = [] {
     std::array<std::size_t, anywhere_count> at{};
+    std::size_t n = 0;
     for (std::size_t i = 0; i < line_patterns.size(); ++i) {
-        if (anywhere_index[i] < anywhere_count) at[anywhere_index[i]] = i;
+        if (!line_patterns[i].prefix && !line_patterns[i].needle.empty()) at[n++] = i;
     }
     return at;
 }();
 constexpr text::needle_set<anywhere_count> anywhere = [] {
     std::array<std::string_view, anywhere_count> needles{};
-    for (std::size_t i = 0; i < line_patterns.size(); ++i) {
-        if (anywhere_index[i] < anywhere_count) needles[anywhere_index[i]] = line_patterns[i].needle;
-    }
+    for (std::size_t k = 0; k < anywhere_count; ++k) needles[k] = line_patterns[anywhere_pattern[k]].needle;
     return text::needle_set<anywhere_count>(needles);
 }();
 
