@@ -117,12 +117,6 @@ void pipeline::on_record(const record_view& record) {
         if (incidents_ != nullptr) incidents_->feed(record);
         return;
     }
-#ifdef KLOGD_FAULT_DROP_EVERY_TENTH
-    // A deliberately broken klogd for the test suite's self-check (tests/vm
-    // selfcheck_broken_klogd): it must notice. Only the klogd_broken test binary has this.
-    static std::uint64_t fault_counter = 0;
-    if (++fault_counter % 10 == 0) return;
-#endif
     if (record.malformed) ++counters_.malformed;
     const bool filtered = record.level > min_level_;
     if (filtered) {

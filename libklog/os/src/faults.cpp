@@ -34,6 +34,10 @@ scoped_faults::scoped_faults(std::vector<fault> faults) {
     for (const auto& f : faults) {
         // A call interrupted for ever never returns.
         if (f.error == EINTR && f.times == 0) throw std::invalid_argument("EINTR needs a count");
+        if (f.period == 0) throw std::invalid_argument("a period of 0 calls");
+        if (f.lost && (f.what != call::write || f.error != 0)) {
+            throw std::invalid_argument("only a write can be lost");
+        }
     }
     auto& s = the_state();
     const std::lock_guard guard(s.lock);
@@ -83,11 +87,16 @@ int injected(call what, const char* path, int fd, std::size_t& size) noexcept {
         if (!f.path.empty() && where.find(f.path) == std::string_view::npos) continue;
         // Every fault counts every call it matches; the first one due decides.
         const unsigned n = s.seen[i]++;
-        if (fired || n < f.skip || (f.times != 0 && n - f.skip >= f.times)) continue;
+        if (fired || n < f.skip || (n - f.skip) % f.period != f.period - 1) continue;
+        if (f.times != 0 && (n - f.skip) / f.period >= f.times) continue;
         fired = true;
         ++s.fired;
-        if (f.error == 0 && f.short_bytes < size) size = f.short_bytes;
-        error = f.error;
+        if (f.lost) {
+            error = lost_write;
+        } else {
+            if (f.error == 0 && f.short_bytes < size) size = f.short_bytes;
+            error = f.error;
+        }
     }
     if (error != EINTR) ++s.calls[static_cast<std::size_t>(what)];
     return error;

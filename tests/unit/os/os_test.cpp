@@ -192,6 +192,25 @@ TEST_CASE("os: a fault can be aimed at one file and after some good calls", "[os
     CHECK(faults.fired() == 1);
 }
 
+TEST_CASE("os: a lost write reports every byte and writes none, on each n-th call", "[os]") {
+    klog_test::temp_dir dir;
+    const os::scoped_faults faults({os::lose(call::write).after(1).every(3).always().on("/lossy")});
+    auto f = os::open(dir.file("lossy"), O_WRONLY | O_CREAT, 0600);
+    std::error_code ec;
+    std::string expected;
+    for (int i = 0; i < 10; ++i) {
+        const std::string piece(1, static_cast<char>('0' + i));
+        CHECK(os::write_all(f.get(), piece, ec) == 1);
+        CHECK_FALSE(ec);
+        // After the first call, the 3rd, 6th and 9th of the rest are lost: 3, 6 and 9.
+        if (i != 3 && i != 6 && i != 9) expected += piece;
+    }
+    CHECK(klog_test::read_file(dir.file("lossy")) == expected);
+    CHECK(faults.fired() == 3);
+    CHECK_THROWS_AS(os::scoped_faults({os::lose(call::read)}), std::invalid_argument);
+    CHECK_THROWS_AS(os::scoped_faults({os::fail(call::read, EIO).every(0)}), std::invalid_argument);
+}
+
 TEST_CASE("os: unique_fd closes once and can give its descriptor up", "[os]") {
     klog_test::temp_dir dir;
     int raw = -1;

@@ -30,6 +30,11 @@ struct fault {
     std::string path;
     /// With `error` 0: a read or write does at most this many bytes.
     std::size_t short_bytes = 0;
+    /// Of the matching calls after `skip`, only every n-th is due (1: each of them).
+    unsigned period = 1;
+    /// A write that says it wrote everything and wrote nothing: a disk that loses data
+    /// silently, which no caller can notice (the test suite's self-check needs one).
+    bool lost = false;
 
     fault& after(unsigned good_calls) {
         skip = good_calls;
@@ -40,6 +45,10 @@ struct fault {
         return *this;
     }
     fault& always() { return repeat(0); }
+    fault& every(unsigned n) {
+        period = n;
+        return *this;
+    }
     fault& on(std::string path_part) {
         path = std::move(path_part);
         return *this;
@@ -62,6 +71,14 @@ inline fault shorten(call what, std::size_t bytes) {
     return f;
 }
 
+/// The write reports every byte written and writes none (once, unless said otherwise).
+inline fault lose(call what) {
+    fault f;
+    f.what = what;
+    f.lost = true;
+    return f;
+}
+
 /// The faults in force while it lives (one set at a time).
 class scoped_faults {
   public:
@@ -78,7 +95,9 @@ class scoped_faults {
 
 namespace detail {
 extern std::atomic<bool> faults_active;
-/// The errno a call fails with (0: it goes on, `size` possibly shortened).
+/// Returned by `injected` for a write that is to be lost.
+constexpr int lost_write = -1;
+/// The errno a call fails with (0: it goes on, `size` possibly shortened; `lost_write`).
 int injected(call what, const char* path, int fd, std::size_t& size) noexcept;
 void opened(int fd, const char* path) noexcept;
 void closed(int fd) noexcept;
