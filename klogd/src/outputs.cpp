@@ -319,4 +319,45 @@ std::unique_ptr<klog::sinks::sink> make_output(const output_spec& spec, output_c
     throw std::logic_error("no output kind for " + spec.key);
 }
 
+namespace {
+
+std::string host_name() {
+    char name[256] = {};
+    if (::gethostname(name, sizeof name - 1) != 0) return "localhost";
+    std::string s = name;
+    // The short name, as syslog daemons print it.
+    if (const auto dot = s.find('.'); dot != std::string::npos && dot > 0) s.resize(dot);
+    return s;
+}
+
+}  // namespace
+
+opened_outputs open_outputs(boost::asio::io_context& io, const config& cfg,
+                            const std::string& boot_id,
+                            const klog::sinks::sink::diagnostics_fn& diag,
+                            const std::function<void()>& progress) {
+    output_context ctx{io, {}, cfg.format, diag};
+    ctx.format_options.hostname = host_name();
+    ctx.file_color = cfg.color;
+    // A replayed log is not this boot's: its records never carry this machine's boot id (the
+    // (boot, seq) pair is a receiver's key to drop duplicates).
+    if (cfg.source != source_kind::replay) ctx.format_options.boot_id = boot_id;
+
+    auto specs = cfg.outputs;
+    if (specs.empty()) specs.push_back(default_output(cfg.foreground || cfg.one_shot));
+    opened_outputs opened;
+    for (auto& spec : specs) {
+        // One-shot has nothing to keep up with: an output that would drop waits instead.
+        if (cfg.one_shot) spec.mode = when_full::block;
+        auto sink = make_output(spec, ctx);
+        diag("writing to " + sink->name() +
+             (sink->mode() == when_full::drop ? " (drops when full)" : ""));
+        sink->set_progress(progress);
+        sink->set_diagnostics(diag);
+        opened.keys.push_back(spec.key);
+        opened.sinks.push_back(std::move(sink));
+    }
+    return opened;
+}
+
 }  // namespace klogd

@@ -112,4 +112,16 @@ opened_source open_source(boost::asio::io_context& io, const config& cfg, const 
     return syslog_call(io, cfg, diag);
 }
 
+void set_console_level(const config& cfg, const std::function<void(const std::string&)>& diag) {
+    if (!cfg.console_level) return;
+    std::error_code ec;
+    klog::os::kernel_log(klog::sources::klogctl_action::console_level, nullptr,
+                         *cfg.console_level, ec);
+    if (ec) {
+        throw std::system_error(
+            ec, "-c " + std::to_string(*cfg.console_level) + ": syslog(2) console level");
+    }
+    diag("console log level set to " + std::to_string(*cfg.console_level));
+}
+
 }  // namespace klogd

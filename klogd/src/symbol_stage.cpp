@@ -113,9 +113,30 @@ std::optional<klog::symbols::symbol_loader::config> symbol_tables(const config& 
     return sc;
 }
 
-std::unique_ptr<module_events> watch_module_events(boost::asio::io_context& io,
-                                                   symbol_stage& symbols, const symbol_stage::report_fn& diag,
+std::unique_ptr<symbol_stage> make_symbol_stage(const config& cfg,
+                                                const symbol_stage::report_fn& diag,
+                                                const symbol_stage::report_fn& notice) {
+    auto tables = symbol_tables(cfg, diag);
+    if (!tables) return nullptr;
+    const bool to_log = !cfg.one_shot;
+    auto stage = std::make_unique<symbol_stage>(std::move(*tables), cfg.oops_reload,
+                                                cfg.print_both,
+                                                [diag, notice, to_log](const std::string& line) {
+                                                    diag(line);
+                                                    if (to_log) notice(line);
+                                                });
+    stage->reload_all();
+    return stage;
+}
+
+std::unique_ptr<module_events> watch_module_events(boost::asio::io_context& io, const config& cfg,
+                                                   symbol_stage& symbols,
+                                                   const symbol_stage::report_fn& diag,
                                                    const symbol_stage::report_fn& unavailable) {
+    if (cfg.source == source_kind::replay ||
+        (cfg.kallsyms && *cfg.kallsyms != defaults::kallsyms)) {
+        return nullptr;
+    }
     auto events = std::make_unique<module_events>(
         io, [&symbols, diag](module_events::action a, std::string_view name, std::uint64_t usec) {
             if (a == module_events::action::add) {

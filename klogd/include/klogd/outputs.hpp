@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -53,5 +54,20 @@ struct output_kind {
 /// Makes the sink for a checked spec. Throws std::system_error naming what cannot be opened.
 [[nodiscard]] std::unique_ptr<klog::sinks::sink> make_output(const output_spec& spec,
                                                              output_context& ctx);
+
+/// The outputs of a run, made and wired: the sinks in the pipeline's order, and each one's
+/// name in the state file.
+struct opened_outputs {
+    std::vector<std::unique_ptr<klog::sinks::sink>> sinks;
+    std::vector<std::string> keys;
+};
+
+/// Makes every output `cfg` names (or the default one) for this boot, each reporting progress
+/// and diagnostics to the given functions. Throws std::system_error naming what cannot be
+/// opened.
+[[nodiscard]] opened_outputs open_outputs(boost::asio::io_context& io, const config& cfg,
+                                          const std::string& boot_id,
+                                          const klog::sinks::sink::diagnostics_fn& diag,
+                                          const std::function<void()>& progress);
 
 }  // namespace klogd

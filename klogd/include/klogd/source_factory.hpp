@@ -27,4 +27,8 @@ struct opened_source {
 [[nodiscard]] opened_source open_source(boost::asio::io_context& io, const config& cfg,
                                         const std::function<void(const std::string&)>& diag);
 
+/// -c N: the kernel's console log level, through syslog(2) (throws std::system_error naming
+/// the option); nothing without -c.
+void set_console_level(const config& cfg, const std::function<void(const std::string&)>& diag);
+
 }  // namespace klogd

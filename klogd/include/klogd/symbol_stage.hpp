@@ -71,11 +71,19 @@ class symbol_stage final : public klog::record_rewriter {
 [[nodiscard]] std::optional<klog::symbols::symbol_loader::config> symbol_tables(
     const config& cfg, const symbol_stage::report_fn& diag);
 
+/// The symbol stage `cfg` asks for, its tables loaded (null with -x or a replay that names no
+/// table). Where the tables came from is said through `diag` and, in the daemon, as a record
+/// of the log itself through `notice` (as klogd always did); a one-shot dump keeps its output
+/// to the kernel's records.
+[[nodiscard]] std::unique_ptr<symbol_stage> make_symbol_stage(
+    const config& cfg, const symbol_stage::report_fn& diag, const symbol_stage::report_fn& notice);
+
 /// The kernel's module uevents feed `symbols` (a module's table read at its load, kept after its
 /// unload); `diag` says each; `unavailable` says once why there are none (then only the
-/// fallback reload remains).
+/// fallback reload remains). Null where module symbols do not come from this kernel's
+/// /proc/kallsyms (a replay, another --kallsyms).
 [[nodiscard]] std::unique_ptr<module_events> watch_module_events(
-    boost::asio::io_context& io, symbol_stage& symbols, const symbol_stage::report_fn& diag,
-    const symbol_stage::report_fn& unavailable);
+    boost::asio::io_context& io, const config& cfg, symbol_stage& symbols,
+    const symbol_stage::report_fn& diag, const symbol_stage::report_fn& unavailable);
 
 }  // namespace klogd

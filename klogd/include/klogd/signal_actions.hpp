@@ -1,0 +1,39 @@
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <functional>
+#include <string>
+
+namespace klogd {
+
+/// The daemon's signals, acted on at once through the io_context (not after the next kernel
+/// message): TERM/INT stop, HUP reopens the outputs, TSTP/CONT close and reopen the source,
+/// USR1/USR2 reload module/all symbols. Each action is said with -d.
+class signal_actions {
+  public:
+    struct actions {
+        std::function<void()> stop;
+        std::function<void()> reopen_outputs;
+        std::function<void()> suspend;
+        std::function<void()> resume;
+        /// Reloads module symbols (false) or all (true); empty: no address resolution (-x).
+        std::function<void(bool all)> reload;
+    };
+
+    /// Takes the signals at once (from now on they wait for start() instead of acting).
+    signal_actions(boost::asio::io_context& io, std::function<void(const std::string&)> diag,
+                   actions a);
+    /// Starts acting on the signals (until cancel()).
+    void start();
+    void cancel();
+
+  private:
+    void wait();
+
+    boost::asio::signal_set signals_;
+    std::function<void(const std::string&)> diag_;
+    actions actions_;
+};
+
+}  // namespace klogd
