@@ -70,6 +70,23 @@ unsigned scoped_faults::fired() const {
     return s.fired;
 }
 
+std::error_code asio_step_fault(call what, std::string_view where) noexcept {
+    if (!detail::faults_active.load(std::memory_order_relaxed)) return {};
+    std::string path;
+    try {
+        path.assign(where);
+    } catch (...) {
+        return {};  // only a test's bookkeeping
+    }
+    for (;;) {
+        std::size_t size = SIZE_MAX;
+        const int e = detail::injected(what, path.c_str(), -1, size);
+        if (e == EINTR) continue;
+        if (e <= 0) return {};  // (a lost or shortened step: Asio writes on until done)
+        return {e, std::system_category()};
+    }
+}
+
 namespace detail {
 
 int injected(call what, const char* path, int fd, std::size_t& size) noexcept {

@@ -1,5 +1,6 @@
 #include "klog/sinks/stream_sink.hpp"
 
+#include "klog/os/faults.hpp"
 #include "klog/os/os.hpp"
 
 #include <netinet/in.h>
@@ -9,11 +10,13 @@
 #include <sys/socket.h>
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/write.hpp>
 #include <system_error>
+#include <utility>
 
 #include "tcp_acked.hpp"
 
@@ -30,6 +33,24 @@ constexpr std::size_t batch_records = 1024;
 [[noreturn]] void tls_setup_error(const std::string& what, const boost::system::error_code& ec) {
     throw std::system_error(std::make_error_code(std::errc::invalid_argument),
                             what + ": " + ec.message());
+}
+
+/// A test's fault for this step of Asio's I/O (klog/os/faults.hpp), as Asio's error.
+boost::system::error_code step_fault(os::call what, const std::string& where) {
+    const auto e = os::asio_step_fault(what, where);
+    return e ? boost::system::error_code(e.value(), boost::system::system_category())
+             : boost::system::error_code{};
+}
+
+/// A send or receive that a test makes fail: its handler gets the error instead, and nothing
+/// is sent or received.
+template <typename Handler>
+bool failed_by_test(asio::io_context& io, os::call what, const std::string& where,
+                    Handler& done) {
+    const auto fault = step_fault(what, where);
+    if (!fault) return false;
+    asio::post(io, [done = std::move(done), fault]() mutable { done(fault, std::size_t{0}); });
+    return true;
 }
 
 bool is_ip_literal(const std::string& host) {
@@ -211,10 +232,18 @@ void stream_sink::kick() {
         for (std::size_t i = 0; i < n; ++i) queue_.mark_sent(1, tokens_[i]);
     }
     writing_ = true;
+    // tcp: these records are counted as sent once the write completes; a connection lost
+    // before that may still have carried them (Asio writes at once, and a failed write may
+    // have written part), so they go again and are said to.
+    in_flight_ = protocol_->tcp_acks() ? n : 0;
     std::shared_ptr<void> keep = tls_ ? std::shared_ptr<void>(tls_) : socket_;
     auto done = guarded([this, n, keep](const boost::system::error_code& ec, std::size_t bytes) {
         writing_ = false;
-        if (ec) return connection_lost("write: " + ec.message(), false);
+        if (ec) {
+            if (bytes == 0) in_flight_ = 0;  // none of them left
+            return connection_lost("write: " + ec.message(), false);
+        }
+        in_flight_ = 0;
         written_bytes_ += bytes;
         if (protocol_->tcp_acks()) queue_.mark_sent(n, stream_position());
         counters_.written += n;
@@ -227,6 +256,7 @@ void stream_sink::kick() {
         }
         kick();
     });
+    if (failed_by_test(io_, os::call::send, name(), done)) return;
     if (tls_) {
         asio::async_write(*tls_, asio::buffer(wire_), std::move(done));
     } else {
@@ -276,6 +306,7 @@ void stream_sink::send_control(std::string bytes, std::function<void()> then) {
         written_bytes_ += written;
         then();
     });
+    if (failed_by_test(io_, os::call::send, name(), done)) return;
     if (tls_) {
         asio::async_write(*tls_, asio::buffer(control_), std::move(done));
     } else {
@@ -394,6 +425,7 @@ void stream_sink::close_transport() noexcept {
     ++generation_;
     peer_closed_ = nullptr;
     writing_ = false;
+    in_flight_ = 0;
     ack_armed_ = false;
     after_write_ = nullptr;
     boost::system::error_code ignored;
@@ -432,6 +464,9 @@ void stream_sink::start_connect() {
                 tcp_socket(), results,
                 guarded([this, keep](const boost::system::error_code& cec, const tcp::endpoint&) {
                     if (cec) return connect_failed("connect", cec);
+                    if (const auto f = step_fault(os::call::connect, name())) {
+                        return connect_failed("connect", f);
+                    }
                     // A collector that vanished without a word: the kernel gives up on
                     // unacknowledged data after user_timeout, and keepalive finds idle ones.
                     const int fd = tcp_socket().native_handle();
@@ -525,6 +560,7 @@ void stream_sink::start_read() {
         const bool orderly = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
         connection_lost(orderly ? "closed by the collector" : ec.message(), orderly);
     });
+    if (failed_by_test(io_, os::call::receive, name(), done)) return;
     if (tls_) {
         tls_->async_read_some(asio::buffer(read_buffer_), std::move(done));
     } else {
@@ -539,7 +575,7 @@ void stream_sink::connection_lost(const std::string& what, bool orderly, collect
     // unacknowledged ones.
     poll_acks();
     // (RELP: what the collector answered 200 for is stored; only the rest goes again.)
-    const auto again = queue_.rewind(protocol_->tcp_acks());
+    const auto again = queue_.rewind(protocol_->tcp_acks()) + std::exchange(in_flight_, 0);
     counters_.resent += again;
     diag(name() + ": connection lost (" + what + "); " + std::to_string(again) +
          " records go again after reconnecting");

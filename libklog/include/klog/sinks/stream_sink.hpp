@@ -172,6 +172,7 @@ class stream_sink final : public sink {
     std::shared_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket>> tls_;
     state state_ = state::waiting;
     bool writing_ = false;
+    std::size_t in_flight_ = 0;  ///< tcp: records of the write in progress, not yet counted sent
     bool ack_armed_ = false;
     bool forget_armed_ = false;
     bool spool_had_records_ = false;

@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cstddef>
 #include <string>
+#include <string_view>
+#include <system_error>
 #include <vector>
 
 namespace klog::os {
@@ -92,6 +94,13 @@ class scoped_faults {
     /// counts once).
     unsigned calls(call what) const;
 };
+
+/// I/O that Asio does itself (the tcp, tls and relp outputs' connect, send and receive) does
+/// not go through the seam's calls: it asks here before each step whether a test injected a
+/// fault for it. `where` names the endpoint (a fault's `path` is matched against it); an
+/// injected EINTR is retried, as Asio retries a real one. Nothing when no faults are in force
+/// (one relaxed atomic load).
+[[nodiscard]] std::error_code asio_step_fault(call what, std::string_view where) noexcept;
 
 namespace detail {
 extern std::atomic<bool> faults_active;
