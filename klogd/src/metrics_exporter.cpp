@@ -54,7 +54,11 @@ void metrics_exporter::write_file() const {
     // node_exporter reads *.prom files: the temporary name must not end so.
     const auto& path = *cfg_.metrics_file;
     const std::filesystem::path p(path);
-    const auto tmp = (p.parent_path() / ("." + p.filename().string() + ".tmp")).string();
+    // (Built by appending: GCC 12 at -O3 warns wrongly about `"." + std::string` here.)
+    std::string name(".");
+    name += p.filename().string();
+    name += ".tmp";
+    const auto tmp = (p.parent_path() / name).string();
     const auto text = render_();
     std::error_code ec;
     // A scrape between two writes sees the old file or the new one; a crash costs nothing (it

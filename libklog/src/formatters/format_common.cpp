@@ -71,11 +71,28 @@ void append_uint(std::string& out, std::uint64_t value) {
 
 void append_kernel_prefix(std::string& out, const record_view& record) {
     if (record.ts_usec) {
-        out += '[';
-        append_padded(out, *record.ts_usec / 1'000'000, 5, ' ');
-        out += '.';
-        append_padded(out, *record.ts_usec % 1'000'000, 6, '0');
-        out += ']';
+        // `[%5llu.%06llu]`, composed in place and appended once (this runs for every record).
+        char buf[32];
+        char* p = buf;
+        *p++ = '[';
+        std::uint64_t secs = *record.ts_usec / 1'000'000;
+        auto usec = static_cast<unsigned>(*record.ts_usec % 1'000'000);
+        char digits[20];
+        int n = 0;
+        do {
+            digits[n++] = static_cast<char>('0' + secs % 10);
+            secs /= 10;
+        } while (secs != 0);
+        for (int i = n; i < 5; ++i) *p++ = ' ';
+        while (n > 0) *p++ = digits[--n];
+        *p++ = '.';
+        for (int i = 5; i >= 0; --i) {
+            p[i] = static_cast<char>('0' + usec % 10);
+            usec /= 10;
+        }
+        p += 6;
+        *p++ = ']';
+        out.append(buf, static_cast<std::size_t>(p - buf));
     }
     if (!record.caller.empty()) {
         out += '[';
