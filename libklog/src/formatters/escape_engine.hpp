@@ -137,6 +137,13 @@ void escape(std::string& out, std::string_view text) {
             if (!all_plain8<M>(x)) break;
             i += 8;
         }
+        if (n - i < 8 && n >= 8 && i < n) {
+            // The last few bytes: the eight that end the text, overlapping bytes already
+            // judged plain, rather than one at a time.
+            std::uint64_t x;
+            std::memcpy(&x, p + n - 8, sizeof x);
+            if (all_plain8<M>(x)) i = n;
+        }
         if (i >= n) break;
         const unsigned char c = p[i];
         if (c < 0x80) {
