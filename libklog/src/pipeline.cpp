@@ -126,11 +126,11 @@ void pipeline::on_record(const record_view& record) {
     }
     const bool rewritten =
         !filtered && rewriter_ != nullptr && rewriter_->rewrite(record, rewritten_);
-    // The rewritten record, made only when there is one (a record_view is not small).
-    std::optional<record_view> changed;
+    // The rewritten record, a member: a record_view is not small, and most records are not
+    // rewritten (a local one would be built and zeroed for every record).
     if (rewritten) {
-        changed.emplace(record);
-        changed->text = rewritten_;
+        changed_ = record;
+        changed_.text = rewritten_;
     }
     // The previous boot's kernel time says nothing about this boot's clock.
     const auto time = clock_.time_for(record.pstore ? std::nullopt : record.ts_usec,
@@ -163,7 +163,7 @@ void pipeline::on_record(const record_view& record) {
             out->pass(meta);
         } else if (rewritten) {
             if (rewriter_->keep_original()) out->take(record, time, meta);
-            out->take(*changed, time, meta);
+            out->take(changed_, time, meta);
         } else {
             out->take(record, time, meta);
         }
@@ -173,7 +173,7 @@ void pipeline::on_record(const record_view& record) {
     // report_incident).
     if (incidents_ != nullptr) {
         closing_ = !filtered;
-        incidents_->feed(rewritten ? *changed : record);
+        incidents_->feed(rewritten ? changed_ : record);
         closing_ = false;
     }
 }

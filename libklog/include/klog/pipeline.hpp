@@ -122,6 +122,7 @@ class pipeline final : public sources::record_handler {
     metrics::rule_set* rules_ = nullptr;
     bool closing_ = false;  ///< the incident stage is being fed the record just delivered
     std::string rewritten_;
+    record_view changed_;  ///< the record with rewritten_ as its text (on_record)
     std::string notice_text_;
     diagnostics_fn diagnostics_;
     std::vector<std::error_code> output_errors_;  ///< last error reported, per output
