@@ -31,7 +31,13 @@ application::application(config cfg)
                               .count();
 }
 
-application::~application() = default;
+application::~application() {
+    // The outputs' destructors run what is still queued on io_ (a stream output: up to a
+    // second): the read loop's cancelled timers and posted handlers, which must find it alive
+    // and stopped, and signals must stay caught meanwhile. So the pipeline goes first.
+    if (loop_) loop_->stop();
+    pipeline_.reset();
+}
 
 read_loop::diag_fn application::diag_fn() {
     return [this](const std::string& m) {

@@ -15,6 +15,7 @@
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/write.hpp>
+#include <algorithm>
 #include <system_error>
 #include <utility>
 
@@ -221,9 +222,11 @@ void stream_sink::kick() {
     if (queue_.unacknowledged() == 0) last_heard_ = std::chrono::steady_clock::now();
     wire_.clear();
     tokens_.clear();
+    frame_ends_.clear();
     std::size_t n = 0;
     while (n < ready && n < batch_records && wire_.size() < batch_bytes) {
         tokens_.push_back(protocol_->frame(queue_.unsent(n).bytes, wire_));
+        frame_ends_.push_back(wire_.size());
         ++n;
     }
     if (!protocol_->tcp_acks()) {
@@ -232,15 +235,17 @@ void stream_sink::kick() {
         for (std::size_t i = 0; i < n; ++i) queue_.mark_sent(1, tokens_[i]);
     }
     writing_ = true;
-    // tcp: these records are counted as sent once the write completes; a connection lost
-    // before that may still have carried them (Asio writes at once, and a failed write may
-    // have written part), so they go again and are said to.
-    in_flight_ = protocol_->tcp_acks() ? n : 0;
     std::shared_ptr<void> keep = tls_ ? std::shared_ptr<void>(tls_) : socket_;
     auto done = guarded([this, n, keep](const boost::system::error_code& ec, std::size_t bytes) {
         writing_ = false;
         if (ec) {
-            if (bytes == 0) in_flight_ = 0;  // none of them left
+            // Only the records of which a byte left may have reached the collector.
+            std::size_t started = 0;
+            while (started < frame_ends_.size() &&
+                   (started == 0 ? 0 : frame_ends_[started - 1]) < bytes) {
+                ++started;
+            }
+            in_flight_ = std::min(in_flight_, started);
             return connection_lost("write: " + ec.message(), false);
         }
         in_flight_ = 0;
@@ -257,6 +262,10 @@ void stream_sink::kick() {
         kick();
     });
     if (failed_by_test(io_, os::call::send, name(), done)) return;
+    // tcp: these records are counted as sent once the write completes; a connection lost
+    // before that may have carried any of them (Asio writes at once), so they go again and
+    // are said to.
+    in_flight_ = protocol_->tcp_acks() ? n : 0;
     if (tls_) {
         asio::async_write(*tls_, asio::buffer(wire_), std::move(done));
     } else {

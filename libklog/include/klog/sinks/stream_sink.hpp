@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "klog/sinks/backoff.hpp"
 #include "klog/sinks/delivery_queue.hpp"
@@ -173,6 +174,7 @@ class stream_sink final : public sink {
     state state_ = state::waiting;
     bool writing_ = false;
     std::size_t in_flight_ = 0;  ///< tcp: records of the write in progress, not yet counted sent
+    std::vector<std::size_t> frame_ends_;  ///< where each record of the write ends in wire_
     bool ack_armed_ = false;
     bool forget_armed_ = false;
     bool spool_had_records_ = false;
