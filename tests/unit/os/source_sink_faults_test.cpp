@@ -19,6 +19,7 @@
 #include "klog/sources/kmsg_source.hpp"
 #include "klog/sources/proc_kmsg_source.hpp"
 #include "klog/sources/replay_source.hpp"
+#include "klog/sources/syscall_source.hpp"
 #include "test_support.hpp"
 
 namespace os = klog::os;
@@ -165,6 +166,48 @@ TEST_CASE("faults: /proc/kmsg reads that are interrupted, short or not ready los
     const os::scoped_faults faults({os::fail(call::read, EIO)});
     CHECK(src.read_available(h, ec) == read_status::end);
     CHECK(ec == std::errc::io_error);
+}
+
+TEST_CASE("faults: syslog(2) through the seam: READ_ALL interrupted is made again, a refusal is "
+          "said, and the destructive READ is never reached when SIZE_UNREAD fails",
+          "[os][faults][sources]") {
+    // Only READ_ALL and SIZE_BUFFER reach this machine's kernel: both leave its log as it is.
+    // Every call that could lead to the destructive READ fails by injection.
+    boost::asio::io_context io;
+    klog::sources::syscall_source src(io, klog::sources::system_klogctl(),
+                                      std::chrono::milliseconds(1000));
+    klog_test::collecting_handler plain;
+    src.read_all(plain);
+    REQUIRE_FALSE(plain.records.empty());
+    {
+        // SIZE_BUFFER fails (the fallback size is used), READ_ALL is interrupted three times.
+        const os::scoped_faults faults({os::fail(call::klogctl, EIO),
+                                        os::fail(call::klogctl, EINTR).after(1).repeat(3)});
+        klog_test::collecting_handler h;
+        src.read_all(h);
+        CHECK(faults.fired() == 4);
+        // The log may have grown between the two reads, never shrunk at its start by us.
+        REQUIRE(h.records.size() >= plain.records.size() / 2);
+        CHECK_FALSE(h.records.empty());
+    }
+    {
+        const os::scoped_faults faults({os::fail(call::klogctl, EPERM).after(1).always()});
+        klog_test::collecting_handler h;
+        CHECK_THROWS_WITH(src.read_all(h), Catch::Contains("READ_ALL") &&
+                                               Catch::Contains("not permitted"));
+    }
+    {
+        const os::scoped_faults faults({os::fail(call::klogctl, EINTR),
+                                        os::fail(call::klogctl, EPERM).always()});
+        klog_test::collecting_handler h;
+        std::error_code ec;
+        CHECK(src.read_available(h, ec) == read_status::more);  // interrupted: again later
+        CHECK_FALSE(ec);
+        CHECK(src.read_available(h, ec) == read_status::end);
+        CHECK(ec == std::errc::operation_not_permitted);
+        CHECK(h.records.empty());
+        CHECK(faults.calls(call::klogctl) == 1);  // the EPERM one (an EINTR is not counted)
+    }
 }
 
 TEST_CASE("faults: a saved log read in short pieces gives the same records, an I/O error ends it",
