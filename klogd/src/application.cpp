@@ -6,6 +6,7 @@
 #include <iostream>
 #include <system_error>
 
+#include "klogd/config_checks.hpp"
 #include "klogd/daemon.hpp"
 #include "klogd/delivery_report.hpp"
 #include "klogd/metrics_view.hpp"
@@ -80,12 +81,8 @@ void application::open() {
     });
     if (symbols_) pipeline_->set_rewriter(symbols_.get());
     incidents_.open(*pipeline_);
-    if (cfg_.rules_file) {
-        try {
-            rules_ = std::make_unique<klog::metrics::rule_set>(klog::metrics::rule_set::load(*cfg_.rules_file));
-        } catch (const klog::metrics::rule_error& e) {
-            throw std::runtime_error(std::string("--rules ") + e.what());
-        }
+    rules_ = load_rules(cfg_);
+    if (rules_) {
         pipeline_->set_rules(rules_.get());
         diag_fn()("--rules: " + std::to_string(rules_->rules().size()) + " rules from " +
                   *cfg_.rules_file);

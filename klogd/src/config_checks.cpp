@@ -183,12 +183,16 @@ void check_environment(config& c) {
     check_symbol_files(c);
     if (c.incident_dir) check_directory_creatable("--incident-dir", *c.incident_dir);
     if (c.metrics_file) check_output_path("--metrics-file", *c.metrics_file);
-    if (c.rules_file) {
-        try {
-            (void)klog::metrics::rule_set::load(*c.rules_file);
-        } catch (const klog::metrics::rule_error& e) {
-            throw usage_error(std::string("--rules ") + e.what());
-        }
+    (void)load_rules(c);
+}
+
+std::unique_ptr<klog::metrics::rule_set> load_rules(const config& c) {
+    if (!c.rules_file) return nullptr;
+    try {
+        return std::make_unique<klog::metrics::rule_set>(
+            klog::metrics::rule_set::load(*c.rules_file));
+    } catch (const klog::metrics::rule_error& e) {
+        throw usage_error(std::string("--rules ") + e.what());
     }
 }
 

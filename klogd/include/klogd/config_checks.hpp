@@ -2,8 +2,12 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <optional>
 #include <string>
+
+#include "klog/metrics/rule_set.hpp"
+#include "klogd/config.hpp"
 
 namespace klogd {
 
@@ -24,5 +28,9 @@ struct user_ids {
 };
 /// `--user`: the user exists.
 std::optional<user_ids> check_user(const std::string& option, const std::string& name);
+
+/// `--rules FILE` loaded (null without it); a file that does not load throws usage_error with
+/// the file and line.
+std::unique_ptr<klog::metrics::rule_set> load_rules(const config& c);
 
 }  // namespace klogd
