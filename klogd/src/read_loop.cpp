@@ -27,8 +27,6 @@ void read_loop::open_source() {
     source_ = std::move(opened.source);
 }
 
-void read_loop::fail(int status) { hooks_.stop(status); }
-
 klog::sources::read_status read_loop::read_once(bool& failed) {
     std::error_code ec;
     pipeline_.clock().refresh();
@@ -72,7 +70,7 @@ void read_loop::drain() {
         const auto status = read_once(failed);
         if (failed) {
             flush_outputs();
-            fail(1);
+            hooks_.stop(1);
             return;
         }
         if (status == klog::sources::read_status::more) {
@@ -105,7 +103,7 @@ void read_loop::drain() {
         flush_outputs();
         if (status == klog::sources::read_status::end && !stopping_) {
             hooks_.diag(source_->name() + ": end of input");
-            fail(0);
+            hooks_.stop(0);
         }
         return;
     }
@@ -150,7 +148,7 @@ bool read_loop::restart_ahead_outputs() {
         open_source();
     } catch (const std::system_error& e) {
         std::cerr << "klogd: " << e.what() << '\n';
-        fail(1);
+        hooks_.stop(1);
         return false;
     }
     return true;
@@ -187,7 +185,7 @@ void read_loop::flush_outputs() {
                           << ": nothing more can be written there; stopping\n";
             }
         }
-        fail(1);
+        hooks_.stop(1);
         return;
     }
     arm_retry();

@@ -88,7 +88,6 @@ class read_loop {
     [[nodiscard]] bool output_broken() const;
     /// The source gave at least one record (or said it lost some) since the start.
     [[nodiscard]] bool kernel_gave_records() const;
-    void fail(int status);
 
     boost::asio::io_context& io_;
     const config& cfg_;

@@ -1,5 +1,6 @@
 #include "format_common.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <ctime>
 
@@ -75,16 +76,13 @@ void append_kernel_prefix(std::string& out, const record_view& record) {
         char buf[32];
         char* p = buf;
         *p++ = '[';
-        std::uint64_t secs = *record.ts_usec / 1'000'000;
         auto usec = static_cast<unsigned>(*record.ts_usec % 1'000'000);
         char digits[20];
-        int n = 0;
-        do {
-            digits[n++] = static_cast<char>('0' + secs % 10);
-            secs /= 10;
-        } while (secs != 0);
-        for (int i = n; i < 5; ++i) *p++ = ' ';
-        while (n > 0) *p++ = digits[--n];
+        const auto secs_end =
+            std::to_chars(digits, digits + sizeof digits, *record.ts_usec / 1'000'000).ptr;
+        const auto len = secs_end - digits;
+        for (auto i = len; i < 5; ++i) *p++ = ' ';
+        p = std::copy(digits, secs_end, p);
         *p++ = '.';
         for (int i = 5; i >= 0; --i) {
             p[i] = static_cast<char>('0' + usec % 10);

@@ -239,13 +239,12 @@ void stream_sink::kick() {
     auto done = guarded([this, n, keep](const boost::system::error_code& ec, std::size_t bytes) {
         writing_ = false;
         if (ec) {
-            // Only the records of which a byte left may have reached the collector.
-            std::size_t started = 0;
-            while (started < frame_ends_.size() &&
-                   (started == 0 ? 0 : frame_ends_[started - 1]) < bytes) {
-                ++started;
-            }
-            in_flight_ = std::min(in_flight_, started);
+            // Only the records of which a byte left may have reached the collector: those
+            // written whole, and the one cut.
+            const auto whole = static_cast<std::size_t>(
+                std::lower_bound(frame_ends_.begin(), frame_ends_.end(), bytes) -
+                frame_ends_.begin());
+            in_flight_ = bytes == 0 ? 0 : std::min(in_flight_, whole + 1);
             return connection_lost("write: " + ec.message(), false);
         }
         in_flight_ = 0;
