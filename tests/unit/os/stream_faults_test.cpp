@@ -102,8 +102,9 @@ class collector {
     tcp::acceptor acceptor_;
 };
 
-/// Records "kept 1".."kept N" through a stream output while `faults` are in force, ten at a
-/// time; then its event loop until everything is acknowledged (bounded: 10 s).
+/// Records "kept 1".."kept N" through a stream output while `faults` are in force, one at a
+/// time with its event loop between (so that there are sends enough for every fault to come
+/// due); then its event loop until everything is acknowledged (bounded: 10 s).
 void deliver_through_faults(bool relp, std::vector<os::fault> faults, unsigned expect_fired) {
     constexpr std::uint64_t n = 120;
     asio::io_context io;
@@ -130,10 +131,8 @@ void deliver_through_faults(bool relp, std::vector<os::fault> faults, unsigned e
         m.pos = seq;
         m.seq = seq;
         sink.take(r, t, m);
-        if (seq % 10 == 0) {
-            sink.flush();
-            io.run_for(std::chrono::milliseconds(5));
-        }
+        sink.flush();
+        io.run_for(std::chrono::milliseconds(2));
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while ((!sink.idle() || peer.records.size() < n) &&
