@@ -1,34 +1,54 @@
-// Faults injected into the tcp and relp outputs, whose connect, send and receive Asio makes
+// Faults injected into the tcp, tls and relp outputs, whose connect, send and receive Asio makes
 // (klog::os::asio_step_fault): refused connects, sends that fail with EPIPE or EIO, receives
 // that fail with ECONNRESET. Against a collector in this process on 127.0.0.1, every record
 // arrives, in order of first arrival, and a record arrives twice only where the output says it
 // sent it again.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <array>
 #include <map>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "klog/formatters/raw_formatter.hpp"
 #include "klog/os/faults.hpp"
 #include "klog/sinks/relp.hpp"
 #include "klog/sinks/stream_sink.hpp"
+#include "syslog_receiver.hpp"
+#include "test_support.hpp"
 
 namespace os = klog::os;
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using os::call;
+using klog_test::make_test_pki;
+using klog_test::temp_dir;
+using klog_test::test_pki;
 
 namespace {
 
-/// A syslog collector on 127.0.0.1 (a port of the kernel's choice): octet-counted frames, or
-/// RELP with every transaction answered 200. It keeps each record's text from "kept " on.
+enum class protocol { tcp, tls, relp };
+
+/// A syslog collector on 127.0.0.1 (a port of the kernel's choice): octet-counted frames (over
+/// TLS with `pki`'s server certificate for protocol::tls), or RELP with every transaction
+/// answered 200. It keeps each record's text from "kept " on.
 class collector {
   public:
-    collector(asio::io_context& io, bool relp)
-        : io_(io), relp_(relp), acceptor_(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0)) {
+    collector(asio::io_context& io, protocol p, const test_pki* pki)
+        : relp_(p == protocol::relp),
+          acceptor_(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0)) {
+        if (p == protocol::tls) {
+            tls_.emplace(asio::ssl::context::tls_server);
+            tls_->use_certificate_chain_file(pki->cert);
+            tls_->use_private_key_file(pki->key, asio::ssl::context::pem);
+        }
         accept();
     }
     [[nodiscard]] std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
@@ -39,6 +59,7 @@ class collector {
     struct connection {
         explicit connection(tcp::socket s) : socket(std::move(s)) {}
         tcp::socket socket;
+        std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls;
         std::array<char, 4096> buffer{};
         std::string pending;  // octet counting: bytes of an incomplete frame
         klog::sinks::relp::parser parser;
@@ -48,18 +69,31 @@ class collector {
         acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket s) {
             if (ec) return;
             ++connections;
-            read(std::make_shared<connection>(std::move(s)));
+            auto c = std::make_shared<connection>(std::move(s));
+            if (tls_) {
+                c->tls = std::make_unique<asio::ssl::stream<tcp::socket&>>(c->socket, *tls_);
+                c->tls->async_handshake(asio::ssl::stream_base::server,
+                                        [this, c](const boost::system::error_code& e) {
+                                            if (!e) read(c);  // else the output gave up on it
+                                        });
+            } else {
+                read(c);
+            }
             accept();
         });
     }
 
     void read(const std::shared_ptr<connection>& c) {
-        c->socket.async_read_some(asio::buffer(c->buffer),
-                                  [this, c](const boost::system::error_code& ec, std::size_t n) {
-                                      if (ec) return;  // the output closed this connection
-                                      take(*c, std::string_view(c->buffer.data(), n));
-                                      read(c);
-                                  });
+        auto got = [this, c](const boost::system::error_code& ec, std::size_t n) {
+            if (ec) return;  // the output closed this connection
+            take(*c, std::string_view(c->buffer.data(), n));
+            read(c);
+        };
+        if (c->tls) {
+            c->tls->async_read_some(asio::buffer(c->buffer), std::move(got));
+        } else {
+            c->socket.async_read_some(asio::buffer(c->buffer), std::move(got));
+        }
     }
 
     void keep(std::string_view message) {
@@ -97,20 +131,25 @@ class collector {
         }
     }
 
-    asio::io_context& io_;
     bool relp_;
+    std::optional<asio::ssl::context> tls_;
     tcp::acceptor acceptor_;
 };
 
 /// Records "kept 1".."kept N" through a stream output while `faults` are in force, one at a
 /// time with its event loop between (so that there are sends enough for every fault to come
 /// due); then its event loop until everything is acknowledged (bounded: 10 s).
-void deliver_through_faults(bool relp, std::vector<os::fault> faults, unsigned expect_fired) {
+void deliver_through_faults(protocol p, std::vector<os::fault> faults, unsigned expect_fired) {
     constexpr std::uint64_t n = 120;
+    const temp_dir dir;
+    std::optional<test_pki> pki;
+    if (p == protocol::tls) pki = make_test_pki(dir.path());
     asio::io_context io;
-    collector peer(io, relp);
+    collector peer(io, p, pki ? &*pki : nullptr);
     klog::sinks::stream_sink::settings s;
-    s.relp = relp;
+    s.relp = p == protocol::relp;
+    s.tls = p == protocol::tls;
+    if (pki) s.tls_ca = pki->ca;
     s.endpoint = {"127.0.0.1", peer.port()};
     s.backoff_initial = std::chrono::milliseconds(5);
     s.backoff_max = std::chrono::milliseconds(20);
@@ -160,7 +199,7 @@ void deliver_through_faults(bool relp, std::vector<os::fault> faults, unsigned e
 TEST_CASE("faults: a tcp output whose connects are refused and whose sends and receives fail "
           "delivers every record in order, and sends again only what it says",
           "[os][faults][sinks]") {
-    deliver_through_faults(false,
+    deliver_through_faults(protocol::tcp,
                            {os::fail(call::connect, ECONNREFUSED).after(1).repeat(2).on("127.0.0.1"),
                             os::fail(call::send, EPIPE).after(2).repeat(2).on("127.0.0.1"),
                             os::fail(call::send, EIO).after(6).on("127.0.0.1"),
@@ -172,11 +211,23 @@ TEST_CASE("faults: a tcp output whose connects are refused and whose sends and r
 TEST_CASE("faults: a relp output whose connects are refused, whose sends fail and whose "
           "answers are cut off delivers every record in order, and sends again only what it says",
           "[os][faults][sinks][relp]") {
-    deliver_through_faults(true,
+    deliver_through_faults(protocol::relp,
                            {os::fail(call::connect, ECONNREFUSED).after(1).repeat(2).on("127.0.0.1"),
                             os::fail(call::send, EPIPE).after(3).repeat(2).on("127.0.0.1"),
                             os::fail(call::send, EIO).after(8).on("127.0.0.1"),
                             os::fail(call::receive, ECONNRESET).after(5).every(3).repeat(3)
                                 .on("127.0.0.1")},
                            2 + 2 + 1 + 3);
+}
+
+TEST_CASE("faults: a tls output whose connects are refused and whose sends and receives fail "
+          "delivers every record in order, and sends again only what it says",
+          "[os][faults][sinks][tls]") {
+    deliver_through_faults(protocol::tls,
+                           {os::fail(call::connect, ECONNREFUSED).after(1).repeat(2).on("127.0.0.1"),
+                            os::fail(call::send, EPIPE).after(2).repeat(2).on("127.0.0.1"),
+                            os::fail(call::send, EIO).after(6).on("127.0.0.1"),
+                            os::fail(call::send, EINTR).after(7).repeat(3).on("127.0.0.1"),
+                            os::fail(call::receive, ECONNRESET).after(3).on("127.0.0.1")},
+                           2 + 2 + 1 + 3 + 1);
 }
