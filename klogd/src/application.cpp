@@ -1,13 +1,10 @@
 #include "klogd/application.hpp"
 
-#include <unistd.h>
-
 #include <csignal>
 #include <iostream>
 #include <system_error>
 
 #include "klogd/config_checks.hpp"
-#include "klogd/daemon.hpp"
 #include "klogd/delivery_report.hpp"
 #include "klogd/metrics_view.hpp"
 #include "klogd/outputs.hpp"
@@ -26,11 +23,8 @@ application::application(config cfg)
                diag_fn()),
       pstore_(cfg_, diag_fn(),
               [this](const klog::incidents::incident& i) { incidents_.report(i); }),
-      incidents_(io_, cfg_, boot_id_, diag_fn()) {
-    start_time_seconds_ = std::chrono::duration<double>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count();
-}
+      incidents_(io_, cfg_, boot_id_, diag_fn()),
+      lifecycle_(cfg_) {}
 
 application::~application() {
     // The outputs' destructors run what is still queued on io_ (a stream output: up to a
@@ -47,12 +41,7 @@ read_loop::diag_fn application::diag_fn() {
 }
 
 void application::open() {
-    // --user: the state directory (and the spools beside the state file) become the user's
-    // before anything is made in them.
-    if (!cfg_.one_shot && cfg_.user_id && cfg_.group_id && !cfg_.state_file.empty()) {
-        daemon::hand_over_state_directory(cfg_.state_file, static_cast<uid_t>(*cfg_.user_id),
-                                          static_cast<gid_t>(*cfg_.group_id), *cfg_.user);
-    }
+    lifecycle_.prepare();
     boot_id_ = klog::cursor_file::current_boot_id();
     auto outputs = open_outputs(io_, cfg_, boot_id_, diag_fn(), [this] {
         if (loop_) loop_->on_progress();
@@ -110,10 +99,7 @@ int application::run_once() {
     pipeline_->set_estimated_times(true);
     pipeline_->clock().refresh();
     if (!loop_->read_snapshot() && !loop_->read_all()) exit_status_ = 1;
-    incidents_.stage()->finish();
-    for (const auto& out : pipeline_->outputs()) out->finish();
-    pipeline_->flush();
-    loop_->settle(cfg_.flush_timeout);
+    finish_outputs(cfg_.flush_timeout);
     loop_->close_outputs();
     if (!report_delivery(*pipeline_, true, loop_->gave_up_reading(), cfg_.flush_timeout)) {
         exit_status_ = 1;
@@ -137,22 +123,7 @@ int application::run_daemon() {
                              loop_->flush_outputs();
                          })
                                   : nullptr});
-    // What the daemon writes after dropping privileges must be writable by that user.
-    if (cfg_.user_id && cfg_.group_id) {
-        for (const auto& out : pipeline_->outputs()) {
-            out->hand_over(static_cast<uid_t>(*cfg_.user_id), static_cast<gid_t>(*cfg_.group_id));
-        }
-    }
-    // Before detaching, so that "already running" reaches the terminal.
-    pidfile_.emplace(cfg_.pidfile);
-    if (!cfg_.foreground) {
-        io_.notify_fork(boost::asio::io_context::fork_prepare);
-        daemon::detach(cfg_.debug);
-        io_.notify_fork(boost::asio::io_context::fork_child);
-    }
-    pidfile_->write(::getpid());
-    metrics_.start();  // a port below 1024 is bound before privileges go
-    if (cfg_.user) daemon::drop_privileges(*cfg_.user);
+    lifecycle_.start(io_, *pipeline_, [this] { metrics_.start(); });
     signals_->start();
 
     if (symbols_) {
@@ -168,19 +139,14 @@ int application::run_daemon() {
     pipeline_->set_estimated_times(true);
     if (pstore_.deliver(*pipeline_)) loop_->flush_outputs();
     loop_->start();
-    daemon::ready();
-    daemon::notify("READY=1");
-    diag_fn()("running (pid " + std::to_string(::getpid()) + ")");
+    lifecycle_.ready(diag_fn());
 
     io_.run();
 
-    daemon::notify("STOPPING=1");
-    incidents_.stage()->finish();  // a block still open is reported as it is
-    // What the outputs still hold gets a short while; what does not make it stays behind the
-    // saved cursor and is read again from the ring at the next start (or waits in a spool).
-    for (const auto& out : pipeline_->outputs()) out->finish();
-    pipeline_->flush();
-    loop_->settle(std::min(cfg_.flush_timeout, std::chrono::milliseconds(2000)));
+    lifecycle::stopping();
+    // What does not make it in this short while stays behind the saved cursor and is read
+    // again from the ring at the next start (or waits in a spool).
+    finish_outputs(std::min(cfg_.flush_timeout, std::chrono::milliseconds(2000)));
     pstore_.archive(*pipeline_);
     loop_->close_outputs();
     loop_->save_cursor(true, true);
@@ -188,8 +154,15 @@ int application::run_daemon() {
     metrics_.write_file();
     report_delivery(*pipeline_, false, loop_->gave_up_reading(), cfg_.flush_timeout);
     report_counters(*pipeline_, loop_->cut_lines(), cfg_.debug);
-    pidfile_->remove();
+    lifecycle_.end();
     return exit_status_;
+}
+
+void application::finish_outputs(std::chrono::milliseconds quiet) {
+    incidents_.stage()->finish();  // a block still open is reported as it is
+    for (const auto& out : pipeline_->outputs()) out->finish();
+    pipeline_->flush();
+    loop_->settle(quiet);
 }
 
 }  // namespace klogd

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,7 +13,7 @@
 #include "klogd/incident_reporter.hpp"
 #include "klogd/metrics_exporter.hpp"
 #include "klogd/module_events.hpp"
-#include "klogd/pidfile.hpp"
+#include "klogd/lifecycle.hpp"
 #include "klogd/pstore_delivery.hpp"
 #include "klogd/read_loop.hpp"
 #include "klogd/signal_actions.hpp"
@@ -27,7 +28,7 @@ namespace klogd {
 /// The parts: open_outputs (outputs.hpp) makes the outputs, read_loop reads the source into the
 /// pipeline and keeps delivery going (pauses, retries, fsync, the cursor), symbol_stage
 /// resolves addresses, incident_reporter and pstore_delivery report kernel trouble,
-/// metrics_exporter serves the counters, signal_actions and daemon.hpp are the lifecycle.
+/// metrics_exporter serves the counters, signal_actions and lifecycle are the daemon's life.
 /// `-o` waits until every output has everything (or none makes progress for
 /// `--flush-timeout`) and exits 0 only if every record reached every output.
 class application {
@@ -50,6 +51,9 @@ class application {
     int run_once();
     int run_daemon();
     void stop(int status);
+    /// The end of a run: the open incident block reported, what the outputs hold given
+    /// `quiet` without progress to go out.
+    void finish_outputs(std::chrono::milliseconds quiet);
     [[nodiscard]] read_loop::diag_fn diag_fn();
 
     config cfg_;
@@ -57,6 +61,7 @@ class application {
     metrics_exporter metrics_;
     pstore_delivery pstore_;  ///< the previous boot's log
     incident_reporter incidents_;
+    lifecycle lifecycle_;
     std::unique_ptr<klog::metrics::rule_set> rules_;
     std::unique_ptr<klog::pipeline> pipeline_;
     std::unique_ptr<read_loop> loop_;
@@ -64,9 +69,9 @@ class application {
     std::unique_ptr<symbol_stage> symbols_;
     std::unique_ptr<module_events> module_events_;
     std::optional<signal_actions> signals_;
-    std::optional<klogd::pidfile> pidfile_;
     std::string boot_id_;
-    double start_time_seconds_ = 0;
+    double start_time_seconds_ =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     bool stopping_ = false;
     int exit_status_ = 0;
 };
