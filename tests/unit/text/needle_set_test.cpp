@@ -105,3 +105,26 @@ TEST_CASE("needle set agrees with the plain search on lines built from needle pi
         REQUIRE(set.found(text) == plain_mask(text));
     }
 }
+
+TEST_CASE("needle set finds each needle at every position of lines up to three blocks long, "
+          "whole or cut short by the line's end, among NUL and other bytes",
+          "[text]") {
+    // The last bytes of a line (a 16-byte block or less) are compared from a copy padded with
+    // zeros: the padding must neither hide a needle that ends the line nor make one up.
+    const std::string fillers[] = {std::string(64, '\0'), std::string(64, 'x'),
+                                   std::string(64, '#')};
+    for (const auto n : needles) {
+        for (const auto& filler : fillers) {
+            for (std::size_t before = 0; before <= 34; ++before) {
+                for (std::size_t after = 0; after <= 18; ++after) {
+                    const std::string whole =
+                        filler.substr(0, before) + std::string(n) + filler.substr(0, after);
+                    REQUIRE(fast(whole) == plain(whole));
+                    REQUIRE(!fast(whole).empty());
+                    const std::string cut = filler.substr(0, before) + std::string(n.substr(0, n.size() - 1));
+                    REQUIRE(fast(cut) == plain(cut));
+                }
+            }
+        }
+    }
+}

@@ -51,27 +51,28 @@ public:
     template <typename Fn>
     void for_each(std::string_view text, Fn&& fn) const {
         // GCC's generic vectors: SSE2 on x86-64, NEON on arm64, plain code elsewhere. Most
-        // blocks of most lines hold no anchor. The last bytes (less than a block and one) go
-        // byte by byte.
-        using block = char __attribute__((vector_size(16)));
+        // blocks of most lines hold no anchor. The last bytes (a block or less; most of a
+        // short line) are compared the same way from a copy padded with zeros: an anchor
+        // that would take its second byte from the padding belongs to a needle that runs past
+        // the line's end, which visit() does not find anyway.
         std::size_t q = 0;
         for (; q + sizeof(block) + 1 <= text.size(); q += sizeof(block)) {
             block bytes;
             block next;
             std::memcpy(&bytes, text.data() + q, sizeof bytes);
             std::memcpy(&next, text.data() + q + 1, sizeof next);
-            block hits{};
-            for (std::size_t k = 0; k < anchors_; ++k) hits |= (bytes == first_[k]) & (next == second_[k]);
-            std::uint64_t halves[2];
-            std::memcpy(halves, &hits, sizeof halves);
-            if ((halves[0] | halves[1]) == 0) continue;
-            // Each byte of `hits` is 0 or all ones: visit only where an anchor starts (byte by
-            // byte, not by the bits of `halves`, whose byte order is the machine's).
-            for (std::size_t j = 0; j < sizeof(block); ++j) {
-                if (hits[j] != 0) visit(text, q + j, fn);
-            }
+            visit_hits(text, q, anchor_hits(bytes, next), sizeof(block), fn);
         }
-        for (; q < text.size(); ++q) visit(text, q, fn);
+        if (q < text.size()) {
+            const std::size_t rest = text.size() - q;  // 1 .. sizeof(block)
+            char padded[sizeof(block) + 1] = {};
+            std::memcpy(padded, text.data() + q, rest);
+            block bytes;
+            block next;
+            std::memcpy(&bytes, padded, sizeof bytes);
+            std::memcpy(&next, padded + 1, sizeof next);
+            visit_hits(text, q, anchor_hits(bytes, next), rest, fn);
+        }
     }
 
     /// Bit i set: needle i occurs in `text`.
@@ -84,6 +85,29 @@ public:
     [[nodiscard]] constexpr std::string_view needle(std::size_t i) const { return needles_[i]; }
 
 private:
+    using block = char __attribute__((vector_size(16)));
+
+    /// Byte j all ones where an anchor starts at bytes[j], next[j]; else 0.
+    [[nodiscard]] block anchor_hits(block bytes, block next) const {
+        block hits{};
+        for (std::size_t k = 0; k < anchors_; ++k) hits |= (bytes == first_[k]) & (next == second_[k]);
+        return hits;
+    }
+
+    /// Visits the anchors that start among the first `count` bytes of the block at `q`.
+    template <typename Fn>
+    void visit_hits(std::string_view text, std::size_t q, block hits, std::size_t count,
+                    Fn& fn) const {
+        std::uint64_t halves[2];
+        std::memcpy(halves, &hits, sizeof halves);
+        if ((halves[0] | halves[1]) == 0) return;
+        // Each byte of `hits` is 0 or all ones: visit only where an anchor starts (byte by
+        // byte, not by the bits of `halves`, whose byte order is the machine's).
+        for (std::size_t j = 0; j < count; ++j) {
+            if (hits[j] != 0) visit(text, q + j, fn);
+        }
+    }
+
     template <typename Fn>
     void visit(std::string_view text, std::size_t q, Fn& fn) const {
         mask m = by_byte_[static_cast<unsigned char>(text[q])];
