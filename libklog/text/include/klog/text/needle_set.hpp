@@ -51,28 +51,23 @@ public:
     template <typename Fn>
     void for_each(std::string_view text, Fn&& fn) const {
         // GCC's generic vectors: SSE2 on x86-64, NEON on arm64, plain code elsewhere. Most
-        // blocks of most lines hold no anchor. The last bytes (a block or less; most of a
-        // short line) are compared the same way from a copy padded with zeros: an anchor
-        // that would take its second byte from the padding belongs to a needle that runs past
-        // the line's end, which visit() does not find anyway.
+        // blocks of most lines hold no anchor. The last bytes (a block or less) are compared
+        // the same way, in the block that ends with the line (overlapping the one before; only
+        // the positions not visited yet are visited); a line shorter than that, from a copy
+        // padded with zeros. An anchor at the line's last byte belongs to a needle that runs
+        // past the line's end, which visit() does not find anyway.
+        constexpr std::size_t span = sizeof(block) + 1;  // a block and its next bytes
         std::size_t q = 0;
-        for (; q + sizeof(block) + 1 <= text.size(); q += sizeof(block)) {
-            block bytes;
-            block next;
-            std::memcpy(&bytes, text.data() + q, sizeof bytes);
-            std::memcpy(&next, text.data() + q + 1, sizeof next);
-            visit_hits(text, q, anchor_hits(bytes, next), sizeof(block), fn);
+        for (; q + span <= text.size(); q += sizeof(block)) visit_block(text, text.data(), q, 0, fn);
+        if (q == text.size()) return;
+        if (text.size() >= span) {
+            const std::size_t start = text.size() - span;
+            visit_block(text, text.data(), start, q - start, fn);
+            return;
         }
-        if (q < text.size()) {
-            const std::size_t rest = text.size() - q;  // 1 .. sizeof(block)
-            char padded[sizeof(block) + 1] = {};
-            std::memcpy(padded, text.data() + q, rest);
-            block bytes;
-            block next;
-            std::memcpy(&bytes, padded, sizeof bytes);
-            std::memcpy(&next, padded + 1, sizeof next);
-            visit_hits(text, q, anchor_hits(bytes, next), rest, fn);
-        }
+        char padded[span] = {};
+        std::memcpy(padded, text.data(), text.size());
+        visit_block(text, padded, 0, 0, fn);
     }
 
     /// Bit i set: needle i occurs in `text`.
@@ -87,24 +82,24 @@ public:
 private:
     using block = char __attribute__((vector_size(16)));
 
-    /// Byte j all ones where an anchor starts at bytes[j], next[j]; else 0.
-    [[nodiscard]] block anchor_hits(block bytes, block next) const {
-        block hits{};
-        for (std::size_t k = 0; k < anchors_; ++k) hits |= (bytes == first_[k]) & (next == second_[k]);
-        return hits;
-    }
-
-    /// Visits the anchors that start among the first `count` bytes of the block at `q`.
+    /// Visits the anchors that start in the block at `q` of `text`, from its `from`th byte on;
+    /// the bytes are read from `bytes` (the text, or a padded copy of it).
     template <typename Fn>
-    void visit_hits(std::string_view text, std::size_t q, block hits, std::size_t count,
-                    Fn& fn) const {
+    void visit_block(std::string_view text, const char* bytes, std::size_t q, std::size_t from,
+                     Fn& fn) const {
+        block here;
+        block next;
+        std::memcpy(&here, bytes + q, sizeof here);
+        std::memcpy(&next, bytes + q + 1, sizeof next);
+        block hits{};
+        for (std::size_t k = 0; k < anchors_; ++k) hits |= (here == first_[k]) & (next == second_[k]);
         std::uint64_t halves[2];
         std::memcpy(halves, &hits, sizeof halves);
         if ((halves[0] | halves[1]) == 0) return;
         // Each byte of `hits` is 0 or all ones: visit only where an anchor starts (byte by
         // byte, not by the bits of `halves`, whose byte order is the machine's).
-        for (std::size_t j = 0; j < count; ++j) {
-            if (hits[j] != 0) visit(text, q + j, fn);
+        for (std::size_t j = from; j < sizeof(block); ++j) {
+            if (hits[j] != 0 && q + j < text.size()) visit(text, q + j, fn);
         }
     }
 
