@@ -22,6 +22,8 @@ struct origin {
 
 /// A decoded kernel log record that does not own its bytes: every view points into the read
 /// buffer or a decoder's scratch buffer and is valid until the next record is decoded.
+/// (A new field must also be set in decoders::parse_kmsg_record's form that fills a reused
+/// record.)
 struct record_view {
     std::uint8_t level = 6;            ///< 0 (emerg) .. 7 (debug)
     std::uint8_t facility = 0;         ///< 0 (kern) .. 255; anything but 0 was written by userspace

@@ -49,37 +49,67 @@ template <typename T>
 bool take_number(const char*& p, const char* end, T& value) noexcept {
     const char* const start = p;
     std::uint64_t v = 0;
-    constexpr std::uint64_t max = std::numeric_limits<T>::max();
-    for (; p != end; ++p) {
+    // No number of digits10 digits exceeds T (19 for 64 bits): those need no check.
+    const char* const unchecked_end =
+        p + std::min<std::size_t>(static_cast<std::size_t>(end - p),
+                                  std::numeric_limits<T>::digits10);
+    for (; p != unchecked_end; ++p) {
         const auto digit = static_cast<unsigned>(static_cast<unsigned char>(*p)) - '0';
         if (digit > 9) break;
-        if (v > (max - digit) / 10) return false;
         v = v * 10 + digit;
+    }
+    if (p == unchecked_end) {
+        constexpr std::uint64_t max = std::numeric_limits<T>::max();
+        for (; p != end; ++p) {
+            const auto digit = static_cast<unsigned>(static_cast<unsigned char>(*p)) - '0';
+            if (digit > 9) break;
+            if (v > (max - digit) / 10) return false;
+            v = v * 10 + digit;
+        }
     }
     if (p == start) return false;
     value = static_cast<T>(v);
     return true;
 }
 
-/// `PRI,SEQ,TS[,FLAG[,KEY=VALUE...]]`, the bytes before the `;`.
-bool parse_header(std::string_view header, record_view& r) noexcept {
-    const char* p = header.data();
-    const char* const end = p + header.size();
+/// `PRI,SEQ,TS[,FLAG[,KEY=VALUE...]];` at the start of `bytes`: the position of the `;` that
+/// ends it, or npos when there is none or the header does not parse (a number that does not
+/// read, a newline in it). The `;` is found in the same pass that reads the numbers (this runs
+/// for every record); the fields are set only for a header that parses.
+std::size_t parse_header(std::string_view bytes, record_view& r) noexcept {
+    constexpr auto none = std::string_view::npos;
+    const char* const begin = bytes.data();
+    const char* p = begin;
+    const char* const end = p + bytes.size();
     unsigned pri = 0;
     std::uint64_t seq = 0;
     std::uint64_t ts = 0;
-    if (!take_number(p, end, pri) || pri > max_priority || p == end || *p++ != ',') return false;
-    if (!take_number(p, end, seq) || p == end || *p++ != ',') return false;
-    if (!take_number(p, end, ts) || (p != end && *p++ != ',')) return false;
-    const std::string_view extra(p, static_cast<std::size_t>(end - p));
-    // The header is one line: a newline before the `;` is not the kernel's format.
-    if (extra.find('\n') != std::string_view::npos) return false;
+    if (!take_number(p, end, pri) || pri > max_priority || p == end || *p++ != ',') return none;
+    if (!take_number(p, end, seq) || p == end || *p++ != ',') return none;
+    if (!take_number(p, end, ts) || p == end) return none;
+    std::string_view extra;
+    if (*p == ',' && end - p > 2 && p[2] == ';' && p[1] != ';' && p[1] != '\n') {
+        // The usual `,FLAG;` (every record of /dev/kmsg has its flag): no search.
+        extra = std::string_view(p + 1, 1);
+        p += 2;
+    } else if (*p == ',') {
+        ++p;
+        const std::string_view rest(p, static_cast<std::size_t>(end - p));
+        const auto semicolon = rest.find(';');
+        if (semicolon == none) return none;
+        extra = rest.substr(0, semicolon);
+        // The header is one line: a newline before the `;` is not the kernel's format.
+        if (extra.find('\n') != none) return none;
+        p += semicolon;
+    } else if (*p != ';') {
+        return none;
+    }
     r.level = static_cast<std::uint8_t>(pri & 7U);
     r.facility = static_cast<std::uint8_t>(pri >> 3U);
     r.seq = seq;
     r.ts_usec = ts;
     parse_extra_fields(extra, r);
-    return true;
+    return static_cast<std::size_t>(p - begin);
 }
 
 /// The position of the first '\n' or '\\' in `s` (s.size() if none): eight bytes at a time.
@@ -147,11 +177,28 @@ std::size_t kmsg_unescape(std::string_view escaped, char* out, bool keep_newline
 }
 
 record_view parse_kmsg_record(std::string_view bytes, std::string& scratch) noexcept {
-    // One record object, returned from every path: no copy of it on return (this runs for
-    // every record).
     record_view r;
-    const auto semicolon = bytes.find(';');
-    if (semicolon == std::string_view::npos || !parse_header(bytes.substr(0, semicolon), r)) {
+    parse_kmsg_record(bytes, scratch, r);
+    return r;
+}
+
+void parse_kmsg_record(std::string_view bytes, std::string& scratch, record_view& r) noexcept {
+    // Every field, one by one (see the header): what a header leaves out is the default.
+    r.level = 6;
+    r.facility = 0;
+    r.seq.reset();
+    r.ts_usec.reset();
+    r.flag = '-';
+    r.caller = {};
+    r.text = {};
+    r.dictionary = {};
+    r.malformed = false;
+    r.own = false;
+    r.pstore = false;
+    r.incident = nullptr;
+    auto semicolon = parse_header(bytes, r);
+    if (semicolon == std::string_view::npos) {
+        semicolon = bytes.find(';');
         const auto first_nl = bytes.find('\n');
         r = record_view{};
         r.malformed = true;
@@ -167,7 +214,7 @@ record_view parse_kmsg_record(std::string_view bytes, std::string& scratch) noex
             std::uint64_t seq = 0;
             if (parse_number(rest.substr(0, rest.find(',')), seq)) r.seq = seq;
         }
-        return r;
+        return;
     }
 
     std::string_view body = bytes.substr(semicolon + 1);
@@ -181,7 +228,7 @@ record_view parse_kmsg_record(std::string_view bytes, std::string& scratch) noex
     // Fast path: nothing escaped and no dictionary — views straight into the input.
     if (!escaped && trailer.empty()) {
         r.text = escaped_text;
-        return r;
+        return;
     }
 
     // Worst case: text + dictionary, then text again + '\n' + stray lines (below).
@@ -220,7 +267,6 @@ record_view parse_kmsg_record(std::string_view bytes, std::string& scratch) noex
         });
         r.text = std::string_view(joined, static_cast<std::size_t>(out - joined));
     }
-    return r;
 }
 
 }  // namespace klog::decoders

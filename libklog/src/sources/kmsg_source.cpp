@@ -54,7 +54,8 @@ read_status kmsg_source::read_available(record_handler& handler, std::error_code
         const ssize_t got = read_(fd, buffer_.data(), buffer_.size());
         if (got > 0) {
             const std::string_view bytes(buffer_.data(), static_cast<std::size_t>(got));
-            handler.on_record(decoders::parse_kmsg_record(bytes, scratch_));
+            decoders::parse_kmsg_record(bytes, scratch_, record_);
+            handler.on_record(record_);
             continue;
         }
         if (got == 0) return read_status::end;

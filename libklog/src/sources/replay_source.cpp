@@ -106,7 +106,8 @@ read_status replay_source::read_available(record_handler& handler, std::error_co
 
 void replay_source::deliver_kmsg_record(record_handler& handler, std::string_view bytes) {
     if (bytes.empty()) return;
-    handler.on_record(decoders::parse_kmsg_record(bytes, scratch_));
+    decoders::parse_kmsg_record(bytes, scratch_, record_);
+    handler.on_record(record_);
 }
 
 void replay_source::deliver(record_handler& handler, bool at_end) {

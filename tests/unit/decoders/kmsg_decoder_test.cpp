@@ -207,3 +207,55 @@ TEST_CASE("kmsg: every record of the real capture decodes", "[decoders][kmsg][co
     CHECK(records == 379);
     CHECK(with_dict > 0);
 }
+
+TEST_CASE("kmsg: the header ends at its first ';' however short the field after the time is",
+          "[decoders][kmsg]") {
+    // `,;;`: an empty field, then the text `;x` (the one-byte flag's shortcut must not take
+    // the first ';' for a flag).
+    const auto empty_flag = decode("6,1,1,;;x\n");
+    CHECK(empty_flag.flag == '-');
+    CHECK(empty_flag.text == ";x");
+    CHECK_FALSE(empty_flag.malformed);
+    CHECK(decode("6,1,1,,;x\n").flag == '-');
+    CHECK(decode("6,1,1,c;;x\n").text == ";x");
+    // A newline before the ';' is not the kernel's header.
+    const auto newline = decode("6,1,1,\n;x\n");
+    CHECK(newline.malformed);
+    CHECK(newline.seq == 1U);
+    CHECK(decode("6,1,1,-,\n;x\n").malformed);
+    CHECK(decode("6,1,1x;x\n").malformed);
+    CHECK(decode("6,1,1").malformed);
+}
+
+TEST_CASE("kmsg: a record decoded into a reused one has nothing of the record before",
+          "[decoders][kmsg]") {
+    std::string scratch_reused;
+    klog::record_view reused;
+    const std::string full = "14,9,5,c,caller=C3;one\\x0atwo\n SUBSYSTEM=pci\n DEVICE=+pci:0\nstray\n";
+    parse_kmsg_record(full, scratch_reused, reused);
+    CHECK(reused.caller == "C3");
+    CHECK(reused.dictionary.size() == 2);
+    CHECK(reused.malformed);
+    reused.own = true;  // fields the decoder never sets to anything but their default
+    reused.pstore = true;
+    const klog::incidents::incident* some = reinterpret_cast<const klog::incidents::incident*>(&full);
+    reused.incident = some;
+    for (const std::string_view next : {"6,10,7;plain\n", "not a record", "3,11,8,-;x\n"}) {
+        std::string scratch;
+        const auto fresh = parse_kmsg_record(next, scratch);
+        parse_kmsg_record(next, scratch_reused, reused);
+        CHECK(reused.level == fresh.level);
+        CHECK(reused.facility == fresh.facility);
+        CHECK(reused.seq == fresh.seq);
+        CHECK(reused.ts_usec == fresh.ts_usec);
+        CHECK(reused.flag == fresh.flag);
+        CHECK(reused.caller == fresh.caller);
+        CHECK(reused.text == fresh.text);
+        CHECK(reused.dictionary.block() == fresh.dictionary.block());
+        CHECK(reused.dictionary.size() == fresh.dictionary.size());
+        CHECK(reused.malformed == fresh.malformed);
+        CHECK_FALSE(reused.own);
+        CHECK_FALSE(reused.pstore);
+        CHECK(reused.incident == nullptr);
+    }
+}

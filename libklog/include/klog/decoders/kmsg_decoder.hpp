@@ -24,6 +24,11 @@ namespace klog::decoders {
 /// `bytes.size()`; both must outlive the result. Never throws on any input.
 [[nodiscard]] record_view parse_kmsg_record(std::string_view bytes, std::string& scratch) noexcept;
 
+/// The same into `out`, every field of which is set: a record reused from one call to the next
+/// costs no clearing of the whole object, which a new one does for every record (GCC clears
+/// its 120 bytes with `rep stos`, a fifth of the decoder's time). The sources use this form.
+void parse_kmsg_record(std::string_view bytes, std::string& scratch, record_view& out) noexcept;
+
 /// Appends the kmsg-unescaped form of `escaped` (`\xNN` → byte, malformed escapes kept) at
 /// `out`, which must have room for `escaped.size()` bytes; returns the number written.
 /// With `keep_newline`, an escaped '\n' (`\x0a`) is left escaped (dictionary values).

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "klog/record_view.hpp"
 #include "klog/sources/source.hpp"
 
 namespace klog::sources {
@@ -45,6 +46,7 @@ class kmsg_source final : public source {
     boost::asio::posix::stream_descriptor descriptor_;
     std::vector<char> buffer_;
     std::string scratch_;
+    record_view record_;  ///< the record being delivered, reused (no clearing per record)
 };
 
 }  // namespace klog::sources

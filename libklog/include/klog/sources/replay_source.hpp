@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "klog/decoders/line_decoder.hpp"
+#include "klog/record_view.hpp"
 #include "klog/sources/source.hpp"
 
 namespace klog::sources {
@@ -58,6 +59,7 @@ class replay_source final : public source {
     decoders::line_decoder decoder_;
     std::string pending_;  ///< kmsg forms: bytes not yet split into records
     std::string scratch_;
+    record_view record_;  ///< the record being delivered, reused (no clearing per record)
     std::vector<char> chunk_;
 };
 
