@@ -194,18 +194,24 @@ void deliver_through_faults(protocol p, std::vector<os::fault> faults, unsigned 
     CHECK(sink.counters().written >= n);
 }
 
-}  // namespace
-
-TEST_CASE("faults: a tcp output whose connects are refused and whose sends and receives fail "
-          "delivers every record in order, and sends again only what it says",
-          "[os][faults][sinks]") {
-    deliver_through_faults(protocol::tcp,
+/// tcp and tls (octet counting, counted as sent when written): refused connects, sends failing
+/// with EPIPE, EIO and EINTR, a receive cut off by ECONNRESET.
+void deliver_through_octet_counting_faults(protocol p) {
+    deliver_through_faults(p,
                            {os::fail(call::connect, ECONNREFUSED).after(1).repeat(2).on("127.0.0.1"),
                             os::fail(call::send, EPIPE).after(2).repeat(2).on("127.0.0.1"),
                             os::fail(call::send, EIO).after(6).on("127.0.0.1"),
                             os::fail(call::send, EINTR).after(7).repeat(3).on("127.0.0.1"),
                             os::fail(call::receive, ECONNRESET).after(3).on("127.0.0.1")},
                            2 + 2 + 1 + 3 + 1);
+}
+
+}  // namespace
+
+TEST_CASE("faults: a tcp output whose connects are refused and whose sends and receives fail "
+          "delivers every record in order, and sends again only what it says",
+          "[os][faults][sinks]") {
+    deliver_through_octet_counting_faults(protocol::tcp);
 }
 
 TEST_CASE("faults: a relp output whose connects are refused, whose sends fail and whose "
@@ -223,11 +229,5 @@ TEST_CASE("faults: a relp output whose connects are refused, whose sends fail an
 TEST_CASE("faults: a tls output whose connects are refused and whose sends and receives fail "
           "delivers every record in order, and sends again only what it says",
           "[os][faults][sinks][tls]") {
-    deliver_through_faults(protocol::tls,
-                           {os::fail(call::connect, ECONNREFUSED).after(1).repeat(2).on("127.0.0.1"),
-                            os::fail(call::send, EPIPE).after(2).repeat(2).on("127.0.0.1"),
-                            os::fail(call::send, EIO).after(6).on("127.0.0.1"),
-                            os::fail(call::send, EINTR).after(7).repeat(3).on("127.0.0.1"),
-                            os::fail(call::receive, ECONNRESET).after(3).on("127.0.0.1")},
-                           2 + 2 + 1 + 3 + 1);
+    deliver_through_octet_counting_faults(protocol::tls);
 }
