@@ -9,8 +9,8 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 #include <catch2/catch.hpp>
-#include <chrono>
 #include <array>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
