@@ -208,7 +208,7 @@ TEST_CASE("kmsg: every record of the real capture decodes", "[decoders][kmsg][co
     CHECK(with_dict > 0);
 }
 
-TEST_CASE("kmsg: the header ends at its first ';' however short the field after the time is",
+TEST_CASE("kmsg: the header ends at its first semicolon however short the field after the time is",
           "[decoders][kmsg]") {
     // `,;;`: an empty field, then the text `;x` (the one-byte flag's shortcut must not take
     // the first ';' for a flag).
