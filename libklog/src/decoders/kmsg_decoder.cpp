@@ -49,23 +49,15 @@ template <typename T>
 bool take_number(const char*& p, const char* end, T& value) noexcept {
     const char* const start = p;
     std::uint64_t v = 0;
-    // No number of digits10 digits exceeds T (19 for 64 bits): those need no check.
-    const char* const unchecked_end =
-        p + std::min<std::size_t>(static_cast<std::size_t>(end - p),
-                                  std::numeric_limits<T>::digits10);
-    for (; p != unchecked_end; ++p) {
+    constexpr std::uint64_t max = std::numeric_limits<T>::max();
+    // No number of digits10 digits exceeds T (19 for 64 bits): only digits after those are
+    // checked.
+    constexpr std::ptrdiff_t unchecked = std::numeric_limits<T>::digits10;
+    for (; p != end; ++p) {
         const auto digit = static_cast<unsigned>(static_cast<unsigned char>(*p)) - '0';
         if (digit > 9) break;
+        if (p - start >= unchecked && v > (max - digit) / 10) return false;
         v = v * 10 + digit;
-    }
-    if (p == unchecked_end) {
-        constexpr std::uint64_t max = std::numeric_limits<T>::max();
-        for (; p != end; ++p) {
-            const auto digit = static_cast<unsigned>(static_cast<unsigned char>(*p)) - '0';
-            if (digit > 9) break;
-            if (v > (max - digit) / 10) return false;
-            v = v * 10 + digit;
-        }
     }
     if (p == start) return false;
     value = static_cast<T>(v);
@@ -87,23 +79,20 @@ std::size_t parse_header(std::string_view bytes, record_view& r) noexcept {
     if (!take_number(p, end, pri) || pri > max_priority || p == end || *p++ != ',') return none;
     if (!take_number(p, end, seq) || p == end || *p++ != ',') return none;
     if (!take_number(p, end, ts) || p == end) return none;
-    std::string_view extra;
-    if (*p == ',' && end - p > 2 && p[2] == ';' && p[1] != ';' && p[1] != '\n') {
-        // The usual `,FLAG;` (every record of /dev/kmsg has its flag): no search.
-        extra = std::string_view(p + 1, 1);
-        p += 2;
-    } else if (*p == ',') {
-        ++p;
-        const std::string_view rest(p, static_cast<std::size_t>(end - p));
-        const auto semicolon = rest.find(';');
-        if (semicolon == none) return none;
-        extra = rest.substr(0, semicolon);
-        // The header is one line: a newline before the `;` is not the kernel's format.
-        if (extra.find('\n') != none) return none;
-        p += semicolon;
+    // The fields after the time (the flag, `caller=`, ...): a few bytes, scanned here rather
+    // than searched for twice. The header is one line: a newline before the `;` is not the
+    // kernel's format.
+    const char* fields = p;
+    if (*p == ',') {
+        fields = ++p;
+        while (p != end && *p != ';') {
+            if (*p++ == '\n') return none;
+        }
+        if (p == end) return none;
     } else if (*p != ';') {
         return none;
     }
+    const std::string_view extra(fields, static_cast<std::size_t>(p - fields));
     r.level = static_cast<std::uint8_t>(pri & 7U);
     r.facility = static_cast<std::uint8_t>(pri >> 3U);
     r.seq = seq;

@@ -2,9 +2,10 @@
 
 #include <catch2/catch.hpp>
 #include <optional>
-#include <vector>
 #include <string>
+#include <vector>
 
+#include "klog/incidents/incident.hpp"
 #include "owned_record.hpp"
 #include "test_support.hpp"
 
@@ -238,8 +239,8 @@ TEST_CASE("kmsg: a record decoded into a reused one has nothing of the record be
     CHECK(reused.malformed);
     reused.own = true;  // fields the decoder never sets to anything but their default
     reused.pstore = true;
-    const klog::incidents::incident* some = reinterpret_cast<const klog::incidents::incident*>(&full);
-    reused.incident = some;
+    const klog::incidents::incident some;
+    reused.incident = &some;
     for (const std::string_view next : {"6,10,7;plain\n", "not a record", "3,11,8,-;x\n"}) {
         std::string scratch;
         const auto fresh = parse_kmsg_record(next, scratch);
