@@ -24,14 +24,7 @@ bool scan(std::string_view text) noexcept {
     const auto* p = reinterpret_cast<const unsigned char*>(text.data());
     const std::size_t n = text.size();
     std::size_t i = 0;
-    while (i < n) {
-        while (n - i >= 8) {
-            std::uint64_t x;
-            std::memcpy(&x, p + i, sizeof x);
-            if (!detail::all_plain8<detail::escape_mode::line>(x)) break;
-            i += 8;
-        }
-        if (i >= n) break;
+    while ((i = detail::next_look<detail::escape_mode::line>(p, n, i)) < n) {
         const unsigned char c = p[i];
         if (c < 0x80) {
             if (detail::is_special_ascii<detail::escape_mode::line>(c) &&

@@ -211,6 +211,37 @@ TEST_CASE("text_escaper agrees with a reference on random texts at every alignme
     }
 }
 
+TEST_CASE("text_escaper finds a special byte at every position of the 16-byte blocks",
+          "[formatters]") {
+    // Texts of 1..49 bytes (short ones are judged from a padded copy, the last bytes of longer
+    // ones in the block that ends the text, overlapping the one before): one or two bytes that
+    // need a look, at every pair of positions, in plain text and in text of valid UTF-8.
+    const std::string_view specials[] = {std::string_view("\0", 1), "\t", "\n", "\x1f",
+                                         "\x7f", "\\", "\x80", "\xff", "\xc3\xa9",
+                                         "\xc2\x9b", "\xe2\x82"};
+    const std::string_view fillers[] = {"a", " ", "~", "\xc3\xa9"};
+    for (const auto filler : fillers) {
+        for (std::size_t len = 1; len <= 49; ++len) {
+            std::string base;
+            while (base.size() < len) base += filler;
+            base.resize(len);
+            for (const auto special : specials) {
+                for (std::size_t at = 0; at < len; ++at) {
+                    std::string s = base;
+                    s.replace(at, std::min(special.size(), len - at), special.substr(0, len - at));
+                    REQUIRE(esc(s) == reference_escape(s));
+                    REQUIRE(text_escaper::is_clean(s) == (esc(s) == s));
+                    for (std::size_t at2 = at + 1; at2 < s.size(); at2 += 3) {
+                        std::string t = s;
+                        t[at2] = '\x1b';
+                        REQUIRE(esc(t) == reference_escape(t));
+                    }
+                }
+            }
+        }
+    }
+}
+
 TEST_CASE("text_escaper appends to what the buffer already holds", "[formatters]") {
     std::string out = "prefix: ";
     text_escaper::append(out, "a\x01");

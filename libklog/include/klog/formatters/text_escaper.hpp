@@ -24,7 +24,7 @@ namespace klog::formatters {
 /// The escaped output is valid UTF-8 and is_safe(); the text is recovered exactly by decoding
 /// each `\xNN`.
 ///
-/// Speed: 8 bytes at a time while nothing needs work; clean runs are appended whole.
+/// Speed: 16 bytes at a time while nothing needs work; clean runs are appended whole.
 class text_escaper {
   public:
     static void append(std::string& out, std::string_view text);
