@@ -1,7 +1,9 @@
 #include "format_common.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
+#include <cstring>
 #include <ctime>
 
 #include "klog/formatters/line_colors.hpp"
@@ -70,35 +72,57 @@ void append_uint(std::string& out, std::uint64_t value) {
     out.append(buf, res.ptr);
 }
 
+namespace {
+/// "00" "01" ... "99": two digits at a time.
+constexpr auto digit_pairs = [] {
+    std::array<char, 200> pairs{};
+    for (unsigned v = 0; v < 100; ++v) {
+        pairs[2 * v] = static_cast<char>('0' + v / 10);
+        pairs[2 * v + 1] = static_cast<char>('0' + v % 10);
+    }
+    return pairs;
+}();
+
+void put_2(char* p, unsigned v) noexcept { std::memcpy(p, &digit_pairs[2 * v], 2); }
+}  // namespace
+
 void append_kernel_prefix(std::string& out, const record_view& record) {
+    // Composed in place and appended once: this runs for every record.
+    char buf[48];
+    char* p = buf;
     if (record.ts_usec) {
-        // `[%5llu.%06llu]`, composed in place and appended once (this runs for every record).
-        char buf[32];
-        char* p = buf;
+        // `[%5llu.%06llu]`
+        const std::uint64_t secs = *record.ts_usec / 1'000'000;
+        const auto usec = static_cast<unsigned>(*record.ts_usec % 1'000'000);
         *p++ = '[';
-        auto usec = static_cast<unsigned>(*record.ts_usec % 1'000'000);
-        char digits[20];
-        const auto secs_end =
-            std::to_chars(digits, digits + sizeof digits, *record.ts_usec / 1'000'000).ptr;
-        const auto len = secs_end - digits;
-        for (auto i = len; i < 5; ++i) *p++ = ' ';
-        p = std::copy(digits, secs_end, p);
-        *p++ = '.';
-        for (int i = 5; i >= 0; --i) {
-            p[i] = static_cast<char>('0' + usec % 10);
-            usec /= 10;
+        if (secs < 100'000) {
+            // Right-aligned in five columns, as almost every record's time is.
+            auto s = static_cast<unsigned>(secs);
+            for (int i = 4; i >= 0; --i) {
+                p[i] = i == 4 || s != 0 ? static_cast<char>('0' + s % 10) : ' ';
+                s /= 10;
+            }
+            p += 5;
+        } else {
+            p = std::to_chars(p, buf + sizeof buf, secs).ptr;  // at most 14 digits (2^64 / 10^6)
         }
+        *p++ = '.';
+        put_2(p, usec / 10'000);
+        put_2(p + 2, usec / 100 % 100);
+        put_2(p + 4, usec % 100);
         p += 6;
         *p++ = ']';
+    }
+    if (record.caller.empty()) {
+        if (p != buf) *p++ = ' ';
         out.append(buf, static_cast<std::size_t>(p - buf));
+        return;
     }
-    if (!record.caller.empty()) {
-        out += '[';
-        if (record.caller.size() < 6) out.append(6 - record.caller.size(), ' ');
-        text_escaper::append(out, record.caller);
-        out += ']';
-    }
-    if (record.ts_usec || !record.caller.empty()) out += ' ';
+    out.append(buf, static_cast<std::size_t>(p - buf));
+    out += '[';
+    if (record.caller.size() < 6) out.append(6 - record.caller.size(), ' ');
+    text_escaper::append(out, record.caller);
+    out.append("] ", 2);
 }
 
 namespace {

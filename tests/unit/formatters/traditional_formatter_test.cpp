@@ -1,8 +1,10 @@
 #include "klog/formatters/traditional_formatter.hpp"
 
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "formatter_fixtures.hpp"
 #include "klog/formatters/rfc3164_formatter.hpp"
@@ -94,6 +96,42 @@ TEST_CASE("traditional: u64 limits", "[formatters]") {
     r.ts_usec = std::numeric_limits<std::uint64_t>::max();
     CHECK(format_with(traditional_formatter(options), r) ==
           "Nov  4 05:31:02 myhost kernel: [18446744073709.551615] x\n");
+}
+
+TEST_CASE("traditional: the kernel time as printk prints it, at every width", "[formatters]") {
+    use_utc();
+    const traditional_formatter f(options);
+    std::vector<std::uint64_t> times = {0, 1, 9, 10, 999'999, 1'000'000, 1'000'001, 4'836'489};
+    for (std::uint64_t p = 1; p <= 10'000'000'000'000'000'000ULL / 10; p *= 10) {
+        for (const std::uint64_t secs : {p - 1, p, p + 1}) {
+            if (secs <= std::numeric_limits<std::uint64_t>::max() / 1'000'000) {
+                times.push_back(secs * 1'000'000 + 123'456);
+                times.push_back(secs * 1'000'000);
+                times.push_back(secs * 1'000'000 + 999'999);
+            }
+        }
+    }
+    times.push_back(99'999'999'999);   // 99999.999999: the widest five-column time
+    times.push_back(100'000'000'000);  // 100000.000000: wider than five columns
+    times.push_back(std::numeric_limits<std::uint64_t>::max());
+    for (const auto caller : {""sv, "T1"sv, "C123456"sv}) {
+        for (const std::uint64_t t : times) {
+            auto r = kernel_record("x");
+            r.ts_usec = t;
+            r.caller = caller;
+            char expected[96];
+            std::snprintf(expected, sizeof expected, "[%5llu.%06llu]",
+                          static_cast<unsigned long long>(t / 1'000'000),
+                          static_cast<unsigned long long>(t % 1'000'000));
+            std::string want = "Nov  4 05:31:02 myhost kernel: " + std::string(expected);
+            if (!caller.empty()) {
+                std::snprintf(expected, sizeof expected, "[%6s]", std::string(caller).c_str());
+                want += expected;
+            }
+            want += " x\n";
+            REQUIRE(format_with(f, r) == want);
+        }
+    }
 }
 
 TEST_CASE("rfc3164: <PRI> and the traditional line", "[formatters]") {
