@@ -5,6 +5,8 @@
 #include <cstring>
 #include <limits>
 
+#include "klog/text/byte_blocks.hpp"
+
 namespace klog::decoders {
 
 namespace {
@@ -41,22 +43,69 @@ void parse_extra_fields(std::string_view rest, record_view& r) noexcept {
     }
 }
 
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/// The digits that lead the eight bytes at `p` (all readable): how many (0..8), and their value
+/// in `value`. Eight bytes at once, no branch per digit.
+std::size_t leading_digits8(const char* p, std::uint64_t& value) noexcept {
+    constexpr std::uint64_t ones = 0x0101010101010101ULL;
+    std::uint64_t x;
+    std::memcpy(&x, p, sizeof x);
+    // A byte is a digit when its high nibble is 3 and its low nibble below 10 (low + 6 < 16);
+    // both tests stay inside the byte. `other` gets a bit in the high nibble of every other byte,
+    // moved to the byte's top bit.
+    std::uint64_t other = ((x & (ones * 0xf0)) ^ (ones * 0x30)) |
+                          (((x & (ones * 0x0f)) + ones * 0x06) & (ones * 0x10));
+    other = (other | other << 1 | other << 2 | other << 3) & (ones * 0x80);
+    const std::size_t n = other == 0 ? 8 : static_cast<std::size_t>(__builtin_ctzll(other)) / 8;
+    if (n == 0) return 0;
+    // The digits' values, moved up so that the missing ones are leading zeros (the first byte
+    // is the most significant digit), then combined in pairs, fours and eights.
+    std::uint64_t v = (x & (ones * 0x0f)) << (8 * (8 - n));
+    v = (v * 2561) >> 8;                                                  // 10 * 2^8 + 1
+    v = ((v & 0x00ff00ff00ff00ffULL) * 6553601) >> 16;                    // 100 * 2^16 + 1
+    value = ((v & 0x0000ffff0000ffffULL) * 42949672960001ULL) >> 32;  // 10^4 * 2^32 + 1
+    return n;
+}
+#endif
+
 /// The unsigned number at `p`, ended by `end` or `stop` (`*p` is then the stop byte): one pass,
 /// no search for the separator first (this runs for every record).
 /// (By hand: libstdc++'s std::from_chars was 3 % of a replay.) False for no digit or a value
 /// beyond T, as std::from_chars.
 template <typename T>
 bool take_number(const char*& p, const char* end, T& value) noexcept {
+    constexpr std::size_t unchecked = std::numeric_limits<T>::digits10;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    // Eight digits at a time where sixteen bytes can be read: up to digits10 digits cannot
+    // exceed T; more go to the checked loop below.
+    if (end - p >= 16) {
+        static constexpr std::uint64_t pow10[] = {1,       10,       100,       1'000,     10'000,
+                                                  100'000, 1'000'000, 10'000'000, 100'000'000};
+        std::uint64_t v = 0;
+        std::size_t n = leading_digits8(p, v);
+        if (n == 0) return false;
+        if (n == 8) {
+            std::uint64_t more = 0;
+            const std::size_t m = leading_digits8(p + 8, more);
+            v = v * pow10[m] + more;
+            n += m;
+        }
+        if (n <= unchecked && n < 16) {
+            p += n;
+            value = static_cast<T>(v);
+            return true;
+        }
+    }
+#endif
     const char* const start = p;
     std::uint64_t v = 0;
     constexpr std::uint64_t max = std::numeric_limits<T>::max();
     // No number of digits10 digits exceeds T (19 for 64 bits): only digits after those are
     // checked.
-    constexpr std::ptrdiff_t unchecked = std::numeric_limits<T>::digits10;
     for (; p != end; ++p) {
         const auto digit = static_cast<unsigned>(static_cast<unsigned char>(*p)) - '0';
         if (digit > 9) break;
-        if (p - start >= unchecked && v > (max - digit) / 10) return false;
+        if (static_cast<std::size_t>(p - start) >= unchecked && v > (max - digit) / 10) return false;
         v = v * 10 + digit;
     }
     if (p == start) return false;
@@ -101,25 +150,10 @@ std::size_t parse_header(std::string_view bytes, record_view& r) noexcept {
     return static_cast<std::size_t>(p - begin);
 }
 
-/// The position of the first '\n' or '\\' in `s` (s.size() if none): eight bytes at a time.
+/// The position of the first '\n' or '\\' in `s` (s.size() if none): sixteen bytes at a time.
 std::size_t newline_or_backslash(std::string_view s) noexcept {
-    constexpr std::uint64_t ones = 0x0101010101010101ULL;
-    constexpr std::uint64_t highs = 0x8080808080808080ULL;
-    const auto* p = s.data();
-    const std::size_t n = s.size();
-    std::size_t i = 0;
-    for (; n - i >= 8; i += 8) {
-        std::uint64_t x;
-        std::memcpy(&x, p + i, sizeof x);
-        const std::uint64_t a = x ^ (ones * '\n');
-        const std::uint64_t b = x ^ (ones * '\\');
-        // A zero byte in a or b: exact as a boolean (a borrow starts only at a zero byte).
-        if ((((a - ones) & ~a) | ((b - ones) & ~b)) & highs) break;
-    }
-    for (; i < n; ++i) {
-        if (p[i] == '\n' || p[i] == '\\') return i;
-    }
-    return n;
+    return text::find_marked(s.data(), s.size(), 0,
+                             [](text::block16 b) noexcept { return (b == '\n') | (b == '\\'); });
 }
 
 /// Calls `fn` for each '\n'-separated line of `s`; the record's final '\n' ends the last line

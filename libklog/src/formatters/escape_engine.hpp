@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "klog/text/byte_blocks.hpp"
+
 namespace klog::formatters::detail {
 
 /// In every mode a backslash of the text is written as the escape `\x5c` (in the output
@@ -60,61 +62,21 @@ constexpr bool is_special_ascii(unsigned char c) noexcept {
     return true;
 }
 
-/// Sixteen bytes compared at once: GCC's generic vectors (SSE2 on x86-64, NEON on arm64, plain
-/// code elsewhere), as in klog::text::needle_set.
-using block16 = signed char __attribute__((vector_size(16)));
-
-/// Each byte of the 16 at `p` that `M` must look at is all ones, the others zero: bytes outside
-/// 0x20..0x7e (as signed bytes, 0x80..0xff are below 0x20 too) and the mode's punctuation.
-/// TAB is plain but rare; it is looked at and kept.
+/// Each byte of `x` that `M` must look at is set: bytes outside 0x20..0x7e (as signed bytes,
+/// 0x80..0xff are below 0x20 too) and the mode's punctuation. TAB is plain but rare; it is
+/// looked at and kept.
 template <escape_mode M>
-inline block16 needs_look16(const unsigned char* p) noexcept {
-    block16 x;
-    std::memcpy(&x, p, sizeof x);
-    block16 look = (x < 0x20) | (x == 0x7f) | (x == '\\');
+inline text::block16 needs_look(text::block16 x) noexcept {
+    text::block16 look = (x < 0x20) | (x == 0x7f) | (x == '\\');
     if constexpr (M == escape_mode::json || M == escape_mode::sd_param) look |= x == '"';
     if constexpr (M == escape_mode::sd_param) look |= x == ']';
     return look;
 }
 
-/// The first byte of `look` at or after `from` that is set, or 16.
-inline std::size_t first_set(block16 look, std::size_t from) noexcept {
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    std::uint64_t half[2];
-    std::memcpy(half, &look, sizeof half);
-    if (from < 8) {
-        half[0] &= ~std::uint64_t{0} << (8 * from);
-    } else {
-        half[0] = 0;
-        half[1] &= ~std::uint64_t{0} << (8 * (from - 8));
-    }
-    if (half[0] != 0) return static_cast<std::size_t>(__builtin_ctzll(half[0])) / 8;
-    if (half[1] != 0) return 8 + static_cast<std::size_t>(__builtin_ctzll(half[1])) / 8;
-    return 16;
-#else
-    for (std::size_t j = from; j < 16; ++j) {
-        if (look[j] != 0) return j;
-    }
-    return 16;
-#endif
-}
-
-/// The position of the first byte of `p[i, n)` that `M` must look at, or `n`. Whole blocks of
-/// 16 bytes; the last bytes in the block that ends the text (overlapping bytes already judged,
-/// which are skipped), a text shorter than a block from a copy padded with blanks.
+/// The position of the first byte of `p[i, n)` that `M` must look at, or `n`.
 template <escape_mode M>
 inline std::size_t next_look(const unsigned char* p, std::size_t n, std::size_t i) noexcept {
-    for (; n - i >= 16; i += 16) {
-        const std::size_t k = first_set(needs_look16<M>(p + i), 0);
-        if (k < 16) return i + k;
-    }
-    if (i == n) return n;
-    if (n >= 16) return n - 16 + first_set(needs_look16<M>(p + n - 16), i - (n - 16));
-    unsigned char padded[16];
-    std::memset(padded, ' ', sizeof padded);
-    std::memcpy(padded, p + i, n - i);
-    const std::size_t k = first_set(needs_look16<M>(padded), 0);
-    return k == 16 ? n : i + k;
+    return text::find_marked(reinterpret_cast<const char*>(p), n, i, needs_look<M>);
 }
 
 /// `\xNN`, or `\\xNN` where a backslash is itself an escape character of the output syntax.

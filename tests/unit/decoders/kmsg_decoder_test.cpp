@@ -1,6 +1,8 @@
 #include "klog/decoders/kmsg_decoder.hpp"
 
 #include <catch2/catch.hpp>
+#include <charconv>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -149,6 +151,56 @@ TEST_CASE("kmsg: empty text", "[decoders][kmsg]") {
     CHECK_FALSE(r.malformed);
     CHECK(r.seq == 2U);
     CHECK(decode("6,2,3,-;").text.empty());
+}
+
+TEST_CASE("kmsg: header numbers of every length, read eight digits at a time or one by one",
+          "[decoders][kmsg]") {
+    // Numbers of 1..21 digits (u64 has up to 20), with and without leading zeros, in records
+    // with text after them (read eight digits at a time) and in bare headers at the end of the
+    // bytes (read one by one); each must read as std::from_chars reads it, and a number that
+    // does not fit must make the record malformed.
+    std::vector<std::string> numbers;
+    for (std::size_t len = 1; len <= 21; ++len) {
+        numbers.push_back(std::string(len, '9'));
+        numbers.push_back("1" + std::string(len - 1, '0'));
+        numbers.push_back(std::string(len - 1, '0') + "7");
+        std::string mixed;
+        for (std::size_t k = 0; k < len; ++k) mixed += static_cast<char>('0' + (k * 7 + 3) % 10);
+        numbers.push_back(mixed);
+    }
+    numbers.push_back("18446744073709551615");
+    numbers.push_back("18446744073709551616");
+    const auto expected = [](const std::string& digits) -> std::optional<std::uint64_t> {
+        std::uint64_t v = 0;
+        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+        if (ec != std::errc{} || end != digits.data() + digits.size()) return std::nullopt;
+        return v;
+    };
+    for (const auto& n : numbers) {
+        const auto want = expected(n);
+        INFO("number: " << n);
+        for (const std::string text : {"", "a text long enough to read sixteen bytes\n"}) {
+            const auto as_seq = decode("6," + n + ",5,-;" + text);
+            const auto as_ts = decode("6,5," + n + ";" + text);
+            CHECK(as_seq.malformed == !want.has_value());
+            CHECK(as_ts.malformed == !want.has_value());
+            if (want) {
+                CHECK(as_seq.seq == want);
+                CHECK(as_ts.ts_usec == want);
+            }
+            // The priority: at most 2047, however many leading zeros.
+            const auto as_pri = decode(n + ",5,5,-;" + text);
+            const bool pri_ok = want && *want <= 2047;
+            CHECK(as_pri.malformed == !pri_ok);
+            if (pri_ok) CHECK(as_pri.view().priority() == static_cast<int>(*want));
+        }
+        // A byte just outside '0'..'9' ends the number: it is then not the header's separator.
+        for (const char after : {'/', ':', ' ', '\0'}) {
+            std::string bad = "6," + n + ",5,-;text long enough for sixteen\n";
+            bad.insert(2 + n.size(), 1, after);
+            CHECK(decode(bad).malformed);
+        }
+    }
 }
 
 TEST_CASE("kmsg: bytes that are not a record pass through whole (but their final newline), "
