@@ -90,7 +90,10 @@ void pipeline::on_record(const record_view& record) {
             const auto l = o->latest_seq();
             return !l || *seq > *l;
         });
-        session_last_ = seq;
+        // Each std::optional set through emplace/reset (here and below): a copy of a whole one
+        // built a moment before went through the stack in two stores and one wide load, which
+        // cannot be forwarded (a stall of the whole pipeline per record, seen in perf).
+        session_last_.emplace(*seq);
         if (!wanted) {
             if (incidents_ != nullptr) incidents_->feed(record, true);
             ++counters_.duplicates;
@@ -102,7 +105,7 @@ void pipeline::on_record(const record_view& record) {
             const auto gap = *seq - *read_last_ - 1;
             counters_.missed += gap > unnumbered_ ? gap - unnumbered_ : 0;
         }
-        if (!read_last_ || *seq > *read_last_) read_last_ = seq;
+        if (!read_last_ || *seq > *read_last_) read_last_.emplace(*seq);
     } else if (unnumbered && session_last_) {
         // A record of a numbered reading whose header did not parse (or whose number cannot
         // be): it belongs with the record before it (the same delivery position, skipped where
@@ -135,10 +138,7 @@ void pipeline::on_record(const record_view& record) {
     // The previous boot's kernel time says nothing about this boot's clock.
     const auto time = clock_.time_for(record.pstore ? std::nullopt : record.ts_usec,
                                       estimated_ || record.pstore);
-    sinks::record_meta meta;
-    meta.pos = ++position_;
-    meta.seq = seq;
-    meta.level = record.level;
+    const std::uint64_t pos = ++position_;
     for (std::size_t i = 0; i < outputs_.size(); ++i) {
         auto& out = outputs_[i];
         const auto last = out->latest_seq();
@@ -151,13 +151,28 @@ void pipeline::on_record(const record_view& record) {
                 if (gap > unnumbered_) out->missed(*last + 1, *seq - 1, gap - unnumbered_);
             }
         }
+        auto& meta = last_meta_[i];
+        meta.pos = pos;
+        meta.level = record.level;
         // The first record this output gets with no cursor: nothing before it is owed to it
         // (the ring no longer has it), so its cursor may say so before it is safe itself.
-        meta.before = seq ? (last ? last
-                                  : (*seq > 0 ? std::optional<std::uint64_t>(*seq - 1)
-                                              : std::nullopt))
-                          : out->latest_seq();
-        last_meta_[i] = meta;
+        if (seq) {
+            meta.seq.emplace(*seq);
+            if (last) {
+                meta.before.emplace(*last);
+            } else if (*seq > 0) {
+                meta.before.emplace(*seq - 1);
+            } else {
+                meta.before.reset();
+            }
+        } else {
+            meta.seq.reset();
+            if (last) {
+                meta.before.emplace(*last);
+            } else {
+                meta.before.reset();
+            }
+        }
         last_taken_[i] = true;
         if (filtered) {
             out->pass(meta);
