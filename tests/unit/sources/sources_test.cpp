@@ -3,12 +3,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <deque>
 #include <string>
+#include <vector>
 
 #include "klog/sources/kmsg_source.hpp"
 #include "klog/sources/replay_source.hpp"
@@ -74,6 +77,81 @@ TEST_CASE("kmsg_source: EAGAIN drains, EINTR is retried, EPIPE and EINVAL are re
     CHECK(h.records[2].seq == 9U);
     CHECK(h.records[3].seq == 11U);
     CHECK(h.events == std::vector<source_event>{source_event::overrun, source_event::record_lost});
+}
+
+TEST_CASE("kmsg_source: records and what the reads say come out in the order they were read",
+          "[sources][kmsg]") {
+    // The reads of a batch come before the records are decoded: an overrun or a lost record is
+    // still said between the records it came between, records as large as the kernel makes
+    // them fill the batch's buffer more than once, and every read is offered a whole record's
+    // room.
+    struct timeline final : klog::sources::record_handler {
+        void on_record(const klog::record_view& r) override {
+            said.push_back(r.text.size() > 20 ? "big" + std::to_string(*r.seq)
+                                              : std::string(r.text));
+        }
+        void on_event(source_event e) override {
+            said.push_back(e == source_event::overrun ? "<overrun>" : "<lost>");
+        }
+        std::vector<std::string> said;
+    };
+    boost::asio::io_context io;
+    std::deque<step> script = {{"6,1,1,-;one\n"}, {"6,2,2,-;two\n"}, {"", EPIPE},
+                               {"6,9,9,-;nine\n"}, {"", EINTR},        {"", EINVAL},
+                               {"6,11,11,-;eleven\n"}};
+    std::vector<std::string> want = {"one", "two", "<overrun>", "nine", "<lost>", "eleven"};
+    // Records of the kernel's largest size (CONSOLE_EXT_LOG_MAX, 8192 bytes as read), more than
+    // the batch's buffer holds at once, then an overrun after them.
+    for (std::uint64_t seq = 12; seq < 12 + 20; ++seq) {
+        std::string big = "6," + std::to_string(seq) + ",0,-;";
+        big += std::string(8191 - big.size(), 'x');
+        big += '\n';
+        script.push_back({big});
+        want.push_back("big" + std::to_string(seq));
+    }
+    script.push_back({"", EPIPE});
+    script.push_back({"6,40,40,-;last\n"});
+    want.push_back("<overrun>");
+    want.push_back("last");
+    std::size_t smallest_offer = SIZE_MAX;
+    auto play = scripted(script);
+    klog::sources::kmsg_source src(io, dummy_fd(), "test",
+                                   [&](int fd, void* buffer, std::size_t size) {
+                                       smallest_offer = std::min(smallest_offer, size);
+                                       return play(fd, buffer, size);
+                                   });
+    timeline h;
+    std::error_code ec;
+    CHECK(src.read_available(h, ec) == read_status::drained);
+    CHECK_FALSE(ec);
+    CHECK(h.said == want);
+    CHECK(smallest_offer >= 8193);
+}
+
+TEST_CASE("kmsg_source: the records read before an error are delivered before it ends reading",
+          "[sources][kmsg]") {
+    boost::asio::io_context io;
+    std::deque<step> script = {{"6,1,1,-;one\n"}, {"6,2,2,-;two\n"}, {"", EIO}};
+    klog::sources::kmsg_source src(io, dummy_fd(), "test", scripted(script));
+    klog_test::collecting_handler h;
+    std::error_code ec;
+    CHECK(src.read_available(h, ec) == read_status::end);
+    CHECK(ec == std::errc::io_error);
+    REQUIRE(h.records.size() == 2);
+    CHECK(h.records[1].text == "two");
+    // A closed peer (read(2) returns 0) likewise.
+    std::deque<step> closing = {{"6,3,3,-;three\n"}};
+    klog::sources::kmsg_source src2(io, dummy_fd(), "test",
+                                    [&closing](int, void* buffer, std::size_t size) -> ssize_t {
+                                        if (closing.empty()) return 0;
+                                        const std::string r = closing.front().record;
+                                        closing.pop_front();
+                                        std::memcpy(buffer, r.data(), std::min(size, r.size()));
+                                        return static_cast<ssize_t>(std::min(size, r.size()));
+                                    });
+    CHECK(src2.read_available(h, ec) == read_status::end);
+    REQUIRE(h.records.size() == 3);
+    CHECK(h.records[2].text == "three");
 }
 
 TEST_CASE("kmsg_source: EPERM and other errors end reading with the error", "[sources][kmsg]") {

@@ -44,7 +44,11 @@ class kmsg_source final : public source {
     std::string name_;
     read_fn read_;
     boost::asio::posix::stream_descriptor descriptor_;
-    std::vector<char> buffer_;
+    /// One batch of records as read, back to back; record k is
+    /// [starts_[k], starts_[k + 1]) (starts_[0] is 0).
+    static constexpr std::size_t arena_size = 4 * buffer_size;
+    std::vector<char> arena_;
+    std::vector<std::size_t> starts_;
     std::string scratch_;
     record_view record_;  ///< the record being delivered, reused (no clearing per record)
 };
