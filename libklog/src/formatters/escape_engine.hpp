@@ -125,8 +125,10 @@ inline void append_ascii_escape(std::string& out, unsigned char c) {
 }
 
 /// Appends `text` to `out` escaped per `M`. Runs of bytes that need nothing are appended whole.
-template <escape_mode M>
-void escape(std::string& out, std::string_view text) {
+/// With `to_newline` (line mode), only the bytes before the first '\n' are appended, and the
+/// newline's position is returned (npos when there is none), found by the same scan.
+template <escape_mode M, bool to_newline = false>
+std::size_t escape(std::string& out, std::string_view text) {
     const auto* p = reinterpret_cast<const unsigned char*>(text.data());
     const std::size_t n = text.size();
     std::size_t run = 0;  // start of the pending run of bytes kept as they are
@@ -135,6 +137,12 @@ void escape(std::string& out, std::string_view text) {
     while ((i = next_look<M>(p, n, i)) < n) {
         const unsigned char c = p[i];
         if (c < 0x80) {
+            if constexpr (to_newline) {
+                if (c == '\n') {
+                    flush();
+                    return i;
+                }
+            }
             if (is_special_ascii<M>(c)) {
                 flush();
                 append_ascii_escape<M>(out, c);
@@ -179,6 +187,7 @@ void escape(std::string& out, std::string_view text) {
         i += len;
     }
     flush();
+    return std::string_view::npos;
 }
 
 }  // namespace klog::formatters::detail

@@ -86,10 +86,15 @@ constexpr auto digit_pairs = [] {
 void put_2(char* p, unsigned v) noexcept { std::memcpy(p, &digit_pairs[2 * v], 2); }
 }  // namespace
 
-void append_kernel_prefix(std::string& out, const record_view& record) {
-    // Composed in place and appended once: this runs for every record.
-    char buf[48];
+void append_kernel_prefix(std::string& out, const record_view& record, std::string_view lead) {
+    // Composed in place and appended once with `lead`: this runs for every record.
+    char buf[max_prefix_lead + 32];
     char* p = buf;
+    if (lead.size() > max_prefix_lead) {
+        out.append(lead);
+    } else {
+        p = std::copy(lead.begin(), lead.end(), p);
+    }
     if (record.ts_usec) {
         // `[%5llu.%06llu]`
         const std::uint64_t secs = *record.ts_usec / 1'000'000;
@@ -114,7 +119,7 @@ void append_kernel_prefix(std::string& out, const record_view& record) {
         *p++ = ']';
     }
     if (record.caller.empty()) {
-        if (p != buf) *p++ = ' ';
+        if (record.ts_usec) *p++ = ' ';
         out.append(buf, static_cast<std::size_t>(p - buf));
         return;
     }
@@ -227,8 +232,7 @@ void append_prefixed_lines(std::string& out, std::size_t prefix_pos, std::size_t
         prefix_len = out.size() - prefix_pos;
     }
     for (;;) {
-        const auto nl = text.find('\n');
-        text_escaper::append(out, text.substr(0, nl));
+        const auto nl = text_escaper::append_line(out, text);
         if (!text_color.empty()) out += line_colors::reset;
         out += '\n';
         if (nl == std::string_view::npos) return;
@@ -244,13 +248,11 @@ std::string_view append_syslog_tag(std::string& out, const record_view& record) 
         return record.origin().message;
     }
     if (record.from_kernel()) {
-        out.append("kernel: ", 8);
-        append_kernel_prefix(out, record);
+        append_kernel_prefix(out, record, "kernel: ");
         return record.text;
     }
     if (record.pstore) {
-        out.append("pstore: ", 8);  // the previous boot's kernel, from pstore
-        append_kernel_prefix(out, record);
+        append_kernel_prefix(out, record, "pstore: ");  // the previous boot's kernel, from pstore
         return record.text;
     }
     const klog::origin origin = record.origin();

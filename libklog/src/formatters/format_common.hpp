@@ -14,9 +14,13 @@ namespace klog::formatters::detail {
 
 void append_uint(std::string& out, std::uint64_t value);
 
+/// Longest `lead` append_kernel_prefix composes with the prefix (a longer one is appended apart).
+inline constexpr std::size_t max_prefix_lead = 24;
+
 /// The kernel's own prefix after `<PRI>`: `[%5llu.%06llu]` when there is a time, `[%6s]` when
 /// there is a caller, then one space if either was written (printk.c `info_print_prefix`).
-void append_kernel_prefix(std::string& out, const record_view& record);
+/// `lead` (what goes before it: `<6>`, `kernel: `) is appended with it, in one piece.
+void append_kernel_prefix(std::string& out, const record_view& record, std::string_view lead = {});
 
 /// `2026-11-24T05:31:02.123456Z` (RFC 3339, UTC, microseconds); clamped to years 0000..9999.
 void append_rfc3339_utc(std::string& out, std::int64_t wall_usec);

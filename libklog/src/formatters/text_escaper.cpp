@@ -8,6 +8,10 @@ void text_escaper::append(std::string& out, std::string_view text) {
     detail::escape<detail::escape_mode::line>(out, text);
 }
 
+std::size_t text_escaper::append_line(std::string& out, std::string_view text) {
+    return detail::escape<detail::escape_mode::line, true>(out, text);
+}
+
 std::string text_escaper::escape(std::string_view text) {
     std::string out;
     out.reserve(text.size());

@@ -242,6 +242,22 @@ TEST_CASE("text_escaper finds a special byte at every position of the 16-byte bl
     }
 }
 
+TEST_CASE("text_escaper::append_line escapes up to the first newline and says where it is",
+          "[formatters]") {
+    std::mt19937 rng(777);
+    const std::string_view pieces[] = {"abcdefgh", "\n", "\x1b", "\\", "\xc3\xa9", "\xff",
+                                       "\t", "0123456789abcdefghij", std::string_view("\0", 1)};
+    for (int round = 0; round < 3000; ++round) {
+        std::string s;
+        const int n = static_cast<int>(rng() % 10);
+        for (int k = 0; k < n; ++k) s += pieces[rng() % std::size(pieces)];
+        std::string out = "head:";
+        const std::size_t nl = text_escaper::append_line(out, s);
+        REQUIRE(nl == s.find('\n'));
+        REQUIRE(out == "head:" + reference_escape(std::string_view(s).substr(0, nl)));
+    }
+}
+
 TEST_CASE("text_escaper appends to what the buffer already holds", "[formatters]") {
     std::string out = "prefix: ";
     text_escaper::append(out, "a\x01");

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -28,6 +29,9 @@ namespace klog::formatters {
 class text_escaper {
   public:
     static void append(std::string& out, std::string_view text);
+    /// append() of the bytes before the first '\n' of `text`; returns that newline's position,
+    /// or npos when there is none (then all of `text` was appended).
+    static std::size_t append_line(std::string& out, std::string_view text);
     [[nodiscard]] static std::string escape(std::string_view text);
     /// True when `append()` would copy `text` unchanged.
     [[nodiscard]] static bool is_clean(std::string_view text) noexcept;
