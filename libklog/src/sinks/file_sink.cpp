@@ -163,7 +163,12 @@ std::optional<file_position> file_sink::durable_file_position() const {
 }
 
 void file_sink::put(std::string_view bytes, const record_meta& meta) {
+    const std::size_t start = pending_.size();
     pending_.append(bytes);
+    put_appended(start, meta);
+}
+
+void file_sink::put_appended(std::size_t /*start*/, const record_meta& meta) {
     items_.push_back({meta, pending_.size()});
     if (meta.level <= crit_level) {
         if (write_pending() && !is_stdout_ && !os::sync(fd_.get())) dirty_ = false;

@@ -24,6 +24,18 @@ void sink::take(const record_view& record, const formatters::record_time& time,
         return;
     }
     place_gap(meta);
+    if (std::string* buffer = append_buffer()) {
+        const std::size_t start = buffer->size();
+        try {
+            format_->format(record, time, *buffer);
+        } catch (...) {
+            buffer->resize(start);  // nothing of a record half made
+            throw;
+        }
+        ++counters_.taken;
+        put_appended(start, meta);
+        return;
+    }
     scratch_.clear();
     format_->format(record, time, scratch_);
     ++counters_.taken;

@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <new>
+#include <string>
 
 #include "klog/formatters/raw_formatter.hpp"
 #include "klog/sinks/delivery_queue.hpp"
@@ -57,6 +59,31 @@ TEST_CASE("file_sink: the durable position is where the safe records end", "[sin
     struct stat st {};
     REQUIRE(::stat(path.c_str(), &st) == 0);
     CHECK(f.durable_file_position()->inode == st.st_ino);
+    CHECK(f.counters().written == 2);
+}
+
+TEST_CASE("file_sink: a record whose formatting fails leaves nothing of itself in the file",
+          "[sinks][file]") {
+    // The formatter writes straight into the file output's buffer: bytes of a record it could
+    // not finish must not stay there in front of the next record.
+    struct failing_formatter final : klog::formatters::formatter {
+        void format(const klog::record_view& r, const klog::formatters::record_time&,
+                    std::string& out) const override {
+            out += "half of ";
+            if (r.text == "bad") throw std::bad_alloc();
+            out.append(r.text);
+            out += '\n';
+        }
+    };
+    klog_test::temp_dir dir;
+    const auto path = dir.file("kern.log");
+    file_sink f(path, std::make_unique<failing_formatter>());
+    const klog::formatters::record_time t{};
+    f.take(text_record(1, "one"), t, meta_for(1, 1));
+    CHECK_THROWS_AS(f.take(text_record(2, "bad"), t, meta_for(2, 2)), std::bad_alloc);
+    f.take(text_record(3, "three"), t, meta_for(3, 3));
+    f.flush();
+    CHECK(klog_test::read_file(path) == "half of one\nhalf of three\n");
     CHECK(f.counters().written == 2);
 }
 

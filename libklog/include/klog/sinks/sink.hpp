@@ -191,6 +191,14 @@ class sink {
 
     /// Takes one formatted record: the bytes as the formatter made them.
     virtual void put(std::string_view bytes, const record_meta& meta) = 0;
+    /// An output that keeps its records' bytes back to back in one buffer (a file) lends it
+    /// here, and the formatter appends each record to it directly (no copy per record);
+    /// put_appended() then takes the bytes from `start` on. Null: put(), from a copy.
+    [[nodiscard]] virtual std::string* append_buffer() noexcept { return nullptr; }
+    virtual void put_appended(std::size_t start, const record_meta& meta) {
+        (void)start;
+        (void)meta;
+    }
     /// The oldest item taken and not safe yet.
     [[nodiscard]] virtual std::optional<record_meta> first_unsafe() const noexcept = 0;
 
