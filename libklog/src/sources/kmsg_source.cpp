@@ -37,7 +37,7 @@ int kmsg_source::open_device(const std::string& path, bool require_char_device) 
 
 kmsg_source::kmsg_source(boost::asio::io_context& io, int fd, std::string name, read_fn read)
     : name_(std::move(name)),
-      read_(read ? std::move(read) : read_fn(&seam_read)),
+      read_(std::move(read)),
       descriptor_(io, fd),
       arena_(arena_size),
       starts_(static_cast<std::size_t>(batch_records) + 1, 0) {
@@ -70,7 +70,8 @@ read_status kmsg_source::read_available(record_handler& handler, std::error_code
     };
     for (int n = 0; n < batch_records; ++n) {
         if (arena_.size() - used < buffer_size) deliver();
-        const ssize_t got = read_(fd, arena_.data() + used, buffer_size);
+        char* const into = arena_.data() + used;
+        const ssize_t got = read_ ? read_(fd, into, buffer_size) : seam_read(fd, into, buffer_size);
         if (got > 0) {
             used += static_cast<std::size_t>(got);
             starts_[++count] = used;

@@ -28,7 +28,8 @@ class kmsg_source final : public source {
     /// cannot be opened, or (with `require_char_device`) when it is not a character device.
     static int open_device(const std::string& path, bool require_char_device = true);
 
-    /// read(2) behind one seam, so tests can play the kernel's error returns.
+    /// read(2) behind one seam, so tests can play the kernel's error returns. Empty (the
+    /// daemon): os::read, called directly.
     using read_fn = std::function<ssize_t(int fd, void* buffer, std::size_t size)>;
 
     /// Takes ownership of `fd` (an open /dev/kmsg, or a SOCK_SEQPACKET socket in tests).
@@ -42,7 +43,7 @@ class kmsg_source final : public source {
 
   private:
     std::string name_;
-    read_fn read_;
+    read_fn read_;  ///< empty: os::read
     boost::asio::posix::stream_descriptor descriptor_;
     /// One batch of records as read, back to back; record k is
     /// [starts_[k], starts_[k + 1]) (starts_[0] is 0).
