@@ -12,7 +12,8 @@
 namespace klog::sources {
 
 /// Reads `/dev/kmsg`: one record per read(2), never consuming anything (each open file has its
-/// own position), non-blocking, readiness through the io_context.
+/// own position), non-blocking, readiness through the io_context. A batch's reads come first,
+/// then its records are decoded and delivered, in order (see read_available).
 ///
 /// EAGAIN = drained, EPIPE = overrun (reported, reading continues at the oldest record the ring
 /// still holds), EINVAL = a record too large for the buffer was skipped (reported), EINTR =
