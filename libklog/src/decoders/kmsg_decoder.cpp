@@ -146,7 +146,11 @@ std::size_t parse_header(std::string_view bytes, record_view& r) noexcept {
     r.facility = static_cast<std::uint8_t>(pri >> 3U);
     r.seq = seq;
     r.ts_usec = ts;
-    parse_extra_fields(extra, r);
+    if (extra.size() == 1 && extra[0] != ',') {
+        r.flag = extra[0];  // the usual `,-;`: a flag and nothing else (`,,;` is two empty fields)
+    } else {
+        parse_extra_fields(extra, r);
+    }
     return static_cast<std::size_t>(p - begin);
 }
 
