@@ -169,7 +169,9 @@ void file_sink::put(std::string_view bytes, const record_meta& meta) {
 }
 
 void file_sink::put_appended(std::size_t /*start*/, const record_meta& meta) {
-    items_.push_back({meta, pending_.size()});
+    auto& taken = items_.emplace_back();
+    copy_fields(taken.meta, meta);
+    taken.end = pending_.size();
     if (meta.level <= crit_level) {
         if (write_pending() && !is_stdout_ && !os::sync(fd_.get())) dirty_ = false;
     } else if (pending_.size() - head_ >= s_.write_threshold) {

@@ -11,8 +11,8 @@ sink::sink(std::string name, std::unique_ptr<formatters::formatter> format, when
 void sink::take(const record_view& record, const formatters::record_time& time,
                 const record_meta& meta) {
     if (meta.seq) {
-        latest_ = meta.seq;
-        if (!first_seq_) first_seq_ = meta.seq;
+        latest_.emplace(*meta.seq);  // not a whole copy: see copy_fields
+        if (!first_seq_) first_seq_.emplace(*meta.seq);
     }
     if (mode_ == when_full::drop && full()) {
         // One record (its -2 twin shares the position) counted once into the gap.
@@ -44,8 +44,8 @@ void sink::take(const record_view& record, const formatters::record_time& time,
 
 void sink::pass(const record_meta& meta) {
     if (meta.seq) {
-        latest_ = meta.seq;
-        if (!first_seq_) first_seq_ = meta.seq;
+        latest_.emplace(*meta.seq);  // not a whole copy: see copy_fields
+        if (!first_seq_) first_seq_.emplace(*meta.seq);
     }
     // A gap before a record this output does not get is still said here, at its place.
     if (!(mode_ == when_full::drop && full())) place_gap(meta);

@@ -23,6 +23,24 @@ struct record_meta {
     std::uint8_t level = 6;
 };
 
+/// `to = from`, one field at a time. On the per-record path a record_meta is written field by
+/// field a moment before it is copied; a whole copy reads it in 16-byte pieces that span several
+/// of those stores, which the CPU cannot forward (a stall per piece, seen in perf).
+inline void copy_fields(record_meta& to, const record_meta& from) noexcept {
+    to.pos = from.pos;
+    to.level = from.level;
+    if (from.seq) {
+        to.seq.emplace(*from.seq);
+    } else {
+        to.seq.reset();
+    }
+    if (from.before) {
+        to.before.emplace(*from.before);
+    } else {
+        to.before.reset();
+    }
+}
+
 /// One formatted record waiting for its output (in memory or in the spool): its bytes (no
 /// framing, no trailing newline) and where it stands.
 struct queued_record {
