@@ -3,6 +3,7 @@
 #include "klog/os/faults.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/klog.h>
@@ -425,6 +426,14 @@ std::size_t write_all(int fd, std::string_view bytes, std::error_code& ec) noexc
 std::error_code sync(int fd) noexcept {
     if (const int e = injected_error(call::fsync, nullptr, fd)) return error_of(e);
     if (again([&] { return ::fsync(fd); }) != 0) return error_of(errno);
+    return {};
+}
+
+std::error_code start_writeback(int fd) noexcept {
+    if (const int e = injected_error(call::writeback, nullptr, fd)) return error_of(e);
+    if (again([&] { return ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE); }) != 0) {
+        return error_of(errno);
+    }
     return {};
 }
 

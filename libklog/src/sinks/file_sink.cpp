@@ -215,6 +215,7 @@ bool file_sink::write_pending() noexcept {
             break;
         }
         dirty_ = true;
+        not_written_back_ += n;
         const std::size_t new_head = head_ + n;
         std::uint64_t end_offset = 0;
         if (positioned_) {
@@ -251,6 +252,10 @@ bool file_sink::write_pending() noexcept {
         head_ -= front_begin_;
         front_begin_ = 0;
     }
+    if (not_written_back_ >= s_.writeback_after && writeback_works_ && !is_stdout_) {
+        not_written_back_ = 0;
+        if (os::start_writeback(fd_.get())) writeback_works_ = false;  // not a file: fsync alone
+    }
     if (ok) last_error_.clear();
     return ok;
 }
@@ -259,7 +264,10 @@ void file_sink::flush() { write_pending(); }
 
 void file_sink::sync() {
     if (!dirty_ || is_stdout_) return;
-    if (!os::sync(fd_.get())) dirty_ = false;
+    if (!os::sync(fd_.get())) {
+        dirty_ = false;
+        not_written_back_ = 0;
+    }
 }
 
 void file_sink::close() {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "klog/formatters/raw_formatter.hpp"
+#include "klog/os/faults.hpp"
 #include "klog/sinks/delivery_queue.hpp"
 #include "klog/sinks/file_sink.hpp"
 #include "test_support.hpp"
@@ -130,6 +131,55 @@ TEST_CASE("file_sink: on a failing device records wait, nothing is torn, the out
     CHECK(f.unsafe() == static_cast<std::size_t>(taken));
     CHECK_FALSE(f.broken());
     CHECK_FALSE(f.durable_seq());  // seq 0 is the first record there is: nothing before it
+}
+
+TEST_CASE("file_sink: after a burst the device starts writing back, a non-file is not asked again",
+          "[sinks][file]") {
+    using klog::os::call;
+    file_sink::settings s;
+    s.write_threshold = 1000;
+    s.writeback_after = 10000;
+    const std::string text(200, 'x');
+    const auto feed = [&](file_sink& f, int records) {
+        for (int i = 0; i < records; ++i) {
+            const auto seq = static_cast<std::uint64_t>(i);
+            f.take(text_record(seq, text), {}, meta_for(seq + 1, seq));
+        }
+        f.flush();
+    };
+    klog_test::temp_dir dir;
+    {
+        // About 22 KB written: write-back started twice (every 10,000 bytes), and it never
+        // stands for the fsync: sync() still syncs, and starts the count again.
+        const klog::os::scoped_faults counted({});
+        file_sink f(dir.file("kern.log"), std::make_unique<klog::formatters::raw_formatter>(), s);
+        feed(f, 100);
+        CHECK(counted.calls(call::writeback) == 2);
+        CHECK(counted.calls(call::fsync) == 0);
+        f.sync();
+        CHECK(counted.calls(call::fsync) == 1);
+        feed(f, 40);  // 8.8 KB since the fsync: not yet
+        CHECK(counted.calls(call::writeback) == 2);
+    }
+    {
+        // /dev/null is no file: the first refusal is the last call.
+        const klog::os::scoped_faults counted({});
+        file_sink f("/dev/null", std::make_unique<klog::formatters::raw_formatter>(), s);
+        feed(f, 300);
+        CHECK(counted.calls(call::writeback) == 1);
+        CHECK(f.counters().written == 300);
+        CHECK_FALSE(f.last_error());
+    }
+    {
+        // A failing write-back (as on a device that refuses it) changes nothing of the delivery.
+        const klog::os::scoped_faults failing({klog::os::fail(call::writeback, EIO).repeat(0)});
+        file_sink f(dir.file("other.log"), std::make_unique<klog::formatters::raw_formatter>(), s);
+        feed(f, 100);
+        CHECK(f.counters().written == 100);
+        CHECK(f.unsafe() == 0);
+        CHECK_FALSE(f.last_error());
+        CHECK(std::filesystem::file_size(dir.file("other.log")) > 20000);
+    }
 }
 
 TEST_CASE("delivery_queue in memory: safe only when acknowledged, rewind after a loss",

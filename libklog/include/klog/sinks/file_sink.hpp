@@ -17,7 +17,8 @@ namespace klog::sinks {
 /// The file is opened O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC|O_NOFOLLOW with mode 0640 — never
 /// truncated by opening, never through a symlink. Records are collected in memory and written
 /// by `flush()` (end of each batch) or when `write_threshold` bytes wait; records of level crit
-/// or worse are written and fsync'ed at once; `sync()` fsyncs (the daemon's timer, exit).
+/// or worse are written and fsync'ed at once; `sync()` fsyncs (the daemon's timer, exit). After
+/// `writeback_after` bytes without an fsync the device is told to start writing them back.
 ///
 /// A record is safe once write(2) returned for all of its bytes. A failed write (a full disk)
 /// keeps the bytes — a short write resumes exactly where it stopped, so no line is ever torn
@@ -34,6 +35,10 @@ class file_sink final : public sink {
     struct settings {
         std::size_t write_threshold = 64 * 1024;
         std::size_t max_pending = 4 * 1024 * 1024;
+        /// Once this many bytes were written since the last fsync or write-back start, the
+        /// device starts writing them back (os::start_writeback), so that a later fsync after a
+        /// burst (a replay, a backlog) waits for less. Slow logging never reaches it.
+        std::size_t writeback_after = 8 * 1024 * 1024;
     };
 
     /// Makes the output's formatter once the output is open: `terminal` says whether it is a
@@ -115,6 +120,8 @@ class file_sink final : public sink {
     std::size_t front_begin_ = 0;  ///< where the first record not written completely begins
     std::deque<item> items_;
     bool dirty_ = false;  ///< written since the last fsync
+    std::size_t not_written_back_ = 0;  ///< bytes written since the last fsync or write-back start
+    bool writeback_works_ = true;       ///< start_writeback failed once: never again
     struct planned_cut {
         file_position position;
         std::optional<std::uint64_t> seq;

@@ -14,7 +14,7 @@
 namespace klog::os {
 
 enum class call : unsigned char {
-    open, read, pread, write, fsync, ftruncate, lseek, rename, link, unlink, mkdir,
+    open, read, pread, write, fsync, writeback, ftruncate, lseek, rename, link, unlink, mkdir,
     socket, connect, send, receive, klogctl,
     count_  ///< not a call: how many there are
 };

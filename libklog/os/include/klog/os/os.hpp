@@ -168,6 +168,11 @@ std::error_code status(int fd, struct stat& st) noexcept;
 /// isatty(3).
 bool is_terminal(int fd) noexcept;
 std::error_code sync(int fd) noexcept;
+/// sync_file_range(2) with SYNC_FILE_RANGE_WRITE over the whole file: starts writing its dirty
+/// pages to the device without waiting, so that a later sync() has less to wait for. Durable
+/// only after sync(). Errors are those of the call (a pipe: ESPIPE); an I/O error of the
+/// write-back itself is sync()'s to report.
+std::error_code start_writeback(int fd) noexcept;
 /// A POSIX write lock on the whole file (fcntl F_SETLK): what `fuser`, lslocks and other
 /// klogds see.
 std::error_code lock_record(int fd) noexcept;
