@@ -6,6 +6,16 @@
 #include <cstring>
 #include <string_view>
 
+// How needle_set looks up its anchors: 1, with a byte shuffle where the CPU has one (x86: SSSE3,
+// asked at run time); 2, with one always (arm64: NEON); 0, by comparing each anchor.
+#if defined(__x86_64__) || defined(__i386__)
+#define KLOG_NEEDLE_SHUFFLE 1
+#elif defined(__aarch64__)
+#define KLOG_NEEDLE_SHUFFLE 2
+#else
+#define KLOG_NEEDLE_SHUFFLE 0
+#endif
+
 namespace klog::text {
 
 /// Finds which of a fixed set of needles occur in a line, in one pass over the line.
@@ -16,8 +26,9 @@ namespace klog::text {
 /// that was a third of a replay's time. Here each needle is looked for only where its *anchor*
 /// occurs: the two adjacent bytes of the needle least common in kernel text (`#`, `/`, `<`
 /// before capitals, capitals before `-` and `:`, those before digits, letters and blanks), at a
-/// fixed offset in the needle. Sixteen bytes at a time are compared with every anchor; where one
-/// starts, a table from its first byte to the needles anchored there says which to compare.
+/// fixed offset in the needle. Sixteen positions at a time are looked up in nibble tables with a
+/// byte shuffle (or, on a CPU without one, compared with every anchor); where an anchor may
+/// start, a table from its first byte to the needles anchored there says which to compare.
 ///
 /// At most 64 needles of two bytes or more. Built at compile time from string literals.
 template <std::size_t N>
@@ -44,30 +55,44 @@ public:
                 second_[anchors_++] = n[best + 1];
             }
         }
+        std::array<unsigned char, 16> first_low{}, first_high{}, second_low{}, second_high{};
+        for (std::size_t a = 0; a < anchors_; ++a) {
+            const auto bucket = static_cast<unsigned char>(1U << (a % 8));
+            const auto f = static_cast<unsigned char>(first_[a]);
+            const auto s = static_cast<unsigned char>(second_[a]);
+            first_low[f & 0x0fU] |= bucket;
+            first_high[f >> 4U] |= bucket;
+            second_low[s & 0x0fU] |= bucket;
+            second_high[s >> 4U] |= bucket;
+        }
+        first_low_ = lanes(first_low);
+        first_high_ = lanes(first_high);
+        second_low_ = lanes(second_low);
+        second_high_ = lanes(second_high);
     }
 
     /// Calls `fn(index, position)` for each occurrence of a needle in `text`, ordered by the
     /// position of its anchor (that is, by position for needles anchored at the same offset).
     template <typename Fn>
     void for_each(std::string_view text, Fn&& fn) const {
-        // GCC's generic vectors: SSE2 on x86-64, NEON on arm64, plain code elsewhere. Most
-        // blocks of most lines hold no anchor. The last bytes (a block or less) are compared
-        // the same way, in the block that ends with the line (overlapping the one before; only
-        // the positions not visited yet are visited); a line shorter than that, from a copy
-        // padded with zeros. An anchor at the line's last byte belongs to a needle that runs
-        // past the line's end, which visit() does not find anyway.
-        constexpr std::size_t span = sizeof(block) + 1;  // a block and its next bytes
-        std::size_t q = 0;
-        for (; q + span <= text.size(); q += sizeof(block)) visit_block(text, text.data(), q, 0, fn);
-        if (q == text.size()) return;
-        if (text.size() >= span) {
-            const std::size_t start = text.size() - span;
-            visit_block(text, text.data(), start, q - start, fn);
+#if KLOG_NEEDLE_SHUFFLE == 1
+        if (byte_shuffle_available()) {
+            scan_shuffling(text, fn);
             return;
         }
-        char padded[span] = {};
-        std::memcpy(padded, text.data(), text.size());
-        visit_block(text, padded, 0, 0, fn);
+        scan<false>(text, fn);
+#elif KLOG_NEEDLE_SHUFFLE == 2
+        scan<true>(text, fn);
+#else
+        scan<false>(text, fn);
+#endif
+    }
+
+    /// for_each() by comparing each block with every anchor, as on a CPU without a byte
+    /// shuffle (the tests hold the two ways against each other).
+    template <typename Fn>
+    void for_each_comparing(std::string_view text, Fn&& fn) const {
+        scan<false>(text, fn);
     }
 
     /// Bit i set: needle i occurs in `text`.
@@ -82,21 +107,78 @@ public:
 private:
     using block = char __attribute__((vector_size(16)));
 
+    using ublock = unsigned char __attribute__((vector_size(16)));
+
+#if KLOG_NEEDLE_SHUFFLE == 1
+    static bool byte_shuffle_available() noexcept {
+        static const bool available = __builtin_cpu_supports("ssse3");
+        return available;
+    }
+    /// scan<true> built for SSSE3 (PSHUFB), inlined here.
+    template <typename Fn>
+    __attribute__((target("ssse3"))) void scan_shuffling(std::string_view text, Fn& fn) const {
+        scan<true>(text, fn);
+    }
+#endif
+
+    /// GCC's generic vectors: SSE2 on x86-64, NEON on arm64, plain code elsewhere. Most blocks
+    /// of most lines hold no anchor. The last bytes (a block or less) are looked at the same
+    /// way, in the block that ends with the line (overlapping the one before; only the
+    /// positions not visited yet are visited); a line shorter than that, from a copy padded
+    /// with zeros. An anchor at the line's last byte belongs to a needle that runs past the
+    /// line's end, which visit() does not find anyway.
+    template <bool Shuffle, typename Fn>
+    __attribute__((always_inline)) inline void scan(std::string_view text, Fn& fn) const {
+        constexpr std::size_t span = sizeof(block) + 1;  // a block and its next bytes
+        std::size_t q = 0;
+        for (; q + span <= text.size(); q += sizeof(block)) {
+            visit_block<Shuffle>(text, text.data(), q, 0, fn);
+        }
+        if (q == text.size()) return;
+        if (text.size() >= span) {
+            const std::size_t start = text.size() - span;
+            visit_block<Shuffle>(text, text.data(), start, q - start, fn);
+            return;
+        }
+        char padded[span] = {};
+        std::memcpy(padded, text.data(), text.size());
+        visit_block<Shuffle>(text, padded, 0, 0, fn);
+    }
+
     /// Visits the anchors that start in the block at `q` of `text`, from its `from`th byte on;
     /// the bytes are read from `bytes` (the text, or a padded copy of it).
-    template <typename Fn>
-    void visit_block(std::string_view text, const char* bytes, std::size_t q, std::size_t from,
-                     Fn& fn) const {
+    /// Shuffle: the anchors sit in eight buckets (more than eight share them); four 16-byte
+    /// tables say, for each nibble of a first and of a second byte, which buckets have an
+    /// anchor with that nibble there. A byte shuffle (PSHUFB, TBL) looks up all sixteen
+    /// positions at once, whatever the number of anchors; a position all four lookups agree on
+    /// is a candidate, and visit() compares the needles there. Without it: each anchor is
+    /// compared with the block in turn.
+    template <bool Shuffle, typename Fn>
+    __attribute__((always_inline)) inline void visit_block(std::string_view text,
+                                                           const char* bytes, std::size_t q,
+                                                           std::size_t from, Fn& fn) const {
         block here;
         block next;
         std::memcpy(&here, bytes + q, sizeof here);
         std::memcpy(&next, bytes + q + 1, sizeof next);
         block hits{};
-        for (std::size_t k = 0; k < anchors_; ++k) hits |= (here == first_[k]) & (next == second_[k]);
+        if constexpr (Shuffle) {
+            const auto h = reinterpret_cast<ublock&>(here);
+            const auto n = reinterpret_cast<ublock&>(next);
+            const ublock m = __builtin_shuffle(first_low_, h & 0x0f) &
+                             __builtin_shuffle(first_high_, h >> 4) &
+                             __builtin_shuffle(second_low_, n & 0x0f) &
+                             __builtin_shuffle(second_high_, n >> 4);
+            hits = reinterpret_cast<const block&>(m);
+        } else {
+            for (std::size_t k = 0; k < anchors_; ++k) {
+                hits |= (here == first_[k]) & (next == second_[k]);
+            }
+        }
         std::uint64_t halves[2];
         std::memcpy(halves, &hits, sizeof halves);
         if ((halves[0] | halves[1]) == 0) return;
-        // Each byte of `hits` is 0 or all ones: visit only where an anchor starts (byte by
+        // A byte of `hits` is non-zero where an anchor may start: visit only there (byte by
         // byte, not by the bits of `halves`, whose byte order is the machine's).
         for (std::size_t j = from; j < sizeof(block); ++j) {
             if (hits[j] != 0 && q + j < text.size()) visit(text, q + j, fn);
@@ -134,6 +216,19 @@ private:
     std::array<char, N> first_{};   ///< the distinct anchors, their first bytes
     std::array<char, N> second_{};  ///< and their second
     std::size_t anchors_ = 0;
+    /// The bucket tables of visit_block's shuffle: by the low and the high nibble of an
+    /// anchor's first and second byte, the buckets (anchor index mod 8) that have one there.
+    ublock first_low_{};
+    ublock first_high_{};
+    ublock second_low_{};
+    ublock second_high_{};
+
+    static constexpr ublock lanes(const std::array<unsigned char, 16>& t) {
+        return ublock{t[0], t[1], t[2],  t[3],  t[4],  t[5],  t[6],  t[7],
+                      t[8], t[9], t[10], t[11], t[12], t[13], t[14], t[15]};
+    }
 };
 
 }  // namespace klog::text
+
+#undef KLOG_NEEDLE_SHUFFLE
