@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "klog/incidents/incident_patterns.hpp"
+#include "klog/text/byte_blocks.hpp"
 #include "klog/text/needle_set.hpp"
 
 namespace klog::incidents {
@@ -375,7 +376,7 @@ void incident_stage::feed(const record_view& record, bool already_delivered) {
     }
     std::string_view text = record.text;
     for (bool first = true;; first = false) {
-        const auto nl = text.find('\n');
+        const auto nl = text::find_byte(text, '\n');
         line(text.substr(0, nl), record, already_delivered, first);
         if (nl == std::string_view::npos) break;
         text.remove_prefix(nl + 1);

@@ -8,6 +8,7 @@
 
 #include "klog/decoders/kmsg_decoder.hpp"
 #include "klog/os/os.hpp"
+#include "klog/text/byte_blocks.hpp"
 
 namespace klog::sources {
 
@@ -113,7 +114,8 @@ void replay_source::deliver_kmsg_record(record_handler& handler, std::string_vie
 void replay_source::deliver(record_handler& handler, bool at_end) {
     std::string_view rest = pending_;
     if (format_ == replay_format::kmsg_nul) {
-        for (auto nul = rest.find('\0'); nul != std::string_view::npos; nul = rest.find('\0')) {
+        for (auto nul = text::find_byte(rest, '\0'); nul != std::string_view::npos;
+             nul = text::find_byte(rest, '\0')) {
             deliver_kmsg_record(handler, rest.substr(0, nul));
             rest.remove_prefix(nul + 1);
         }
@@ -123,7 +125,7 @@ void replay_source::deliver(record_handler& handler, bool at_end) {
         std::size_t record_end = 0;  // end of the complete records found so far
         std::size_t pos = 0;
         while (true) {
-            const auto nl = rest.find('\n', pos);
+            const auto nl = text::find_byte(rest, '\n', pos);
             if (nl == std::string_view::npos) break;
             const std::size_t next = nl + 1;
             if (next < rest.size() && rest[next] != ' ') {
