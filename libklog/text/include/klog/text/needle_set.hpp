@@ -7,10 +7,11 @@
 #include <string_view>
 
 // How needle_set looks up its anchors: 1, with a byte shuffle where the CPU has one (x86: SSSE3,
-// asked at run time); 2, with one always (arm64: NEON); 0, by comparing each anchor.
-#if defined(__x86_64__) || defined(__i386__)
+// asked at run time); 2, with one always (arm64: NEON); 0, by comparing each anchor. The
+// shuffle is GCC's __builtin_shuffle, which clang does not have: clang builds compare.
+#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__))
 #define KLOG_NEEDLE_SHUFFLE 1
-#elif defined(__aarch64__)
+#elif defined(__GNUC__) && !defined(__clang__) && defined(__aarch64__)
 #define KLOG_NEEDLE_SHUFFLE 2
 #else
 #define KLOG_NEEDLE_SHUFFLE 0
@@ -162,6 +163,7 @@ private:
         std::memcpy(&here, bytes + q, sizeof here);
         std::memcpy(&next, bytes + q + 1, sizeof next);
         block hits{};
+#if KLOG_NEEDLE_SHUFFLE != 0
         if constexpr (Shuffle) {
             const auto h = reinterpret_cast<ublock&>(here);
             const auto n = reinterpret_cast<ublock&>(next);
@@ -170,7 +172,9 @@ private:
                              __builtin_shuffle(second_low_, n & 0x0f) &
                              __builtin_shuffle(second_high_, n >> 4);
             hits = reinterpret_cast<const block&>(m);
-        } else {
+        } else
+#endif
+        {
             for (std::size_t k = 0; k < anchors_; ++k) {
                 hits |= (here == first_[k]) & (next == second_[k]);
             }
