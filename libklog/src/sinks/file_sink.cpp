@@ -297,6 +297,8 @@ void file_sink::reopen() {
     if (dirty_) (void)os::sync(fd_.get());
     fd_ = std::move(fd);
     dirty_ = false;
+    not_written_back_ = 0;
+    writeback_works_ = true;  // a new file: asked again
     learn_position();
 }
 

@@ -44,8 +44,33 @@ kmsg_source::kmsg_source(boost::asio::io_context& io, int fd, std::string name, 
     scratch_.reserve(2 * buffer_size + 1);
 }
 
+void kmsg_source::deliver(record_handler& handler) {
+    // next_ moves before the handler runs: a handler that throws loses the record it was given
+    // (as when each record was handled as soon as it was read), and the next call delivers the
+    // rest of the batch before it reads again.
+    while (next_ < count_) {
+        const std::size_t k = next_++;
+        decoders::parse_kmsg_record(
+            std::string_view(arena_.data() + starts_[k], starts_[k + 1] - starts_[k]), scratch_,
+            record_);
+        handler.on_record(record_);
+    }
+    next_ = 0;
+    count_ = 0;
+}
+
+void kmsg_source::say_event(record_handler& handler) {
+    if (!event_) return;
+    const auto event = *event_;
+    event_.reset();
+    handler.on_event(event);
+}
+
 read_status kmsg_source::read_available(record_handler& handler, std::error_code& ec) {
     ec.clear();
+    // What a handler that threw left of the last batch, and what the read after it said.
+    deliver(handler);
+    say_event(handler);
     if (!descriptor_.is_open()) {
         ec = std::make_error_code(std::errc::bad_file_descriptor);
         return read_status::end;
@@ -56,47 +81,37 @@ read_status kmsg_source::read_available(record_handler& handler, std::error_code
     // in the caches, rather than evicting each other at every record. Every read is offered a
     // whole buffer_size (the kernel drops a record that does not fit). What the reads say
     // besides records (an overrun, a record lost) is said between the records it came between.
-    std::size_t used = 0;
-    std::size_t count = 0;
-    const auto deliver = [&] {
-        for (std::size_t k = 0; k < count; ++k) {
-            decoders::parse_kmsg_record(
-                std::string_view(arena_.data() + starts_[k], starts_[k + 1] - starts_[k]),
-                scratch_, record_);
-            handler.on_record(record_);
-        }
-        used = 0;
-        count = 0;
-    };
     for (int n = 0; n < batch_records; ++n) {
-        if (arena_.size() - used < buffer_size) deliver();
-        char* const into = arena_.data() + used;
+        if (arena_.size() - starts_[count_] < buffer_size) deliver(handler);
+        char* const into = arena_.data() + starts_[count_];
         const ssize_t got = read_ ? read_(fd, into, buffer_size) : seam_read(fd, into, buffer_size);
         if (got > 0) {
-            used += static_cast<std::size_t>(got);
-            starts_[++count] = used;
+            starts_[count_ + 1] = starts_[count_] + static_cast<std::size_t>(got);
+            ++count_;
             continue;
         }
-        deliver();
+        // The read's own errno: the handler's work below makes system calls of its own.
+        const int error = got < 0 ? errno : 0;
+        if (error == EPIPE) event_ = source_event::overrun;
+        if (error == EINVAL) event_ = source_event::record_lost;
+        deliver(handler);
         if (got == 0) return read_status::end;
-        switch (errno) {
+        switch (error) {
             case EINTR:
                 --n;
                 continue;
             case EAGAIN:
                 return read_status::drained;
             case EPIPE:
-                handler.on_event(source_event::overrun);
-                continue;
             case EINVAL:
-                handler.on_event(source_event::record_lost);
+                say_event(handler);
                 continue;
             default:
-                ec = std::error_code(errno, std::generic_category());
+                ec = std::error_code(error, std::generic_category());
                 return read_status::end;
         }
     }
-    deliver();
+    deliver(handler);
     return read_status::more;
 }
 

@@ -10,9 +10,12 @@
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "klog/formatters/raw_formatter.hpp"
+#include "klog/sinks/file_sink.hpp"
 #include "klog/sources/kmsg_source.hpp"
 #include "klog/sources/replay_source.hpp"
 #include "klog/sources/syscall_source.hpp"
@@ -302,4 +305,101 @@ TEST_CASE("replay_source: format detection", "[sources][replay]") {
     CHECK(replay_source::detect("[    0.000000] x\n", false) == replay_format::dmesg_plain);
     CHECK(replay_source::detect("anything else\n", false) == replay_format::dmesg_plain);
     CHECK_FALSE(replay_source::detect("<6>[  no newline yet", false));
+}
+
+TEST_CASE("kmsg_source: the errno of a failed read is the read's, not the handler's",
+          "[sources][kmsg]") {
+    // A sink's failed syscall inside on_record (a full disk, a closed pipe, ESPIPE from
+    // sync_file_range on a FIFO) leaves its errno behind; the read's own errno must decide.
+    struct clobbering final : klog::sources::record_handler {
+        int set_to;
+        explicit clobbering(int e) : set_to(e) {}
+        void on_record(const klog::record_view&) override { ++records; errno = set_to; }
+        void on_event(source_event e) override { events.push_back(e); }
+        int records = 0;
+        std::vector<source_event> events;
+    };
+    for (const int clobber : {ENOSPC, EPIPE, EINVAL}) {
+        boost::asio::io_context io;
+        std::deque<step> script = {{"6,1,1,-;one\n"}, {"6,2,2,-;two\n"}};  // then EAGAIN
+        klog::sources::kmsg_source src(io, dummy_fd(), "test", scripted(script));
+        clobbering h(clobber);
+        std::error_code ec;
+        INFO("handler leaves errno " << clobber);
+        CHECK(src.read_available(h, ec) == read_status::drained);
+        CHECK_FALSE(ec);
+        CHECK(h.records == 2);
+        CHECK(h.events.empty());
+    }
+}
+
+TEST_CASE("kmsg_source: a handler that throws loses no record read after it, nor an overrun",
+          "[sources][kmsg]") {
+    struct throwing final : klog::sources::record_handler {
+        void on_record(const klog::record_view& r) override {
+            if (*r.seq == 1 && !thrown) { thrown = true; throw std::runtime_error("sink"); }
+            seqs.push_back(*r.seq);
+        }
+        void on_event(source_event) override {}
+        bool thrown = false;
+        std::vector<std::uint64_t> seqs;
+    };
+    boost::asio::io_context io;
+    std::deque<step> script = {{"6,1,1,-;one\n"}, {"6,2,2,-;two\n"}, {"6,3,3,-;three\n"}};
+    klog::sources::kmsg_source src(io, dummy_fd(), "test", scripted(script));
+    throwing h;
+    std::error_code ec;
+    CHECK_THROWS(src.read_available(h, ec));
+    CHECK(src.read_available(h, ec) == read_status::drained);
+    // Only the record being handled is lost, as when each record was handled once read.
+    CHECK(h.seqs == std::vector<std::uint64_t>{2, 3});
+
+    // The batch's reads ended with an overrun: said after the records the handler had left.
+    struct timeline final : klog::sources::record_handler {
+        void on_record(const klog::record_view& r) override {
+            if (*r.seq == 1 && !thrown) {
+                thrown = true;
+                throw std::runtime_error("sink");
+            }
+            said.push_back(std::to_string(*r.seq));
+        }
+        void on_event(source_event e) override {
+            said.push_back(e == source_event::overrun ? "overrun" : "lost");
+        }
+        bool thrown = false;
+        std::vector<std::string> said;
+    };
+    std::deque<step> overrun = {{"6,1,1,-;one\n"}, {"6,2,2,-;two\n"}, {"", EPIPE},
+                                {"6,7,7,-;seven\n"}};
+    klog::sources::kmsg_source src2(io, dummy_fd(), "test", scripted(overrun));
+    timeline t;
+    CHECK_THROWS(src2.read_available(t, ec));
+    CHECK(src2.read_available(t, ec) == read_status::drained);
+    CHECK(t.said == std::vector<std::string>{"2", "overrun", "7"});
+}
+
+TEST_CASE("kmsg_source: a crit record written to a full disk does not end reading",
+          "[sources][kmsg]") {
+    // The handler a daemon has: each record to a file output, here /dev/full. A crit record is
+    // written at once (inside on_record); its write fails with ENOSPC, which the output keeps
+    // and retries. Reading must go on: the kernel said EAGAIN.
+    struct to_file final : klog::sources::record_handler {
+        klog::sinks::file_sink out{"/dev/full", std::make_unique<klog::formatters::raw_formatter>()};
+        std::uint64_t pos = 0;
+        void on_record(const klog::record_view& r) override {
+            klog::sinks::record_meta m;
+            m.pos = ++pos;
+            m.seq = r.seq;
+            m.level = r.level;
+            out.take(r, klog::formatters::record_time{}, m);
+        }
+        void on_event(source_event) override {}
+    };
+    boost::asio::io_context io;
+    std::deque<step> script = {{"6,1,1,-;one\n"}, {"2,2,2,-;crit\n"}};  // then EAGAIN
+    klog::sources::kmsg_source src(io, dummy_fd(), "test", scripted(script));
+    to_file h;
+    std::error_code ec;
+    CHECK(src.read_available(h, ec) == read_status::drained);
+    CHECK_FALSE(ec);  // not the output's "No space left on device", taken for the source's
 }

@@ -3,6 +3,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,11 +47,20 @@ class kmsg_source final : public source {
     std::string name_;
     read_fn read_;  ///< empty: os::read
     boost::asio::posix::stream_descriptor descriptor_;
+    /// Decodes and hands on the records of the batch not delivered yet.
+    void deliver(record_handler& handler);
+    /// Hands on event_, if any: what a read said after the batch's records.
+    void say_event(record_handler& handler);
+
     /// One batch of records as read, back to back; record k is
-    /// [starts_[k], starts_[k + 1]) (starts_[0] is 0).
+    /// [starts_[k], starts_[k + 1]) (starts_[0] is 0); count_ records, next_ the first of them
+    /// not handed on yet.
     static constexpr std::size_t arena_size = 4 * buffer_size;
     std::vector<char> arena_;
     std::vector<std::size_t> starts_;
+    std::size_t count_ = 0;
+    std::size_t next_ = 0;
+    std::optional<source_event> event_;
     std::string scratch_;
     record_view record_;  ///< the record being delivered, reused (no clearing per record)
 };
