@@ -46,7 +46,7 @@ void parse_extra_fields(std::string_view rest, record_view& r) noexcept {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 /// The digits that lead the eight bytes at `p` (all readable): how many (0..8), and their value
 /// in `value`. Eight bytes at once, no branch per digit.
-std::size_t leading_digits8(const char* p, std::uint64_t& value) noexcept {
+[[gnu::always_inline]] inline std::size_t leading_digits8(const char* p, std::uint64_t& value) noexcept {
     constexpr std::uint64_t ones = 0x0101010101010101ULL;
     std::uint64_t x;
     std::memcpy(&x, p, sizeof x);
@@ -73,7 +73,7 @@ std::size_t leading_digits8(const char* p, std::uint64_t& value) noexcept {
 /// (By hand: libstdc++'s std::from_chars was 3 % of a replay.) False for no digit or a value
 /// beyond T, as std::from_chars.
 template <typename T>
-bool take_number(const char*& p, const char* end, T& value) noexcept {
+[[gnu::always_inline]] inline bool take_number(const char*& p, const char* end, T& value) noexcept {
     constexpr std::size_t unchecked = std::numeric_limits<T>::digits10;
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     // Eight digits at a time where sixteen bytes can be read: up to digits10 digits cannot
