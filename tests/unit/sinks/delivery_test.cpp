@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <filesystem>
 #include <new>
 #include <string>
@@ -180,6 +181,48 @@ TEST_CASE("file_sink: after a burst the device starts writing back, a non-file i
         CHECK_FALSE(f.last_error());
         CHECK(std::filesystem::file_size(dir.file("other.log")) > 20000);
     }
+}
+
+TEST_CASE("file_sink: thousands of records written in part by a failing device stay whole and "
+          "in order",
+          "[sinks][file]") {
+    // Short writes, then a full disk after about two thirds: the records written so far leave
+    // the queue (which compacts itself once most of it is gone), the rest wait, and the next
+    // flush writes them after the others.
+    using klog::os::call;
+    file_sink::settings s;
+    s.write_threshold = 1 << 30;  // nothing written before the flush
+    s.max_pending = 1 << 30;
+    klog_test::temp_dir dir;
+    const auto path = dir.file("kern.log");
+    file_sink f(path, std::make_unique<klog::formatters::raw_formatter>(), s);
+    constexpr int records = 12000;
+    std::string want;
+    for (int i = 0; i < records; ++i) {
+        const auto seq = static_cast<std::uint64_t>(i);
+        const std::string text = "record " + std::to_string(i);
+        f.take(text_record(seq, text), {}, meta_for(seq + 1, seq));
+        char prefix[32];
+        std::snprintf(prefix, sizeof prefix, "<6>[    0.%06d] ", i);  // ts_usec = seq
+        want += prefix + text + "\n";
+    }
+    std::size_t left = 0;
+    {
+        const klog::os::scoped_faults failing(
+            {klog::os::fail(call::write, ENOSPC).after(200), klog::os::shorten(call::write, 1000).always()});
+        f.flush();
+        left = f.unsafe();
+    }
+    CHECK(f.last_error() == std::errc::no_space_on_device);
+    CHECK(left > 0);
+    CHECK(left < records / 2);  // more than half written: the queue has compacted itself
+    CHECK(f.counters().written == static_cast<std::uint64_t>(records) - left);
+    f.flush();
+    CHECK_FALSE(f.last_error());
+    CHECK(f.unsafe() == 0);
+    CHECK(f.counters().written == static_cast<std::uint64_t>(records));
+    CHECK(klog_test::read_file(path) == want);
+    CHECK(f.durable_file_position()->offset == want.size());
 }
 
 TEST_CASE("delivery_queue in memory: safe only when acknowledged, rewind after a loss",
