@@ -4,6 +4,7 @@
 
 #include <boost/asio/post.hpp>
 #include <cerrno>
+#include <cstring>
 #include <system_error>
 
 #include "klog/decoders/kmsg_decoder.hpp"
@@ -74,32 +75,42 @@ read_status replay_source::read_available(record_handler& handler, std::error_co
         ec = std::make_error_code(std::errc::bad_file_descriptor);
         return read_status::end;
     }
-    const auto got = os::read(fd_, chunk_.data(), chunk_.size(), ec);
+    // Room for a whole chunk after what the last read left (a record longer than a chunk
+    // makes it grow).
+    if (chunk_.size() - carry_ < chunk_size) chunk_.resize(carry_ + chunk_size);
+    const auto got = os::read(fd_, chunk_.data() + carry_, chunk_size, ec);
     if (ec) return read_status::end;
-    const std::string_view bytes(chunk_.data(), got);
-    if (!detected_) {
-        pending_.append(bytes);
+    const auto on_record = [&](const record_view& r) { handler.on_record(r); };
+    if (detected_ && kmsg_form()) {
+        const std::string_view bytes(chunk_.data(), carry_ + got);
+        const std::size_t taken = deliver(handler, bytes, got == 0);
+        std::memmove(chunk_.data(), chunk_.data() + taken, bytes.size() - taken);
+        carry_ = bytes.size() - taken;
+    } else if (detected_) {
+        decoder_.feed(std::string_view(chunk_.data(), got), on_record);
+    } else {
+        pending_.append(chunk_.data(), got);
         const auto format = detect(pending_, got == 0);
         if (!format) return read_status::more;
         format_ = *format;
         detected_ = true;
-        if (format_ == replay_format::dmesg_raw || format_ == replay_format::dmesg_plain) {
+        if (kmsg_form()) {
+            const std::size_t taken = deliver(handler, pending_, got == 0);
+            // What is left goes where the next read continues it.
+            carry_ = pending_.size() - taken;
+            if (chunk_.size() < carry_ + chunk_size) chunk_.resize(carry_ + chunk_size);
+            pending_.copy(chunk_.data(), carry_, taken);
+        } else {
             decoder_ = decoders::line_decoder(format_ == replay_format::dmesg_raw
                                                   ? decoders::line_decoder::prefix::required
                                                   : decoders::line_decoder::prefix::optional);
-            decoder_.feed(pending_, [&](const record_view& r) { handler.on_record(r); });
-            pending_.clear();
-        } else {
-            deliver(handler, got == 0);
+            decoder_.feed(pending_, on_record);
         }
-    } else if (format_ == replay_format::dmesg_raw || format_ == replay_format::dmesg_plain) {
-        decoder_.feed(bytes, [&](const record_view& r) { handler.on_record(r); });
-    } else {
-        pending_.append(bytes);
-        deliver(handler, got == 0);
+        pending_.clear();
+        pending_.shrink_to_fit();
     }
     if (got == 0) {
-        decoder_.finish([&](const record_view& r) { handler.on_record(r); });
+        decoder_.finish(on_record);
         return read_status::end;
     }
     return read_status::more;
@@ -111,8 +122,8 @@ void replay_source::deliver_kmsg_record(record_handler& handler, std::string_vie
     handler.on_record(record_);
 }
 
-void replay_source::deliver(record_handler& handler, bool at_end) {
-    std::string_view rest = pending_;
+std::size_t replay_source::deliver(record_handler& handler, std::string_view bytes, bool at_end) {
+    std::string_view rest = bytes;
     if (format_ == replay_format::kmsg_nul) {
         for (auto nul = text::find_byte(rest, '\0'); nul != std::string_view::npos;
              nul = text::find_byte(rest, '\0')) {
@@ -140,7 +151,7 @@ void replay_source::deliver(record_handler& handler, bool at_end) {
         deliver_kmsg_record(handler, rest);
         rest = {};
     }
-    pending_.erase(0, pending_.size() - rest.size());
+    return bytes.size() - rest.size();
 }
 
 void replay_source::async_wait(std::function<void(std::error_code)> done) {

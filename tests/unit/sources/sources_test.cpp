@@ -16,6 +16,7 @@
 
 #include "klog/formatters/raw_formatter.hpp"
 #include "klog/sinks/file_sink.hpp"
+#include "klog/os/faults.hpp"
 #include "klog/sources/kmsg_source.hpp"
 #include "klog/sources/replay_source.hpp"
 #include "klog/sources/syscall_source.hpp"
@@ -288,6 +289,56 @@ TEST_CASE("syscall_source: polls SIZE_UNREAD and reads only what is there, lines
     CHECK(woke);
     src.close();
     CHECK(src.read_available(h, ec) == read_status::end);
+}
+
+TEST_CASE("replay_source: records across and longer than its read chunk come out whole, in order",
+          "[sources][replay]") {
+    // Each read continues right after what the last one left of an unfinished record: records
+    // of every size around the 64 KiB chunk and three times longer, with dictionaries, in both
+    // kmsg forms, from reads of any length.
+    using klog::sources::replay_source;
+    constexpr std::size_t chunk = replay_source::chunk_size;
+    const std::size_t sizes[] = {1, 10, chunk - 40, chunk - 1, chunk, chunk + 1, 7, 3 * chunk + 5,
+                                 100, 2 * chunk, 3};
+    klog_test::temp_dir dir;
+    for (const bool nul : {true, false}) {
+        std::string file;
+        std::vector<std::string> texts;
+        std::uint64_t seq = 1;
+        for (const std::size_t n : sizes) {
+            std::string text(n, 'a');
+            for (std::size_t k = 0; k < n; ++k) text[k] = static_cast<char>('a' + (k * 7 + seq) % 26);
+            texts.push_back(text);
+            file += "6," + std::to_string(seq) + ",0,-;" + text + "\n";
+            if (seq % 2 == 0) file += " SUBSYSTEM=usb\n DEVICE=c189:" + std::to_string(seq) + "\n";
+            if (nul) file += '\0';
+            ++seq;
+        }
+        const auto path = dir.file(nul ? "nul" : "lines");
+        klog_test::write_file(path, file);
+        for (const std::size_t piece : {std::size_t{0}, std::size_t{4093}}) {
+            INFO((nul ? "NUL-separated" : "lines") << ", reads of " << (piece ? piece : chunk));
+            boost::asio::io_context io;
+            replay_source src(io, replay_source::open_file(path), "saved");
+            klog_test::collecting_handler h;
+            std::error_code ec;
+            std::vector<klog::os::fault> faults;
+            if (piece != 0) faults.push_back(klog::os::shorten(klog::os::call::read, piece).always());
+            const klog::os::scoped_faults shortened(faults);
+            for (int n = 0; n < 100000 && src.read_available(h, ec) == read_status::more; ++n) {
+            }
+            CHECK_FALSE(ec);
+            CHECK(src.format() == (nul ? klog::sources::replay_format::kmsg_nul
+                                       : klog::sources::replay_format::kmsg_lines));
+            REQUIRE(h.records.size() == texts.size());
+            for (std::size_t i = 0; i < texts.size(); ++i) {
+                CHECK(h.records[i].seq == i + 1);
+                CHECK(h.records[i].text == texts[i]);
+                CHECK_FALSE(h.records[i].malformed);
+                CHECK(h.records[i].dictionary_entries == ((i + 1) % 2 == 0 ? 2U : 0U));
+            }
+        }
+    }
 }
 
 TEST_CASE("replay_source: format detection", "[sources][replay]") {

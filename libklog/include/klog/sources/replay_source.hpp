@@ -48,8 +48,13 @@ class replay_source final : public source {
     [[nodiscard]] replay_format format() const noexcept { return format_; }
 
   private:
-    void deliver(record_handler& handler, bool at_end);
+    /// Splits `bytes` (kmsg forms) into records and hands on the complete ones (all of them
+    /// `at_end`); returns how many bytes they took.
+    std::size_t deliver(record_handler& handler, std::string_view bytes, bool at_end);
     void deliver_kmsg_record(record_handler& handler, std::string_view bytes);
+    [[nodiscard]] bool kmsg_form() const noexcept {
+        return format_ == replay_format::kmsg_nul || format_ == replay_format::kmsg_lines;
+    }
 
     boost::asio::io_context& io_;
     int fd_;
@@ -57,10 +62,14 @@ class replay_source final : public source {
     bool detected_ = false;
     replay_format format_ = replay_format::dmesg_raw;
     decoders::line_decoder decoder_;
-    std::string pending_;  ///< kmsg forms: bytes not yet split into records
+    std::string pending_;  ///< before the format is known: what was read
     std::string scratch_;
     record_view record_;  ///< the record being delivered, reused (no clearing per record)
+    /// Where each read goes. Kmsg forms: its first carry_ bytes are what the last read left of
+    /// a record not complete yet, and the next read comes right after them (no copy of the
+    /// input on its way to the decoder).
     std::vector<char> chunk_;
+    std::size_t carry_ = 0;
 };
 
 }  // namespace klog::sources
