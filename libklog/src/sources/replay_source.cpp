@@ -75,17 +75,21 @@ read_status replay_source::read_available(record_handler& handler, std::error_co
         ec = std::make_error_code(std::errc::bad_file_descriptor);
         return read_status::end;
     }
-    // Room for a whole chunk after what the last read left (a record longer than a chunk
-    // makes it grow).
-    if (chunk_.size() - carry_ < chunk_size) chunk_.resize(carry_ + chunk_size);
-    const auto got = os::read(fd_, chunk_.data() + carry_, chunk_size, ec);
+    // Kmsg forms: what the last call left (an unfinished record, or records after one whose
+    // handler threw) moves to the front, and the read continues right after it; the buffer
+    // grows for a record longer than a chunk.
+    if (start_ > 0) {
+        std::memmove(chunk_.data(), chunk_.data() + start_, filled_ - start_);
+        filled_ -= start_;
+        start_ = 0;
+    }
+    if (chunk_.size() - filled_ < chunk_size) chunk_.resize(filled_ + chunk_size);
+    const auto got = os::read(fd_, chunk_.data() + filled_, chunk_size, ec);
     if (ec) return read_status::end;
     const auto on_record = [&](const record_view& r) { handler.on_record(r); };
     if (detected_ && kmsg_form()) {
-        const std::string_view bytes(chunk_.data(), carry_ + got);
-        const std::size_t taken = deliver(handler, bytes, got == 0);
-        std::memmove(chunk_.data(), chunk_.data() + taken, bytes.size() - taken);
-        carry_ = bytes.size() - taken;
+        filled_ += got;
+        deliver(handler, got == 0);
     } else if (detected_) {
         decoder_.feed(std::string_view(chunk_.data(), got), on_record);
     } else {
@@ -95,19 +99,23 @@ read_status replay_source::read_available(record_handler& handler, std::error_co
         format_ = *format;
         detected_ = true;
         if (kmsg_form()) {
-            const std::size_t taken = deliver(handler, pending_, got == 0);
-            // What is left goes where the next read continues it.
-            carry_ = pending_.size() - taken;
-            if (chunk_.size() < carry_ + chunk_size) chunk_.resize(carry_ + chunk_size);
-            pending_.copy(chunk_.data(), carry_, taken);
+            // All read so far goes where records are split from, before any is handed on.
+            if (chunk_.size() < pending_.size() + chunk_size) {
+                chunk_.resize(pending_.size() + chunk_size);
+            }
+            filled_ = pending_.copy(chunk_.data(), pending_.size());
+            start_ = 0;
+            pending_.clear();
+            pending_.shrink_to_fit();
+            deliver(handler, got == 0);
         } else {
             decoder_ = decoders::line_decoder(format_ == replay_format::dmesg_raw
                                                   ? decoders::line_decoder::prefix::required
                                                   : decoders::line_decoder::prefix::optional);
             decoder_.feed(pending_, on_record);
+            pending_.clear();
+            pending_.shrink_to_fit();
         }
-        pending_.clear();
-        pending_.shrink_to_fit();
     }
     if (got == 0) {
         decoder_.finish(on_record);
@@ -122,13 +130,20 @@ void replay_source::deliver_kmsg_record(record_handler& handler, std::string_vie
     handler.on_record(record_);
 }
 
-std::size_t replay_source::deliver(record_handler& handler, std::string_view bytes, bool at_end) {
-    std::string_view rest = bytes;
+void replay_source::deliver(record_handler& handler, bool at_end) {
+    // start_ moves past each record before the handler gets it: a handler that throws loses
+    // that record alone, and the next call goes on after it (as kmsg_source does).
+    const char* const base = chunk_.data();
+    const std::string_view bytes(base + start_, filled_ - start_);
+    const std::size_t origin = start_;
     if (format_ == replay_format::kmsg_nul) {
-        for (auto nul = text::find_byte(rest, '\0'); nul != std::string_view::npos;
-             nul = text::find_byte(rest, '\0')) {
-            deliver_kmsg_record(handler, rest.substr(0, nul));
-            rest.remove_prefix(nul + 1);
+        std::size_t from = 0;
+        for (auto nul = text::find_byte(bytes, '\0'); nul != std::string_view::npos;
+             nul = text::find_byte(bytes, '\0', from)) {
+            const std::string_view record = bytes.substr(from, nul - from);
+            from = nul + 1;
+            start_ = origin + from;
+            deliver_kmsg_record(handler, record);
         }
     } else {
         // kmsg_lines: a record is its header line plus the indented dictionary lines after it;
@@ -136,22 +151,23 @@ std::size_t replay_source::deliver(record_handler& handler, std::string_view byt
         std::size_t record_end = 0;  // end of the complete records found so far
         std::size_t pos = 0;
         while (true) {
-            const auto nl = text::find_byte(rest, '\n', pos);
+            const auto nl = text::find_byte(bytes, '\n', pos);
             if (nl == std::string_view::npos) break;
             const std::size_t next = nl + 1;
-            if (next < rest.size() && rest[next] != ' ') {
-                deliver_kmsg_record(handler, rest.substr(record_end, next - record_end));
+            if (next < bytes.size() && bytes[next] != ' ') {
+                const std::string_view record = bytes.substr(record_end, next - record_end);
                 record_end = next;
+                start_ = origin + next;
+                deliver_kmsg_record(handler, record);
             }
             pos = next;
         }
-        rest.remove_prefix(record_end);
     }
     if (at_end) {
+        const std::string_view rest(base + start_, filled_ - start_);
+        start_ = filled_;
         deliver_kmsg_record(handler, rest);
-        rest = {};
     }
-    return bytes.size() - rest.size();
 }
 
 void replay_source::async_wait(std::function<void(std::error_code)> done) {

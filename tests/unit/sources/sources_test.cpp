@@ -341,6 +341,68 @@ TEST_CASE("replay_source: records across and longer than its read chunk come out
     }
 }
 
+TEST_CASE("replay_source: a handler that throws loses only its record, none is repeated or joined",
+          "[sources][replay]") {
+    // As kmsg_source: the caller catches and reads on; every other record comes once, whole.
+    struct throw_once final : klog::sources::record_handler {
+        void on_record(const klog::record_view& r) override {
+            if (r.seq && *r.seq == throw_at && !thrown) {
+                thrown = true;
+                throw std::runtime_error("sink");
+            }
+            seqs.push_back(r.seq.value_or(0));
+            texts.emplace_back(r.text);
+        }
+        void on_event(source_event) override {}
+        std::uint64_t throw_at = 0;
+        bool thrown = false;
+        std::vector<std::uint64_t> seqs;
+        std::vector<std::string> texts;
+    };
+    using klog::sources::replay_source;
+    klog_test::temp_dir dir;
+    for (const bool nul : {true, false}) {
+        std::string file;
+        for (int i = 1; i <= 6; ++i) {
+            file += "6," + std::to_string(i) + ",0,-;record " + std::to_string(i) + "\n";
+            if (nul) file += '\0';
+        }
+        const auto path = dir.file(nul ? "nul" : "lines");
+        klog_test::write_file(path, file);
+        for (const std::size_t piece : {std::size_t{0}, std::size_t{40}}) {
+            for (const std::uint64_t at : {1U, 2U, 4U, 6U}) {
+                INFO((nul ? "NUL-separated" : "lines") << ", reads of " << piece
+                                                       << ", throws at " << at);
+                boost::asio::io_context io;
+                replay_source src(io, replay_source::open_file(path), "saved");
+                throw_once h;
+                h.throw_at = at;
+                std::vector<klog::os::fault> faults;
+                if (piece != 0) {
+                    faults.push_back(klog::os::shorten(klog::os::call::read, piece).always());
+                }
+                const klog::os::scoped_faults shortened(faults);
+                std::error_code ec;
+                for (int n = 0; n < 1000; ++n) {
+                    try {
+                        if (src.read_available(h, ec) != read_status::more) break;
+                    } catch (const std::runtime_error&) {
+                    }
+                }
+                std::vector<std::uint64_t> want;
+                for (std::uint64_t seq = 1; seq <= 6; ++seq) {
+                    if (seq != at) want.push_back(seq);
+                }
+                CHECK(h.thrown);
+                CHECK(h.seqs == want);
+                for (std::size_t i = 0; i < h.texts.size(); ++i) {
+                    CHECK(h.texts[i] == "record " + std::to_string(h.seqs[i]));
+                }
+            }
+        }
+    }
+}
+
 TEST_CASE("replay_source: format detection", "[sources][replay]") {
     using klog::sources::replay_format;
     using klog::sources::replay_source;

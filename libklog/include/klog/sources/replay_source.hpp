@@ -48,9 +48,9 @@ class replay_source final : public source {
     [[nodiscard]] replay_format format() const noexcept { return format_; }
 
   private:
-    /// Splits `bytes` (kmsg forms) into records and hands on the complete ones (all of them
-    /// `at_end`); returns how many bytes they took.
-    std::size_t deliver(record_handler& handler, std::string_view bytes, bool at_end);
+    /// Kmsg forms: splits chunk_[start_, filled_) into records and hands on the complete ones
+    /// (all of them `at_end`), start_ past each before the handler gets it.
+    void deliver(record_handler& handler, bool at_end);
     void deliver_kmsg_record(record_handler& handler, std::string_view bytes);
     [[nodiscard]] bool kmsg_form() const noexcept {
         return format_ == replay_format::kmsg_nul || format_ == replay_format::kmsg_lines;
@@ -65,11 +65,12 @@ class replay_source final : public source {
     std::string pending_;  ///< before the format is known: what was read
     std::string scratch_;
     record_view record_;  ///< the record being delivered, reused (no clearing per record)
-    /// Where each read goes. Kmsg forms: its first carry_ bytes are what the last read left of
-    /// a record not complete yet, and the next read comes right after them (no copy of the
-    /// input on its way to the decoder).
+    /// Where each read goes. Kmsg forms: chunk_[start_, filled_) is read and not handed on yet
+    /// (an unfinished record, or records after one whose handler threw); the next read comes
+    /// right after it (no copy of the input on its way to the decoder).
     std::vector<char> chunk_;
-    std::size_t carry_ = 0;
+    std::size_t start_ = 0;
+    std::size_t filled_ = 0;
 };
 
 }  // namespace klog::sources
