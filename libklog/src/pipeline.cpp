@@ -158,20 +158,15 @@ void pipeline::on_record(const record_view& record) {
         // (the ring no longer has it), so its cursor may say so before it is safe itself.
         if (seq) {
             meta.seq.emplace(*seq);
-            if (last) {
-                meta.before.emplace(*last);
-            } else if (*seq > 0) {
-                meta.before.emplace(*seq - 1);
-            } else {
-                meta.before.reset();
-            }
         } else {
             meta.seq.reset();
-            if (last) {
-                meta.before.emplace(*last);
-            } else {
-                meta.before.reset();
-            }
+        }
+        if (last) {
+            meta.before.emplace(*last);
+        } else if (seq && *seq > 0) {
+            meta.before.emplace(*seq - 1);
+        } else {
+            meta.before.reset();
         }
         last_taken_[i] = true;
         if (filtered) {

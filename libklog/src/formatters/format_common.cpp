@@ -59,20 +59,6 @@ void append_padded(std::string& out, std::uint64_t value, int width, char pad) {
     out.append(buf, res.ptr);
 }
 
-void append_2(std::string& out, unsigned v) {
-    const char two[] = {static_cast<char>('0' + v / 10 % 10), static_cast<char>('0' + v % 10)};
-    out.append(two, 2);
-}
-
-}  // namespace
-
-void append_uint(std::string& out, std::uint64_t value) {
-    char buf[24];
-    const auto res = std::to_chars(buf, buf + sizeof buf, value);
-    out.append(buf, res.ptr);
-}
-
-namespace {
 /// "00" "01" ... "99": two digits at a time.
 constexpr auto digit_pairs = [] {
     std::array<char, 200> pairs{};
@@ -83,8 +69,22 @@ constexpr auto digit_pairs = [] {
     return pairs;
 }();
 
+/// `v` (< 100) as two digits at `p`.
 void put_2(char* p, unsigned v) noexcept { std::memcpy(p, &digit_pairs[2 * v], 2); }
+
+void append_2(std::string& out, unsigned v) {
+    char two[2];
+    put_2(two, v % 100);
+    out.append(two, 2);
+}
+
 }  // namespace
+
+void append_uint(std::string& out, std::uint64_t value) {
+    char buf[24];
+    const auto res = std::to_chars(buf, buf + sizeof buf, value);
+    out.append(buf, res.ptr);
+}
 
 void append_kernel_prefix(std::string& out, const record_view& record, std::string_view lead) {
     // Composed in place and appended once with `lead`: this runs for every record.

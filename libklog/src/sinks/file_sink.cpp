@@ -163,12 +163,11 @@ std::optional<file_position> file_sink::durable_file_position() const {
 }
 
 void file_sink::put(std::string_view bytes, const record_meta& meta) {
-    const std::size_t start = pending_.size();
     pending_.append(bytes);
-    put_appended(start, meta);
+    put_appended(meta);
 }
 
-void file_sink::put_appended(std::size_t /*start*/, const record_meta& meta) {
+void file_sink::put_appended(const record_meta& meta) {
     auto& taken = items_.emplace_back();
     copy_fields(taken.meta, meta);
     taken.end = pending_.size();

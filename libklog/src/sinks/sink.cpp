@@ -33,7 +33,7 @@ void sink::take(const record_view& record, const formatters::record_time& time,
             throw;
         }
         ++counters_.taken;
-        put_appended(start, meta);
+        put_appended(meta);
         return;
     }
     scratch_.clear();

@@ -89,7 +89,7 @@ class file_sink final : public sink {
   protected:
     void put(std::string_view bytes, const record_meta& meta) override;
     [[nodiscard]] std::string* append_buffer() noexcept override { return &pending_; }
-    void put_appended(std::size_t start, const record_meta& meta) override;
+    void put_appended(const record_meta& meta) override;
     [[nodiscard]] std::optional<record_meta> first_unsafe() const noexcept override {
         if (items_.empty()) return std::nullopt;
         return items_.front().meta;

@@ -193,12 +193,10 @@ class sink {
     virtual void put(std::string_view bytes, const record_meta& meta) = 0;
     /// An output that keeps its records' bytes back to back in one buffer (a file) lends it
     /// here, and the formatter appends each record to it directly (no copy per record);
-    /// put_appended() then takes the bytes from `start` on. Null: put(), from a copy.
+    /// put_appended() then takes the record's bytes, those appended last. Null: put(), from a
+    /// copy.
     [[nodiscard]] virtual std::string* append_buffer() noexcept { return nullptr; }
-    virtual void put_appended(std::size_t start, const record_meta& meta) {
-        (void)start;
-        (void)meta;
-    }
+    virtual void put_appended(const record_meta& meta) { (void)meta; }
     /// The oldest item taken and not safe yet.
     [[nodiscard]] virtual std::optional<record_meta> first_unsafe() const noexcept = 0;
 
