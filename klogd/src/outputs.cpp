@@ -221,8 +221,10 @@ std::unique_ptr<klog::sinks::sink> make_file(const output_spec& spec, output_con
                                                           std::getenv("NO_COLOR"));
         return klog::formatters::make_formatter(kind, options);
     };
+    klog::sinks::file_sink::settings settings;
+    if (ctx.one_shot) settings.background_block = defaults::one_shot_write_block;
     return std::make_unique<klog::sinks::file_sink>(std::get<file_output>(spec.settings).path,
-                                                    make_format, klog::sinks::file_sink::settings{});
+                                                    make_format, settings);
 }
 
 std::unique_ptr<klog::sinks::sink> make_syslog(const output_spec& spec, output_context& ctx) {
@@ -339,6 +341,7 @@ opened_outputs open_outputs(boost::asio::io_context& io, const config& cfg,
     output_context ctx{io, {}, cfg.format, diag};
     ctx.format_options.hostname = host_name();
     ctx.file_color = cfg.color;
+    ctx.one_shot = cfg.one_shot;
     // A replayed log is not this boot's: its records never carry this machine's boot id (the
     // (boot, seq) pair is a receiver's key to drop duplicates).
     if (cfg.source != source_kind::replay) ctx.format_options.boot_id = boot_id;

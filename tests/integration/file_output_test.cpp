@@ -70,6 +70,60 @@ TEST_CASE("a full filesystem is survived and every record written once space ret
     CHECK(klogd.wait_exit(5s) == 0);
 }
 
+TEST_CASE("one-shot (-o) to a full filesystem: every record written once and in order when "
+          "space returns",
+          "[integration][file]") {
+    // -o writes its file in blocks from a second thread: a block the full disk takes in part
+    // comes back whole, and klogd writes it (and what it formatted meanwhile) once room returns.
+    klog_test::temp_dir dir;
+    const auto mnt = dir.file("mnt");
+    REQUIRE(::mkdir(mnt.c_str(), 0755) == 0);
+    klog_test::tmpfs_mount fs(mnt, "8m");
+    REQUIRE(fs.mounted());
+    constexpr int records = 40000;  // about 2.6 MB of output: ten blocks and more
+    std::string saved;
+    for (int i = 0; i < records; ++i) {
+        auto r = kmsg_record(6, static_cast<std::uint64_t>(i), 1000000 + static_cast<std::uint64_t>(i),
+                             "oneshot full " + std::to_string(i) + " " + std::string(i % 40, 'q'));
+        r.back() = '\0';
+        saved += r;
+    }
+    const auto log = dir.file("saved.kmsg");
+    klog_test::write_file(log, saved);
+    // The filesystem full but for about one block and a half.
+    const auto filler = mnt + "/filler";
+    {
+        FILE* f = std::fopen(filler.c_str(), "w");
+        REQUIRE(f != nullptr);
+        const std::string block(4096, 'x');
+        const std::size_t keep = 400 * 1024;
+        std::size_t written = 0;
+        while (written + keep < 8 * 1024 * 1024 &&
+               std::fwrite(block.data(), 1, block.size(), f) == block.size() && std::fflush(f) == 0) {
+            written += block.size();
+        }
+        std::fclose(f);
+    }
+    const auto out = mnt + "/kern.log";
+    const auto err = dir.file("err.log");
+    klog_test::background_klogd klogd({"-o", "-x", "--format=raw", "--source=" + log, "-f", out}, err);
+    REQUIRE(eventually([&] {
+        return klog_test::read_file(err).find("No space left on device") != std::string::npos;
+    }));
+    CHECK(klogd.running());  // waiting for room, records kept
+    REQUIRE(::unlink(filler.c_str()) == 0);
+    CHECK(klogd.wait_exit(20s) == 0);
+    INFO(klog_test::read_file(err));
+    const auto text = klog_test::read_file(out);
+    CHECK(text.find('\0') == std::string::npos);
+    const auto lines = klog_test::file_lines(out);
+    REQUIRE(lines.size() == static_cast<std::size_t>(records));
+    for (int i = 0; i < records; ++i) {
+        REQUIRE(lines[static_cast<std::size_t>(i)].ends_with(
+            "] oneshot full " + std::to_string(i) + " " + std::string(static_cast<std::size_t>(i % 40), 'q')));
+    }
+}
+
 TEST_CASE("local syslog: records wait while the syslog daemon is away and arrive when it is back",
           "[integration][syslog]") {
     klog_test::temp_dir dir;

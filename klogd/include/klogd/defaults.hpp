@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -31,5 +32,8 @@ inline constexpr std::chrono::seconds relp_timeout{90};
 /// stopping daemon waits (the shorter of it and two seconds).
 inline constexpr std::chrono::milliseconds flush_timeout{10000};
 inline constexpr std::chrono::seconds metrics_interval{15};
+/// `-o` to a file: blocks of this size are written by a second thread while the next records
+/// are formatted (the daemon writes on its one thread).
+inline constexpr std::size_t one_shot_write_block = 256 * 1024;
 
 }  // namespace klogd::defaults

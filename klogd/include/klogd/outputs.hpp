@@ -24,6 +24,8 @@ struct output_context {
     klog::sinks::sink::diagnostics_fn diagnostics;
     /// --color for file outputs (and standard output); no other output is ever coloured.
     klog::formatters::color_mode file_color = klog::formatters::color_mode::automatic;
+    /// A one-shot run (`-o`): file outputs write in the background (defaults.hpp).
+    bool one_shot = false;
 };
 
 /// One kind of output: the scheme that names it, how a `--output=` value of that scheme is

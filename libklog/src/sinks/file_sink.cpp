@@ -3,8 +3,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <exception>
+#include <mutex>
 #include <system_error>
+#include <thread>
 
 namespace klog::sinks {
 
@@ -28,6 +31,84 @@ std::unique_ptr<formatters::formatter> make_for(os::unique_fd& fd, bool is_stdou
 
 }  // namespace
 
+/// One thread that runs write_out() for the block it is given, one block at a time. The sink
+/// hands a block over only when the last one's result was taken, and does not touch the block
+/// meanwhile.
+class file_sink::writer_thread {
+  public:
+    struct job {
+        int fd = -1;
+        const char* data = nullptr;
+        std::size_t size = 0;
+        bool positioned = false;
+        std::size_t not_written_back = 0;
+        bool writeback_works = true;
+        std::size_t writeback_after = 0;
+    };
+
+    writer_thread() : thread_([this] { run(); }) {}
+    ~writer_thread() {
+        {
+            const std::lock_guard lock(mutex_);
+            quit_ = true;
+        }
+        wake_.notify_one();
+        thread_.join();  // a block given to it is written first
+    }
+    writer_thread(const writer_thread&) = delete;
+    writer_thread& operator=(const writer_thread&) = delete;
+
+    void start(const job& j) {
+        {
+            const std::lock_guard lock(mutex_);
+            job_ = j;
+            done_ = false;
+        }
+        busy_ = true;
+        wake_.notify_one();
+    }
+    /// A block was given and its result not taken yet.
+    [[nodiscard]] bool busy() const noexcept { return busy_; }
+    [[nodiscard]] bool done() {
+        const std::lock_guard lock(mutex_);
+        return done_;
+    }
+    write_result wait() {
+        std::unique_lock lock(mutex_);
+        finished_.wait(lock, [this] { return done_; });
+        busy_ = false;
+        return result_;
+    }
+
+  private:
+    void run() {
+        std::unique_lock lock(mutex_);
+        for (;;) {
+            wake_.wait(lock, [this] { return quit_ || job_.has_value(); });
+            if (!job_) return;
+            const job j = *job_;
+            job_.reset();
+            lock.unlock();
+            const auto r = write_out(j.fd, j.data, j.size, j.positioned, false,
+                                     j.not_written_back, j.writeback_works, j.writeback_after);
+            lock.lock();
+            result_ = r;
+            done_ = true;
+            finished_.notify_one();
+        }
+    }
+
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::condition_variable finished_;
+    std::optional<job> job_;
+    write_result result_;
+    bool done_ = false;
+    bool quit_ = false;
+    bool busy_ = false;  // the sink's thread only
+    std::thread thread_;  // last: starts once the rest is ready
+};
+
 file_sink::file_sink(std::string path, std::unique_ptr<formatters::formatter> format, settings s)
     : file_sink(
           std::move(path), [&format](bool) { return std::move(format); }, s) {}
@@ -45,8 +126,11 @@ file_sink::file_sink(os::unique_fd fd, const std::string& path, const format_fac
       s_(s),
       fd_(std::move(fd)),
       is_stdout_(path_ == "-") {
+    background_ = s_.background_block != 0 && !is_stdout_;
     learn_position();
-    pending_.reserve(s_.write_threshold * 2);
+    pending_.reserve(background_ ? s_.background_block + s_.write_threshold
+                                 : s_.write_threshold * 2);
+    if (background_) inflight_.reserve(pending_.capacity());
 }
 
 file_sink::~file_sink() {
@@ -173,12 +257,145 @@ void file_sink::put_appended(const record_meta& meta) {
     taken.end = pending_.size();
     if (meta.level <= crit_level) {
         if (write_pending() && !is_stdout_ && !os::sync(fd_.get())) dirty_ = false;
+    } else if (background_) {
+        if (pending_.size() >= s_.background_block) hand_off();
     } else if (pending_.size() - head_ >= s_.write_threshold) {
         write_pending();
     }
 }
 
+file_sink::write_result file_sink::write_out(int fd, const char* data, std::size_t size,
+                                             bool positioned, bool is_stdout,
+                                             std::size_t not_written_back, bool writeback_works,
+                                             std::size_t writeback_after) noexcept {
+    write_result r;
+    r.positioned = positioned;
+    r.not_written_back = not_written_back;
+    r.writeback_works = writeback_works;
+    while (r.written < size) {
+        const auto n = os::write(fd, data + r.written, size - r.written, r.ec);
+        if (r.ec) break;
+        r.written += n;
+        r.not_written_back += n;
+    }
+    if (r.positioned && r.written > 0) {
+        std::error_code ec;
+        const off_t at = os::seek(fd, 0, SEEK_CUR, ec);
+        if (ec) {
+            r.positioned = false;
+        } else {
+            r.end_offset = static_cast<std::uint64_t>(at);
+        }
+    }
+    if (r.not_written_back >= writeback_after && r.writeback_works && !is_stdout) {
+        r.not_written_back = 0;
+        if (os::start_writeback(fd)) r.writeback_works = false;  // not a file: fsync alone
+    }
+    return r;
+}
+
+bool file_sink::take_result(const write_result& r, std::size_t max_items) noexcept {
+    if (r.written > 0) dirty_ = true;
+    not_written_back_ = r.not_written_back;
+    writeback_works_ = r.writeback_works;
+    if (!r.positioned) positioned_ = false;
+    const std::size_t new_head = head_ + r.written;
+    for (std::size_t taken = 0;
+         taken < max_items && !items_.empty() && items_.front().end <= new_head; ++taken) {
+        const auto& it = items_.front();
+        if (positioned_) {
+            if (last_pos_ != it.meta.pos) {
+                last_pos_ = it.meta.pos;
+                last_pos_begin_ = written_end_;  // where this item began: the one before ended
+            }
+            written_end_ = r.end_offset - (new_head - it.end);
+        }
+        ++counters_.written;
+        front_begin_ = it.end;
+        items_.pop_front();
+    }
+    head_ = new_head;
+    if (!r.ec) return true;
+    last_error_ = r.ec;
+    // Standard output whose reader is gone can never be written again.
+    if (is_stdout_ && (r.ec.value() == EPIPE || r.ec.value() == EBADF)) broken_ = true;
+    return false;
+}
+
+bool file_sink::clean() const noexcept {
+    return !closed_ && !planned_cut_ && !save_cursor_ && head_ == 0 && front_begin_ == 0 &&
+           !last_error_;
+}
+
+void file_sink::hand_off() noexcept {
+    collect(true);
+    if (!background_ || !clean() || pending_.empty()) {
+        write_pending();
+        return;
+    }
+    try {
+        if (!writer_) writer_ = std::make_unique<writer_thread>();
+    } catch (const std::exception&) {
+        background_ = false;  // no thread to be had: written here
+        write_pending();
+        return;
+    }
+    inflight_.swap(pending_);  // pending_ is now the last block's buffer, emptied
+    inflight_items_ = items_.size();
+    writer_thread::job j;
+    j.fd = fd_.get();
+    j.data = inflight_.data();
+    j.size = inflight_.size();
+    j.positioned = positioned_;
+    j.not_written_back = not_written_back_;
+    j.writeback_works = writeback_works_;
+    j.writeback_after = s_.writeback_after;
+    writer_->start(j);
+}
+
+void file_sink::collect(bool wait) noexcept {
+    if (!writer_ || !writer_->busy()) return;
+    if (!wait && !writer_->done()) return;
+    const auto r = writer_->wait();
+    // The items of the block end within inflight_ (head_ and front_begin_ stayed 0: pending_
+    // was not written meanwhile).
+    const std::size_t before = items_.size();
+    take_result(r, inflight_items_);
+    const std::size_t left = inflight_items_ - (before - items_.size());
+    if (left == 0 && head_ == inflight_.size()) {
+        head_ = 0;
+        front_begin_ = 0;
+    } else {
+        // Not all written (an error): what is left of the block goes back in front of
+        // pending_, from the start of its first record not written completely, and is
+        // written here from now on (the queue is not clean).
+        const std::size_t from = front_begin_;
+        const std::size_t rest = inflight_.size() - from;
+        std::size_t i = 0;
+        for (auto& it : items_) {
+            if (i++ < left) {
+                it.end -= from;
+            } else {
+                it.end += rest;
+            }
+        }
+        inflight_.erase(0, from);
+        inflight_.append(pending_);
+        pending_.swap(inflight_);
+        head_ -= from;
+        front_begin_ = 0;
+    }
+    inflight_.clear();  // kept for the next block
+    inflight_items_ = 0;
+}
+
+void file_sink::finishing() {
+    background_ = false;
+    write_pending();
+}
+
 bool file_sink::write_pending() noexcept {
+    collect(true);
     if (closed_) return head_ >= pending_.size();
     if (planned_cut_) {
         try {
@@ -202,43 +419,11 @@ bool file_sink::write_pending() noexcept {
         }
     }
     bool ok = true;
-    while (head_ < pending_.size()) {
-        std::error_code ec;
-        const auto n = os::write(fd_.get(), pending_.data() + head_, pending_.size() - head_, ec);
-        if (ec) {
-            const int err = ec.value();
-            last_error_ = ec;
-            // Standard output whose reader is gone can never be written again.
-            if (is_stdout_ && (err == EPIPE || err == EBADF)) broken_ = true;
-            ok = false;
-            break;
-        }
-        dirty_ = true;
-        not_written_back_ += n;
-        const std::size_t new_head = head_ + n;
-        std::uint64_t end_offset = 0;
-        if (positioned_) {
-            const off_t at = os::seek(fd_.get(), 0, SEEK_CUR, ec);
-            if (ec) {
-                positioned_ = false;
-            } else {
-                end_offset = static_cast<std::uint64_t>(at);
-            }
-        }
-        while (!items_.empty() && items_.front().end <= new_head) {
-            const auto& it = items_.front();
-            if (positioned_) {
-                if (last_pos_ != it.meta.pos) {
-                    last_pos_ = it.meta.pos;
-                    last_pos_begin_ = written_end_;  // where this item began: the one before ended
-                }
-                written_end_ = end_offset - (new_head - it.end);
-            }
-            ++counters_.written;
-            front_begin_ = it.end;
-            items_.pop_front();
-        }
-        head_ = new_head;
+    if (head_ < pending_.size()) {
+        ok = take_result(write_out(fd_.get(), pending_.data() + head_, pending_.size() - head_,
+                                   positioned_, is_stdout_, not_written_back_, writeback_works_,
+                                   s_.writeback_after),
+                         SIZE_MAX);
     }
     if (head_ == pending_.size()) {
         pending_.clear();
@@ -251,17 +436,26 @@ bool file_sink::write_pending() noexcept {
         head_ -= front_begin_;
         front_begin_ = 0;
     }
-    if (not_written_back_ >= s_.writeback_after && writeback_works_ && !is_stdout_) {
-        not_written_back_ = 0;
-        if (os::start_writeback(fd_.get())) writeback_works_ = false;  // not a file: fsync alone
-    }
     if (ok) last_error_.clear();
     return ok;
 }
 
-void file_sink::flush() { write_pending(); }
+void file_sink::flush() {
+    if (background_) {
+        // The end of a batch: the block goes when it is full (or at finish()); the writer
+        // thread is not waited for here.
+        collect(false);
+        if (writer_ && writer_->busy()) return;
+        if (clean()) {
+            if (pending_.size() >= s_.background_block) hand_off();
+            return;
+        }
+    }
+    write_pending();
+}
 
 void file_sink::sync() {
+    collect(true);
     if (!dirty_ || is_stdout_) return;
     if (!os::sync(fd_.get())) {
         dirty_ = false;

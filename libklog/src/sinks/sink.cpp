@@ -90,6 +90,7 @@ void sink::say(std::string_view text) {
 }
 
 void sink::finish() {
+    finishing();
     if (!gap_.pending()) return;
     record_meta meta;
     meta.pos = UINT64_MAX;

@@ -21,6 +21,12 @@ namespace klog::sinks {
 /// or worse are written and fsync'ed at once; `sync()` fsyncs (the daemon's timer, exit). After
 /// `writeback_after` bytes without an fsync the device is told to start writing them back.
 ///
+/// With `background_block` set (a one-shot run, `-o`), blocks of that size are written by a
+/// second thread while the next records are formatted; a record is still counted written only
+/// once the thread's write(2) returned for it and this sink took the result, and everything
+/// that needs the file itself (fsync, reopen, close, a crit record, finish) takes the result
+/// first. Only a clean queue is handed over: after an error it is all written here again.
+///
 /// A record is safe once write(2) returned for all of its bytes. A failed write (a full disk)
 /// keeps the bytes — a short write resumes exactly where it stopped, so no line is ever torn
 /// or repeated — and the daemon retries on a timer; past `max_pending` bytes the output is
@@ -40,6 +46,9 @@ class file_sink final : public sink {
         /// device starts writing them back (os::start_writeback), so that a later fsync after a
         /// burst (a replay, a backlog) waits for less. Slow logging never reaches it.
         std::size_t writeback_after = 8 * 1024 * 1024;
+        /// Non-zero: blocks of this many bytes are written by a second thread (see above);
+        /// from finish() on, everything is written here again. Standard output never.
+        std::size_t background_block = 0;
     };
 
     /// Makes the output's formatter once the output is open: `terminal` says whether it is a
@@ -73,7 +82,7 @@ class file_sink final : public sink {
     [[nodiscard]] std::size_t unsafe() const noexcept override { return items_.size(); }
     [[nodiscard]] std::size_t queued() const noexcept override { return items_.size(); }
     [[nodiscard]] bool full() const noexcept override {
-        return pending_.size() - head_ >= s_.max_pending;
+        return pending_.size() - head_ + inflight_.size() >= s_.max_pending;
     }
     [[nodiscard]] bool idle() const noexcept override { return items_.empty(); }
     void flush() override;
@@ -87,6 +96,7 @@ class file_sink final : public sink {
     [[nodiscard]] bool broken() const noexcept override { return broken_; }
 
   protected:
+    void finishing() override;
     void put(std::string_view bytes, const record_meta& meta) override;
     [[nodiscard]] std::string* append_buffer() noexcept override { return &pending_; }
     void put_appended(const record_meta& meta) override;
@@ -139,6 +149,32 @@ class file_sink final : public sink {
     /// Takes the device, inode and end offset of the open file (after open, reopen).
     void learn_position();
     bool write_pending() noexcept;
+    /// What one run of write(2) calls did (here or on the writer thread).
+    struct write_result {
+        std::size_t written = 0;
+        std::uint64_t end_offset = 0;  ///< the file offset after them (when positioned)
+        bool positioned = false;
+        std::error_code ec;
+        std::size_t not_written_back = 0;
+        bool writeback_works = true;
+    };
+    /// Writes `size` bytes from `data` (until done or an error), then starts write-back when
+    /// due. Touches nothing of the sink: the writer thread runs it too.
+    [[nodiscard]] static write_result write_out(int fd, const char* data, std::size_t size,
+                                                bool positioned, bool is_stdout,
+                                                std::size_t not_written_back, bool writeback_works,
+                                                std::size_t writeback_after) noexcept;
+    /// Takes `r` for the bytes after head_: items (at most `max_items`) written completely
+    /// count as written. False: the write failed.
+    bool take_result(const write_result& r, std::size_t max_items) noexcept;
+    /// The queue may go to the writer thread: nothing written in part, no error, no cut or
+    /// cursor save before the first write.
+    [[nodiscard]] bool clean() const noexcept;
+    /// Hands what waits to the writer thread (after taking its last result), or writes it here
+    /// when the queue is not clean.
+    void hand_off() noexcept;
+    /// Takes the writer thread's result: `wait` for it, else only if it is there.
+    void collect(bool wait) noexcept;
 
     std::string path_;
     settings s_;
@@ -167,6 +203,14 @@ class file_sink final : public sink {
     std::uint64_t written_end_ = 0;            ///< file offset after the last byte written
     std::optional<std::uint64_t> last_pos_;    ///< position of the last item written
     std::uint64_t last_pos_begin_ = 0;         ///< file offset where that position begins
+    // Background writing (settings::background_block).
+    class writer_thread;
+    bool background_ = false;        ///< blocks go to the writer thread (until finish())
+    /// The block the writer thread has (not touched meanwhile); empty between blocks, when
+    /// it is the buffer pending_ becomes at the next hand-off.
+    std::string inflight_;
+    std::size_t inflight_items_ = 0;  ///< the first items, whose bytes are inflight_
+    std::unique_ptr<writer_thread> writer_;  ///< last: stops before the buffers go
 };
 
 }  // namespace klog::sinks

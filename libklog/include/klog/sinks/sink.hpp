@@ -199,6 +199,9 @@ class sink {
     virtual void put_appended(const record_meta& meta) { (void)meta; }
     /// The oldest item taken and not safe yet.
     [[nodiscard]] virtual std::optional<record_meta> first_unsafe() const noexcept = 0;
+    /// finish() begins: nothing more comes but the end's notices (a file output stops
+    /// writing in the background).
+    virtual void finishing() {}
 
     /// Room was made or the watermark moved (from a handler): tell the application.
     void progress() const {
