@@ -99,12 +99,7 @@ int application::run_once() {
     pipeline_->set_estimated_times(true);
     pipeline_->clock().refresh();
     if (!loop_->read_snapshot() && !loop_->read_all()) exit_status_ = 1;
-    finish_outputs(cfg_.flush_timeout);
-    loop_->close_outputs();
-    if (!report_delivery(*pipeline_, true, loop_->gave_up_reading(), cfg_.flush_timeout)) {
-        exit_status_ = 1;
-    }
-    report_counters(*pipeline_, loop_->cut_lines(), cfg_.debug);
+    if (!finish(cfg_.flush_timeout)) exit_status_ = 1;
     return exit_status_;
 }
 
@@ -119,7 +114,7 @@ int application::run_daemon() {
                          },
                          [this] { loop_->suspend(); }, [this] { loop_->resume(); },
                          symbols_ ? std::function<void(bool)>([this](bool all) {
-                             all ? symbols_->reload_all() : symbols_->reload_modules();
+                             symbols_->reload(all);
                              loop_->flush_outputs();
                          })
                                   : nullptr});
@@ -146,23 +141,27 @@ int application::run_daemon() {
     lifecycle::stopping();
     // What does not make it in this short while stays behind the saved cursor and is read
     // again from the ring at the next start (or waits in a spool).
-    finish_outputs(std::min(cfg_.flush_timeout, std::chrono::milliseconds(2000)));
-    pstore_.archive(*pipeline_);
-    loop_->close_outputs();
-    loop_->save_cursor(true, true);
-    metrics_.close();
-    metrics_.write_file();
-    report_delivery(*pipeline_, false, loop_->gave_up_reading(), cfg_.flush_timeout);
-    report_counters(*pipeline_, loop_->cut_lines(), cfg_.debug);
+    finish(std::min(cfg_.flush_timeout, std::chrono::milliseconds(2000)));
     lifecycle_.end();
     return exit_status_;
 }
 
-void application::finish_outputs(std::chrono::milliseconds quiet) {
+bool application::finish(std::chrono::milliseconds quiet) {
     incidents_.stage()->finish();  // a block still open is reported as it is
     for (const auto& out : pipeline_->outputs()) out->finish();
     pipeline_->flush();
     loop_->settle(quiet);
+    if (!cfg_.one_shot) pstore_.archive(*pipeline_);
+    loop_->close_outputs();
+    if (!cfg_.one_shot) {
+        loop_->save_cursor(true, true);
+        metrics_.close();
+        metrics_.write_file();
+    }
+    const bool delivered =
+        report_delivery(*pipeline_, cfg_.one_shot, loop_->gave_up_reading(), cfg_.flush_timeout);
+    report_counters(*pipeline_, loop_->cut_lines(), cfg_.debug);
+    return delivered;
 }
 
 }  // namespace klogd

@@ -52,8 +52,10 @@ class application {
     int run_daemon();
     void stop(int status);
     /// The end of a run: the open incident block reported, what the outputs hold given
-    /// `quiet` without progress to go out.
-    void finish_outputs(std::chrono::milliseconds quiet);
+    /// `quiet` without progress to go out, the outputs closed, the daemon's cursor, pstore
+    /// archive and metrics file written, the summary said. False: some record did not reach
+    /// some output.
+    bool finish(std::chrono::milliseconds quiet);
     [[nodiscard]] read_loop::diag_fn diag_fn();
 
     config cfg_;

@@ -34,6 +34,8 @@ class symbol_stage final : public klog::record_rewriter {
     void reload_all();
     /// Reloads module symbols only (USR1).
     void reload_modules();
+    /// USR2 (`all`) or USR1.
+    void reload(bool all) { all ? reload_all() : reload_modules(); }
     /// The kernel announced a module load (its symbols are read now)
     /// or unload (its table is kept for the records it printed); `usec`: CLOCK_MONOTONIC.
     void module_added(std::string_view name, std::uint64_t usec);
