@@ -93,18 +93,10 @@ symbol_table::name_arena& symbol_table::name_arena::operator=(const name_arena& 
     return *this;
 }
 
-std::uint32_t symbol_table::name_arena::append(std::string_view name) {
-    if (blocks_.empty() || block_size - used_ < name.size() + 1) {
-        if (blocks_.size() >= 0x10000) throw std::length_error("symbol_table: names exceed 4 GiB");
-        blocks_.emplace_back(new char[block_size]);  // not value-initialised: pages untouched
-        used_ = 0;
-    }
-    char* at = blocks_.back().get() + used_;
-    std::memcpy(at, name.data(), name.size());
-    at[name.size()] = '\0';
-    const auto position = static_cast<std::uint32_t>(((blocks_.size() - 1) << 16) | used_);
-    used_ += name.size() + 1;
-    return position;
+void symbol_table::name_arena::add_block() {
+    if (blocks_.size() >= 0x10000) throw std::length_error("symbol_table: names exceed 4 GiB");
+    blocks_.emplace_back(new char[block_size]);  // not value-initialised: pages untouched
+    used_ = 0;
 }
 
 std::uint32_t symbol_table::add_module(std::string_view name, std::optional<std::uint64_t> end) {

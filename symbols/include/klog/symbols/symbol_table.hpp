@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -160,8 +161,16 @@ class symbol_table {
         name_arena(name_arena&&) noexcept = default;
         name_arena& operator=(name_arena&&) noexcept = default;
 
-        // `name` (at most block_size - 1 bytes, no NUL) and its NUL.
-        std::uint32_t append(std::string_view name);
+        // `name` (at most block_size - 1 bytes, no NUL) and its NUL. Inline: once per symbol.
+        std::uint32_t append(std::string_view name) {
+            if (blocks_.empty() || block_size - used_ < name.size() + 1) add_block();
+            char* at = blocks_.back().get() + used_;
+            std::memcpy(at, name.data(), name.size());
+            at[name.size()] = '\0';
+            const auto position = static_cast<std::uint32_t>(((blocks_.size() - 1) << 16) | used_);
+            used_ += name.size() + 1;
+            return position;
+        }
         const char* at(std::uint32_t position) const noexcept {
             return blocks_[position >> 16].get() + (position & 0xffff);
         }
@@ -170,6 +179,7 @@ class symbol_table {
         }
 
       private:
+        void add_block();  // a fresh last block, used_ = 0
         std::vector<std::unique_ptr<char[]>> blocks_;
         std::size_t used_ = 0;  // in the last block
     };
