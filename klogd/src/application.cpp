@@ -158,8 +158,7 @@ bool application::finish(std::chrono::milliseconds quiet) {
         metrics_.close();
         metrics_.write_file();
     }
-    const bool delivered =
-        report_delivery(*pipeline_, cfg_.one_shot, loop_->gave_up_reading(), cfg_.flush_timeout);
+    const bool delivered = report_delivery(*pipeline_, cfg_.one_shot, loop_->gave_up_reading());
     report_counters(*pipeline_, loop_->cut_lines(), cfg_.debug);
     return delivered;
 }

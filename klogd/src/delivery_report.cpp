@@ -4,8 +4,7 @@
 
 namespace klogd {
 
-bool report_delivery(const klog::pipeline& pipeline, bool one_shot, bool gave_up_reading,
-                     std::chrono::milliseconds flush_timeout) {
+bool report_delivery(const klog::pipeline& pipeline, bool one_shot, bool gave_up_reading) {
     bool complete = !gave_up_reading;
     for (const auto& out : pipeline.outputs()) {
         if (const auto dropped = out->counters().dropped; dropped != 0) {
@@ -25,17 +24,6 @@ bool report_delivery(const klog::pipeline& pipeline, bool one_shot, bool gave_up
         } else if (const auto held = out->held(); !held.empty() && !out->idle()) {
             std::cerr << "klogd: " << out->name() << ": " << held
                       << " (sent when the collector is back)\n";
-        }
-    }
-    if (gave_up_reading) {
-        for (const auto& out : pipeline.outputs()) {
-            if (out->mode() == klog::sinks::when_full::block && out->full()) {
-                std::cerr << "klogd: stopped reading: " << out->name()
-                          << " could take no more for "
-                          << std::chrono::duration_cast<std::chrono::seconds>(flush_timeout)
-                                 .count()
-                          << " s\n";
-            }
         }
     }
     return complete;

@@ -1,7 +1,9 @@
 #include "klogd/read_loop.hpp"
 
 #include <boost/asio/post.hpp>
+#include <algorithm>
 #include <iostream>
+#include <thread>
 #include <system_error>
 
 #include "klogd/source_factory.hpp"
@@ -313,9 +315,16 @@ bool read_loop::settle(std::chrono::milliseconds quiet) {
         }
         if (idle) return true;
         if (clock::now() - last_progress_ >= quiet) return false;
-        io_.run_one_for(std::chrono::milliseconds(50));
-        if (io_.stopped()) io_.restart();
+        run_until(next_flush);
     }
+}
+
+void read_loop::run_until(clock::time_point next_flush) {
+    const auto until = std::min(next_flush, clock::now() + std::chrono::milliseconds(50));
+    // Nothing to run (no output has a socket or a timer: a file on a full disk) returns at
+    // once: wait for the next flush instead of spinning.
+    if (io_.run_one_until(until) == 0 && io_.stopped()) std::this_thread::sleep_until(until);
+    if (io_.stopped()) io_.restart();
 }
 
 bool read_loop::wait_unblocked(std::chrono::milliseconds quiet) {
@@ -330,8 +339,7 @@ bool read_loop::wait_unblocked(std::chrono::milliseconds quiet) {
             next_flush = clock::now() + std::chrono::milliseconds(100);
             continue;
         }
-        io_.run_one_for(std::chrono::milliseconds(50));
-        if (io_.stopped()) io_.restart();
+        run_until(next_flush);
     }
     return true;
 }
@@ -364,6 +372,7 @@ bool read_loop::read_all() {
             pipeline_.flush();
             if (!wait_unblocked(cfg_.flush_timeout)) {
                 gave_up_reading_ = true;
+                say_stopped_reading();
                 break;
             }
         }
@@ -375,6 +384,17 @@ bool read_loop::read_all() {
         io_.poll();
     }
     return !failed;
+}
+
+void read_loop::say_stopped_reading() const {
+    // Now, while it is known which output held reading up: it may drain before the exit.
+    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(cfg_.flush_timeout).count();
+    for (const auto& out : pipeline_.outputs()) {
+        if (out->mode() == klog::sinks::when_full::block && out->full()) {
+            std::cerr << "klogd: stopped reading: " << out->name() << " could take no more for "
+                      << secs << " s; the records after those read are not delivered\n";
+        }
+    }
 }
 
 std::uint64_t read_loop::cut_lines() const { return source_ ? source_->cut_lines() : 0; }

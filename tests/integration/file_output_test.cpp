@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <chrono>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "daemon_harness.hpp"
 #include "test_support.hpp"
@@ -70,6 +72,46 @@ TEST_CASE("a full filesystem is survived and every record written once space ret
     CHECK(klogd.wait_exit(5s) == 0);
 }
 
+namespace {
+
+/// A saved /dev/kmsg log ("PRI,SEQ,TS,-;text\n" each followed by a NUL, as a replay reads it)
+/// of `records` records "MARKER SEQ qqq…".
+std::string saved_log(int records, const std::string& marker) {
+    std::string saved;
+    for (int i = 0; i < records; ++i) {
+        saved += kmsg_record(6, static_cast<std::uint64_t>(i), 1000000 + static_cast<std::uint64_t>(i),
+                             marker + " " + std::to_string(i) + " " + std::string(static_cast<std::size_t>(i % 40), 'q'));
+        saved += '\0';
+    }
+    return saved;
+}
+
+/// Fills the filesystem of `path`'s directory with `path` until `keep` bytes or fewer are left.
+void fill(const std::string& path, std::size_t size, std::size_t keep) {
+    FILE* f = std::fopen(path.c_str(), "w");
+    REQUIRE(f != nullptr);
+    const std::string block(4096, 'x');
+    std::size_t written = 0;
+    while (written + keep < size && std::fwrite(block.data(), 1, block.size(), f) == block.size() &&
+           std::fflush(f) == 0) {
+        written += block.size();
+    }
+    std::fclose(f);
+}
+
+/// The lines of `out` are records 0, 1, … of saved_log(…, marker), in order, none twice.
+std::size_t check_prefix(const std::string& out, const std::string& marker) {
+    CHECK(klog_test::read_file(out).find('\0') == std::string::npos);
+    const auto lines = klog_test::file_lines(out);
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        REQUIRE(lines[i].ends_with("] " + marker + " " + std::to_string(i) + " " +
+                                   std::string(i % 40, 'q')));
+    }
+    return lines.size();
+}
+
+}  // namespace
+
 TEST_CASE("one-shot (-o) to a full filesystem: every record written once and in order when "
           "space returns",
           "[integration][file]") {
@@ -81,29 +123,10 @@ TEST_CASE("one-shot (-o) to a full filesystem: every record written once and in 
     klog_test::tmpfs_mount fs(mnt, "8m");
     REQUIRE(fs.mounted());
     constexpr int records = 40000;  // about 2.6 MB of output: ten blocks and more
-    std::string saved;
-    for (int i = 0; i < records; ++i) {
-        auto r = kmsg_record(6, static_cast<std::uint64_t>(i), 1000000 + static_cast<std::uint64_t>(i),
-                             "oneshot full " + std::to_string(i) + " " + std::string(i % 40, 'q'));
-        r.back() = '\0';
-        saved += r;
-    }
     const auto log = dir.file("saved.kmsg");
-    klog_test::write_file(log, saved);
-    // The filesystem full but for about one block and a half.
+    klog_test::write_file(log, saved_log(records, "oneshot full"));
     const auto filler = mnt + "/filler";
-    {
-        FILE* f = std::fopen(filler.c_str(), "w");
-        REQUIRE(f != nullptr);
-        const std::string block(4096, 'x');
-        const std::size_t keep = 400 * 1024;
-        std::size_t written = 0;
-        while (written + keep < 8 * 1024 * 1024 &&
-               std::fwrite(block.data(), 1, block.size(), f) == block.size() && std::fflush(f) == 0) {
-            written += block.size();
-        }
-        std::fclose(f);
-    }
+    fill(filler, 8 << 20, 400 * 1024);  // room for about a block and a half
     const auto out = mnt + "/kern.log";
     const auto err = dir.file("err.log");
     klog_test::background_klogd klogd({"-o", "-x", "--format=raw", "--source=" + log, "-f", out}, err);
@@ -114,14 +137,120 @@ TEST_CASE("one-shot (-o) to a full filesystem: every record written once and in 
     REQUIRE(::unlink(filler.c_str()) == 0);
     CHECK(klogd.wait_exit(20s) == 0);
     INFO(klog_test::read_file(err));
-    const auto text = klog_test::read_file(out);
-    CHECK(text.find('\0') == std::string::npos);
-    const auto lines = klog_test::file_lines(out);
-    REQUIRE(lines.size() == static_cast<std::size_t>(records));
-    for (int i = 0; i < records; ++i) {
-        REQUIRE(lines[static_cast<std::size_t>(i)].ends_with(
-            "] oneshot full " + std::to_string(i) + " " + std::string(static_cast<std::size_t>(i % 40), 'q')));
+    CHECK(check_prefix(out, "oneshot full") == static_cast<std::size_t>(records));
+}
+
+TEST_CASE("one-shot (-o) on a filesystem that stays full gives up after --flush-timeout, says "
+          "what is missing, and waits without spinning",
+          "[integration][file]") {
+    klog_test::temp_dir dir;
+    const auto mnt = dir.file("mnt");
+    REQUIRE(::mkdir(mnt.c_str(), 0755) == 0);
+    klog_test::tmpfs_mount fs(mnt, "1m");
+    REQUIRE(fs.mounted());
+    const auto log = dir.file("saved.kmsg");
+    klog_test::write_file(log, saved_log(20000, "stays full"));
+    fill(mnt + "/filler", 1 << 20, 0);
+    const auto out = mnt + "/kern.log";
+    rusage before{};
+    ::getrusage(RUSAGE_CHILDREN, &before);
+    const auto started = std::chrono::steady_clock::now();
+    const auto r = klog_test::run_klogd(
+        {"-o", "-x", "--format=raw", "--source=" + log, "-f", out, "--flush-timeout=2"});
+    const auto wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    rusage after{};
+    ::getrusage(RUSAGE_CHILDREN, &after);
+    const auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+    const double cpu = secs(after.ru_utime) - secs(before.ru_utime) + secs(after.ru_stime) - secs(before.ru_stime);
+    INFO(r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("records not delivered (No space left on device)") != std::string::npos);
+    CHECK(check_prefix(out, "stays full") < 20000);
+    // Two seconds of waiting for room: retries ten times a second, not a CPU's worth of them
+    // (it spun at 100 % before).
+    CHECK(wall >= 2.0);
+    CHECK(cpu < 0.5 * wall);
+}
+
+TEST_CASE("one-shot (-o) says it stopped reading when an output stayed full, even if it drains "
+          "before the exit",
+          "[integration][file]") {
+    // More than an output holds in memory (4 MiB) waits on a full disk: after --flush-timeout
+    // reading stops; room then returns and what was read is written, but the rest of the log
+    // never was: that must be said (it was said only if the output was still full at the end).
+    klog_test::temp_dir dir;
+    const auto mnt = dir.file("mnt");
+    REQUIRE(::mkdir(mnt.c_str(), 0755) == 0);
+    klog_test::tmpfs_mount fs(mnt, "16m");
+    REQUIRE(fs.mounted());
+    constexpr int records = 150000;  // about 10 MB of output
+    const auto log = dir.file("saved.kmsg");
+    klog_test::write_file(log, saved_log(records, "gives up"));
+    const auto filler = mnt + "/filler";
+    fill(filler, 16 << 20, 0);
+    const auto out = mnt + "/kern.log";
+    const auto err = dir.file("err.log");
+    klog_test::background_klogd klogd(
+        {"-o", "-x", "--format=raw", "--source=" + log, "-f", out, "--flush-timeout=2"}, err);
+    REQUIRE(eventually([&] {
+        return klog_test::read_file(err).find("klogd: stopped reading: " + out +
+                                              " could take no more for 2 s") != std::string::npos;
+    }));
+    REQUIRE(::unlink(filler.c_str()) == 0);  // room: what was read drains before the exit
+    CHECK(klogd.wait_exit(20s) == 1);
+    INFO(klog_test::read_file(err));
+    const auto written = check_prefix(out, "gives up");
+    CHECK(written > 0);
+    CHECK(written < static_cast<std::size_t>(records));
+}
+
+TEST_CASE("one-shot (-o) waits for a slow output that writes one huge record",
+          "[integration][file]") {
+    // A record larger than the output holds in memory goes to the writer thread in one block;
+    // the output stays full while the thread writes it, slowly, to a reader that takes 64 KiB
+    // every 10 ms. That is progress, as a write(2) that blocks is: klogd reads on and delivers
+    // everything (it gave up after --flush-timeout and stopped reading, silently).
+    klog_test::temp_dir dir;
+    const auto log = dir.file("saved.kmsg");
+    std::string saved = saved_log(5, "before");
+    saved += kmsg_record(6, 5, 1000005, std::string(12 << 20, 'B')) + '\0';
+    for (int i = 6; i < 20006; ++i) {
+        saved += kmsg_record(6, static_cast<std::uint64_t>(i), 1000000 + static_cast<std::uint64_t>(i),
+                             "after " + std::to_string(i)) + '\0';
     }
+    klog_test::write_file(log, saved);
+    const auto fifo = dir.file("fifo");
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    std::string got;
+    std::thread reader([&] {
+        const int fd = ::open(fifo.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return;
+        std::string buf(65536, '\0');
+        for (int reads = 0; reads < 100000; ++reads) {  // bounded: 6 GB at most
+            const ssize_t n = ::read(fd, buf.data(), buf.size());
+            if (n <= 0) break;
+            got.append(buf.data(), static_cast<std::size_t>(n));
+            std::this_thread::sleep_for(10ms);
+        }
+        ::close(fd);
+    });
+    const auto r = klog_test::run_klogd(
+        {"-o", "-x", "--format=raw", "--source=" + log, "-f", fifo, "--flush-timeout=1"}, {},
+        60000);
+    reader.join();
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.err.find("stopped reading") == std::string::npos);
+    std::vector<std::string> lines;
+    for (std::size_t at = 0; at < got.size();) {
+        const auto nl = got.find('\n', at);
+        if (nl == std::string::npos) break;
+        lines.push_back(got.substr(at, nl - at));
+        at = nl + 1;
+    }
+    REQUIRE(lines.size() == 20006);
+    CHECK(lines[5].size() > (12U << 20));
+    CHECK(lines.back().ends_with("] after 20005"));
 }
 
 TEST_CASE("local syslog: records wait while the syslog daemon is away and arrive when it is back",

@@ -85,6 +85,10 @@ class read_loop {
     void sync_outputs();
     /// Runs the io_context until no `block` output is full, or no progress for `quiet`.
     bool wait_unblocked(std::chrono::milliseconds quiet);
+    /// Runs handlers until `next_flush` (at most 50 ms); sleeps when there is nothing to run.
+    void run_until(clock::time_point next_flush);
+    /// Reading stops for an output that stayed full: says which, on standard error.
+    void say_stopped_reading() const;
     [[nodiscard]] bool output_broken() const;
     /// The source gave at least one record (or said it lost some) since the start.
     [[nodiscard]] bool kernel_gave_records() const;

@@ -126,7 +126,8 @@ file_sink::file_sink(os::unique_fd fd, const std::string& path, const format_fac
       s_(s),
       fd_(std::move(fd)),
       is_stdout_(path_ == "-") {
-    background_ = s_.background_block != 0 && !is_stdout_;
+    // A block as large as the output may hold would leave it full until finish().
+    background_ = s_.background_block != 0 && s_.background_block < s_.max_pending && !is_stdout_;
     learn_position();
     pending_.reserve(background_ ? s_.background_block + s_.write_threshold
                                  : s_.write_threshold * 2);
@@ -390,6 +391,7 @@ void file_sink::collect(bool wait) noexcept {
 }
 
 void file_sink::finishing() {
+    if (!background_) return;
     background_ = false;
     write_pending();
 }
@@ -443,8 +445,9 @@ bool file_sink::write_pending() noexcept {
 void file_sink::flush() {
     if (background_) {
         // The end of a batch: the block goes when it is full (or at finish()); the writer
-        // thread is not waited for here.
-        collect(false);
+        // thread is waited for only by an output that is full with it (one huge record): the
+        // read loop waits on this output until then, as on a write(2) that blocks.
+        collect(full());
         if (writer_ && writer_->busy()) return;
         if (clean()) {
             if (pending_.size() >= s_.background_block) hand_off();

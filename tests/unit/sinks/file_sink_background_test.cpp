@@ -224,3 +224,24 @@ TEST_CASE("file_sink in the background: a crit record, sync, reopen and the end 
     // The destructor writes the block in the thread and the rest.
     CHECK(klog_test::read_file(path) == want);
 }
+
+TEST_CASE("file_sink in the background: a block as large as the output holds is written here",
+          "[sinks][file][background]") {
+    // Such a block would keep the output full until finish(): the sink writes on one thread.
+    klog_test::temp_dir dir;
+    const auto path = dir.file("kern.log");
+    file_sink::settings s;
+    s.background_block = 1000;
+    s.max_pending = 1000;
+    file_sink f(path, std::make_unique<klog::formatters::raw_formatter>(), s);
+    const std::string text(100, 'w');
+    std::string want;
+    for (std::uint64_t seq = 0; seq < 25; ++seq) {
+        f.take(text_record(seq, text), {}, meta_for(seq));
+        want += line_for(seq, text);
+    }
+    f.flush();
+    CHECK_FALSE(f.full());
+    CHECK(f.unsafe() == 0);
+    CHECK(klog_test::read_file(path) == want);
+}
