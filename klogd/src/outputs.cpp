@@ -222,7 +222,10 @@ std::unique_ptr<klog::sinks::sink> make_file(const output_spec& spec, output_con
         return klog::formatters::make_formatter(kind, options);
     };
     klog::sinks::file_sink::settings settings;
-    if (ctx.one_shot) settings.background_block = defaults::one_shot_write_block;
+    if (ctx.one_shot) {
+        settings.background_block = defaults::one_shot_write_block;
+        settings.writeback_after = defaults::one_shot_writeback_after;
+    }
     return std::make_unique<klog::sinks::file_sink>(std::get<file_output>(spec.settings).path,
                                                     make_format, settings);
 }
