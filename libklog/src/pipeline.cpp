@@ -8,7 +8,7 @@ namespace klog {
 
 pipeline::pipeline(std::vector<std::unique_ptr<sinks::sink>> outputs)
     : outputs_(std::move(outputs)),
-      last_taken_(outputs_.size(), false),
+      last_taken_(outputs_.size(), 0),
       last_meta_(outputs_.size()),
       output_errors_(outputs_.size()) {}
 
@@ -32,7 +32,7 @@ void pipeline::new_session() noexcept {
     session_last_.reset();
     said_leap_at_.reset();
     unnumbered_ = 0;
-    std::fill(last_taken_.begin(), last_taken_.end(), false);
+    std::fill(last_taken_.begin(), last_taken_.end(), 0);
 }
 
 std::vector<std::size_t> pipeline::ahead_of_kernel() const {
@@ -97,7 +97,7 @@ void pipeline::on_record(const record_view& record) {
         if (!wanted) {
             if (incidents_ != nullptr) incidents_->feed(record, true);
             ++counters_.duplicates;
-            std::fill(last_taken_.begin(), last_taken_.end(), false);
+            std::fill(last_taken_.begin(), last_taken_.end(), 0);
             unnumbered_ = 0;
             return;
         }
@@ -142,7 +142,7 @@ void pipeline::on_record(const record_view& record) {
     for (std::size_t i = 0; i < outputs_.size(); ++i) {
         auto& out = outputs_[i];
         const auto last = out->latest_seq();
-        last_taken_[i] = false;
+        last_taken_[i] = 0;
         if (seq && last) {
             if (*seq <= *last) continue;  // this output has it already
             if (*seq > *last + 1) {
@@ -168,7 +168,7 @@ void pipeline::on_record(const record_view& record) {
         } else {
             meta.before.reset();
         }
-        last_taken_[i] = true;
+        last_taken_[i] = 1;
         if (filtered) {
             out->pass(meta);
         } else if (rewritten) {

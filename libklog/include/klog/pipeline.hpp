@@ -110,7 +110,9 @@ class pipeline final : public sources::record_handler {
     std::optional<std::uint64_t> session_last_;  ///< the newest read in this reading
     std::uint64_t unnumbered_ = 0;  ///< records without a parsable header since the last one
     std::optional<std::uint64_t> said_leap_at_;  ///< a leap from here was said already
-    std::vector<bool> last_taken_;  ///< per output: it took the last numbered record
+    /// Per output: it took the last numbered record (bytes: a std::vector<bool> cost a shift
+    /// and a mask per access, in every record).
+    std::vector<unsigned char> last_taken_;
     std::vector<sinks::record_meta> last_meta_;  ///< per output: where that record stands
     std::uint64_t position_ = 0;
     record_clock clock_;
