@@ -11,6 +11,8 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstring>
+#include <optional>
+#include <tuple>
 #include <string>
 #include <thread>
 
@@ -110,6 +112,26 @@ std::size_t check_prefix(const std::string& out, const std::string& marker) {
     return lines.size();
 }
 
+/// A saved log of `records` records beside a tmpfs of `size` bytes (`size_text` for mount)
+/// that a filler leaves with at most `keep` bytes free; `out` is the file klogd writes there.
+struct full_disk {
+    full_disk(const char* size_text, std::size_t size, std::size_t keep, int records,
+              const std::string& marker) {
+        REQUIRE(::mkdir(mnt.c_str(), 0755) == 0);
+        fs.emplace(mnt, size_text);
+        REQUIRE(fs->mounted());  // the tests run as root (see README)
+        klog_test::write_file(log, saved_log(records, marker));
+        fill(filler, size, keep);
+    }
+    klog_test::temp_dir dir;
+    std::string mnt = dir.file("mnt");
+    std::string log = dir.file("saved.kmsg");
+    std::string filler = mnt + "/filler";
+    std::string out = mnt + "/kern.log";
+    std::string err = dir.file("err.log");
+    std::optional<klog_test::tmpfs_mount> fs;
+};
+
 }  // namespace
 
 TEST_CASE("one-shot (-o) to a full filesystem: every record written once and in order when "
@@ -117,19 +139,12 @@ TEST_CASE("one-shot (-o) to a full filesystem: every record written once and in 
           "[integration][file]") {
     // -o writes its file in blocks from a second thread: a block the full disk takes in part
     // comes back whole, and klogd writes it (and what it formatted meanwhile) once room returns.
-    klog_test::temp_dir dir;
-    const auto mnt = dir.file("mnt");
-    REQUIRE(::mkdir(mnt.c_str(), 0755) == 0);
-    klog_test::tmpfs_mount fs(mnt, "8m");
-    REQUIRE(fs.mounted());
     constexpr int records = 40000;  // about 2.6 MB of output: ten blocks and more
-    const auto log = dir.file("saved.kmsg");
-    klog_test::write_file(log, saved_log(records, "oneshot full"));
-    const auto filler = mnt + "/filler";
-    fill(filler, 8 << 20, 400 * 1024);  // room for about a block and a half
-    const auto out = mnt + "/kern.log";
-    const auto err = dir.file("err.log");
-    klog_test::background_klogd klogd({"-o", "-x", "--format=raw", "--source=" + log, "-f", out}, err);
+    // Room for about a block and a half.
+    const full_disk disk("8m", 8 << 20, 400 * 1024, records, "oneshot full");
+    const auto& [out, err, filler] = std::tie(disk.out, disk.err, disk.filler);
+    klog_test::background_klogd klogd(
+        {"-o", "-x", "--format=raw", "--source=" + disk.log, "-f", out}, err);
     REQUIRE(eventually([&] {
         return klog_test::read_file(err).find("No space left on device") != std::string::npos;
     }));
@@ -143,15 +158,8 @@ TEST_CASE("one-shot (-o) to a full filesystem: every record written once and in 
 TEST_CASE("one-shot (-o) on a filesystem that stays full gives up after --flush-timeout, says "
           "what is missing, and waits without spinning",
           "[integration][file]") {
-    klog_test::temp_dir dir;
-    const auto mnt = dir.file("mnt");
-    REQUIRE(::mkdir(mnt.c_str(), 0755) == 0);
-    klog_test::tmpfs_mount fs(mnt, "1m");
-    REQUIRE(fs.mounted());
-    const auto log = dir.file("saved.kmsg");
-    klog_test::write_file(log, saved_log(20000, "stays full"));
-    fill(mnt + "/filler", 1 << 20, 0);
-    const auto out = mnt + "/kern.log";
+    const full_disk disk("1m", 1 << 20, 0, 20000, "stays full");
+    const auto& [out, log] = std::tie(disk.out, disk.log);
     rusage before{};
     ::getrusage(RUSAGE_CHILDREN, &before);
     const auto started = std::chrono::steady_clock::now();
@@ -178,20 +186,11 @@ TEST_CASE("one-shot (-o) says it stopped reading when an output stayed full, eve
     // More than an output holds in memory (4 MiB) waits on a full disk: after --flush-timeout
     // reading stops; room then returns and what was read is written, but the rest of the log
     // never was: that must be said (it was said only if the output was still full at the end).
-    klog_test::temp_dir dir;
-    const auto mnt = dir.file("mnt");
-    REQUIRE(::mkdir(mnt.c_str(), 0755) == 0);
-    klog_test::tmpfs_mount fs(mnt, "16m");
-    REQUIRE(fs.mounted());
     constexpr int records = 150000;  // about 10 MB of output
-    const auto log = dir.file("saved.kmsg");
-    klog_test::write_file(log, saved_log(records, "gives up"));
-    const auto filler = mnt + "/filler";
-    fill(filler, 16 << 20, 0);
-    const auto out = mnt + "/kern.log";
-    const auto err = dir.file("err.log");
+    const full_disk disk("16m", 16 << 20, 0, records, "gives up");
+    const auto& [out, err, filler] = std::tie(disk.out, disk.err, disk.filler);
     klog_test::background_klogd klogd(
-        {"-o", "-x", "--format=raw", "--source=" + log, "-f", out, "--flush-timeout=2"}, err);
+        {"-o", "-x", "--format=raw", "--source=" + disk.log, "-f", out, "--flush-timeout=2"}, err);
     REQUIRE(eventually([&] {
         return klog_test::read_file(err).find("klogd: stopped reading: " + out +
                                               " could take no more for 2 s") != std::string::npos;

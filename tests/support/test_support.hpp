@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "owned_record.hpp"
@@ -64,6 +66,18 @@ std::string klogd_binary();
 /// Runs the built klogd with `args`.
 process_result run_klogd(const std::vector<std::string>& args, const std::string& input = {},
                          int timeout_ms = 30000);
+
+/// A kernel record with `text`, numbered `seq`, at kernel time `seq` microseconds (for the
+/// sinks' tests).
+inline klog::record_view text_record(std::uint64_t seq, std::string_view text,
+                                     std::uint8_t level = 6) {
+    klog::record_view r;
+    r.seq = seq;
+    r.ts_usec = seq;
+    r.level = level;
+    r.text = text;
+    return r;
+}
 
 /// Collects everything a source hands over.
 class collecting_handler final : public klog::sources::record_handler {

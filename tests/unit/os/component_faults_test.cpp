@@ -21,14 +21,7 @@ using os::call;
 
 namespace {
 
-klog::record_view text_record(std::uint64_t seq, std::string_view text) {
-    klog::record_view r;
-    r.seq = seq;
-    r.ts_usec = seq;
-    r.level = 6;
-    r.text = text;
-    return r;
-}
+using klog_test::text_record;
 
 klog::sinks::record_meta meta_for(std::uint64_t seq) {
     klog::sinks::record_meta m;

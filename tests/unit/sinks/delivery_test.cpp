@@ -19,14 +19,7 @@ using namespace klog::sinks;
 
 namespace {
 
-klog::record_view text_record(std::uint64_t seq, std::string_view text, std::uint8_t level = 6) {
-    klog::record_view r;
-    r.seq = seq;
-    r.ts_usec = seq;
-    r.level = level;
-    r.text = text;
-    return r;
-}
+using klog_test::text_record;
 
 record_meta meta_for(std::uint64_t pos, std::optional<std::uint64_t> seq) {
     record_meta m;
