@@ -36,16 +36,6 @@ std::unique_ptr<formatters::formatter> make_for(os::unique_fd& fd, bool is_stdou
 /// meanwhile.
 class file_sink::writer_thread {
   public:
-    struct job {
-        int fd = -1;
-        const char* data = nullptr;
-        std::size_t size = 0;
-        bool positioned = false;
-        std::size_t not_written_back = 0;
-        bool writeback_works = true;
-        std::size_t writeback_after = 0;
-    };
-
     writer_thread() : thread_([this] { run(); }) {}
     ~writer_thread() {
         {
@@ -58,7 +48,7 @@ class file_sink::writer_thread {
     writer_thread(const writer_thread&) = delete;
     writer_thread& operator=(const writer_thread&) = delete;
 
-    void start(const job& j) {
+    void start(const write_request& j) {
         {
             const std::lock_guard lock(mutex_);
             job_ = j;
@@ -86,11 +76,10 @@ class file_sink::writer_thread {
         for (;;) {
             wake_.wait(lock, [this] { return quit_ || job_.has_value(); });
             if (!job_) return;
-            const job j = *job_;
+            const write_request j = *job_;
             job_.reset();
             lock.unlock();
-            const auto r = write_out(j.fd, j.data, j.size, j.positioned, false,
-                                     j.not_written_back, j.writeback_works, j.writeback_after);
+            const auto r = write_out(j);
             lock.lock();
             result_ = r;
             done_ = true;
@@ -101,7 +90,7 @@ class file_sink::writer_thread {
     std::mutex mutex_;
     std::condition_variable wake_;
     std::condition_variable finished_;
-    std::optional<job> job_;
+    std::optional<write_request> job_;
     write_result result_;
     bool done_ = false;
     bool quit_ = false;
@@ -265,32 +254,42 @@ void file_sink::put_appended(const record_meta& meta) {
     }
 }
 
-file_sink::write_result file_sink::write_out(int fd, const char* data, std::size_t size,
-                                             bool positioned, bool is_stdout,
-                                             std::size_t not_written_back, bool writeback_works,
-                                             std::size_t writeback_after) noexcept {
+file_sink::write_request file_sink::request(const char* data, std::size_t size) const noexcept {
+    write_request w;
+    w.fd = fd_.get();
+    w.data = data;
+    w.size = size;
+    w.positioned = positioned_;
+    w.is_stdout = is_stdout_;
+    w.not_written_back = not_written_back_;
+    w.writeback_works = writeback_works_;
+    w.writeback_after = s_.writeback_after;
+    return w;
+}
+
+file_sink::write_result file_sink::write_out(const write_request& w) noexcept {
     write_result r;
-    r.positioned = positioned;
-    r.not_written_back = not_written_back;
-    r.writeback_works = writeback_works;
-    while (r.written < size) {
-        const auto n = os::write(fd, data + r.written, size - r.written, r.ec);
+    r.positioned = w.positioned;
+    r.not_written_back = w.not_written_back;
+    r.writeback_works = w.writeback_works;
+    while (r.written < w.size) {
+        const auto n = os::write(w.fd, w.data + r.written, w.size - r.written, r.ec);
         if (r.ec) break;
         r.written += n;
         r.not_written_back += n;
     }
     if (r.positioned && r.written > 0) {
         std::error_code ec;
-        const off_t at = os::seek(fd, 0, SEEK_CUR, ec);
+        const off_t at = os::seek(w.fd, 0, SEEK_CUR, ec);
         if (ec) {
             r.positioned = false;
         } else {
             r.end_offset = static_cast<std::uint64_t>(at);
         }
     }
-    if (r.not_written_back >= writeback_after && r.writeback_works && !is_stdout) {
+    if (r.not_written_back >= w.writeback_after && r.writeback_works && !w.is_stdout) {
         r.not_written_back = 0;
-        if (os::start_writeback(fd)) r.writeback_works = false;  // not a file: fsync alone
+        if (os::start_writeback(w.fd)) r.writeback_works = false;  // not a file: fsync alone
     }
     return r;
 }
@@ -343,15 +342,7 @@ void file_sink::hand_off() noexcept {
     }
     inflight_.swap(pending_);  // pending_ is now the last block's buffer, emptied
     inflight_items_ = items_.size();
-    writer_thread::job j;
-    j.fd = fd_.get();
-    j.data = inflight_.data();
-    j.size = inflight_.size();
-    j.positioned = positioned_;
-    j.not_written_back = not_written_back_;
-    j.writeback_works = writeback_works_;
-    j.writeback_after = s_.writeback_after;
-    writer_->start(j);
+    writer_->start(request(inflight_.data(), inflight_.size()));
 }
 
 void file_sink::collect(bool wait) noexcept {
@@ -422,9 +413,7 @@ bool file_sink::write_pending() noexcept {
     }
     bool ok = true;
     if (head_ < pending_.size()) {
-        ok = take_result(write_out(fd_.get(), pending_.data() + head_, pending_.size() - head_,
-                                   positioned_, is_stdout_, not_written_back_, writeback_works_,
-                                   s_.writeback_after),
+        ok = take_result(write_out(request(pending_.data() + head_, pending_.size() - head_)),
                          SIZE_MAX);
     }
     if (head_ == pending_.size()) {

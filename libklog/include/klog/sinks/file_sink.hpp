@@ -108,7 +108,9 @@ class file_sink final : public sink {
   private:
     struct item {
         record_meta meta;
-        std::size_t end;  ///< offset into pending_ just after its bytes
+        /// Offset just after its bytes: into pending_, or into inflight_ for the first
+        /// inflight_items_ while the writer thread has a block.
+        std::size_t end;
     };
     /// The items not written yet, oldest first: a vector and the index of its first one (a
     /// std::deque allocated and freed a block every nine records). Emptied whenever all are
@@ -149,7 +151,19 @@ class file_sink final : public sink {
     /// Takes the device, inode and end offset of the open file (after open, reopen).
     void learn_position();
     bool write_pending() noexcept;
-    /// What one run of write(2) calls did (here or on the writer thread).
+    /// Bytes to write and what the file's write-back state is before (here or on the writer
+    /// thread).
+    struct write_request {
+        int fd = -1;
+        const char* data = nullptr;
+        std::size_t size = 0;
+        bool positioned = false;
+        bool is_stdout = false;
+        std::size_t not_written_back = 0;
+        bool writeback_works = true;
+        std::size_t writeback_after = 0;
+    };
+    /// What one run of write(2) calls did.
     struct write_result {
         std::size_t written = 0;
         std::uint64_t end_offset = 0;  ///< the file offset after them (when positioned)
@@ -158,12 +172,11 @@ class file_sink final : public sink {
         std::size_t not_written_back = 0;
         bool writeback_works = true;
     };
-    /// Writes `size` bytes from `data` (until done or an error), then starts write-back when
-    /// due. Touches nothing of the sink: the writer thread runs it too.
-    [[nodiscard]] static write_result write_out(int fd, const char* data, std::size_t size,
-                                                bool positioned, bool is_stdout,
-                                                std::size_t not_written_back, bool writeback_works,
-                                                std::size_t writeback_after) noexcept;
+    /// `size` bytes from `data`, with this sink's file and write-back state.
+    [[nodiscard]] write_request request(const char* data, std::size_t size) const noexcept;
+    /// Writes the request's bytes (until done or an error), then starts write-back when due.
+    /// Touches nothing of the sink: the writer thread runs it too.
+    [[nodiscard]] static write_result write_out(const write_request& w) noexcept;
     /// Takes `r` for the bytes after head_: items (at most `max_items`) written completely
     /// count as written. False: the write failed.
     bool take_result(const write_result& r, std::size_t max_items) noexcept;
