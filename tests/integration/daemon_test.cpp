@@ -9,10 +9,13 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "daemon_harness.hpp"
@@ -35,6 +38,36 @@ std::size_t file_lines_of(const std::string& text) {
 /// "r0", "r1", ...: appended, because g++ 12 at -O3 reports a false -Wrestrict (memcpy
 /// overlap inside the inlined string insert) for "r" + std::to_string(i).
 std::string text_r(int i) { return std::string("r").append(std::to_string(i)); }
+
+/// The sequence number of the newest record in this machine's ring: /dev/kmsg read to its end
+/// without waiting (reading /dev/kmsg takes nothing from anybody). -1 if it cannot be read.
+long long newest_kmsg_seq() {
+    const int fd = ::open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return -1;
+    long long newest = -1;
+    char record[8192];
+    for (int i = 0; i < 1'000'000; ++i) {  // a ring holds far fewer records
+        const ssize_t n = ::read(fd, record, sizeof record);
+        if (n < 0 && errno == EPIPE) continue;  // overwritten while reading: go on
+        if (n <= 0) break;
+        const std::string_view r(record, static_cast<std::size_t>(n));
+        const auto comma = r.find(',');
+        if (comma != std::string_view::npos)
+            newest =
+                std::stoll(std::string(r.substr(comma + 1, r.find(',', comma + 1) - comma - 1)));
+    }
+    ::close(fd);
+    return newest;
+}
+
+/// The seq= a klogd state file holds, -1 if none yet ("seq=none" before anything is delivered).
+long long saved_seq(const std::string& state) {
+    const auto text = read_if_any(state);
+    const auto at = text.find("\nseq=");
+    if (at == std::string::npos || !std::isdigit(static_cast<unsigned char>(text[at + 5])))
+        return -1;
+    return std::stoll(text.substr(at + 5));
+}
 
 struct daemon_fixture {
     klog_test::temp_dir dir;
@@ -385,12 +418,13 @@ TEST_CASE(
                            err);
     REQUIRE(eventually([&] { return read_if_any(pid) == std::to_string(klogd.pid()) + "\n"; }));
     CHECK(klog_test::read_file(err).find("reading /dev/kmsg") != std::string::npos);
-    // The whole ring arrives (compare with dmesg -r, read just before).
+    // The whole ring arrives (compare with dmesg -r, read just before). klogd reads the ring in
+    // batches and saves its cursor after each: wait for the newest record's, not the first one.
     const auto dmesg = klog_test::run_process({"/usr/bin/dmesg", "-r"});
-    REQUIRE(eventually([&] {
-        return !file_lines(out).empty() &&
-               read_if_any(dir.file("state")).find("seq=") != std::string::npos;
-    }));
+    const auto state = dir.file("state");
+    const auto newest = newest_kmsg_seq();
+    REQUIRE(newest >= 0);
+    REQUIRE(eventually([&] { return saved_seq(state) >= newest; }));
     const auto first = file_lines(out);
     CHECK(first.size() + 5 >= file_lines_of(dmesg.out));
 
@@ -411,7 +445,12 @@ TEST_CASE(
     const auto fds_after = klog_test::run_process(
         {"/usr/bin/ls", "-l", "/proc/" + std::to_string(klogd.pid()) + "/fd"});
     CHECK(fds_after.out.find("/dev/kmsg") != std::string::npos);
-    // Reopening read the ring again from the start: nothing delivered twice.
+    // Reopening read the ring again from the start: nothing delivered twice. Wait until klogd has
+    // gone through the ring to its newest record, so that a repeat would be in the file by now.
+    const auto newest_after = newest_kmsg_seq();
+    REQUIRE(eventually([&] { return saved_seq(state) >= newest_after; }));
+    // A repeat of the ring would not move the cursor: give it a second to show.
+    CHECK_FALSE(eventually([&] { return file_lines(out).size() >= first.size() + 10; }, 1s));
     const auto again = file_lines(out);
     REQUIRE(again.size() >= first.size());
     CHECK(std::equal(first.begin(), first.end(), again.begin()));
@@ -426,9 +465,10 @@ TEST_CASE(
 // Found by the review of the OS seam: an open(2) of a FIFO output blocks until a reader comes;
 // SIGTERM must end that wait (EINTR back to the event loop), not be retried away. klogd then
 // stayed until SIGKILL: no cursor saved, the pid file left behind.
-TEST_CASE("SIGTERM while a HUP's reopen of a FIFO output waits for a reader stops klogd "
-          "cleanly",
-          "[integration][daemon]") {
+TEST_CASE(
+    "SIGTERM while a HUP's reopen of a FIFO output waits for a reader stops klogd "
+    "cleanly",
+    "[integration][daemon]") {
     daemon_fixture f;
     f.out = f.dir.file("out.fifo");
     REQUIRE(::mkfifo(f.out.c_str(), 0600) == 0);
@@ -445,12 +485,15 @@ TEST_CASE("SIGTERM while a HUP's reopen of a FIFO output waits for a reader stop
     REQUIRE(eventually([&] { return ::read(reader, buf, sizeof buf) > 0; }));
     ::close(reader);
     klogd.signal(SIGHUP);  // reopen: open(O_WRONLY) of a FIFO without a reader blocks
-    REQUIRE(eventually([&] {
-        std::ifstream wchan("/proc/" + std::to_string(klogd.pid()) + "/wchan");
-        std::string w;
-        std::getline(wchan, w);
-        return w.find("fifo") != std::string::npos || w.find("wait_for_partner") != std::string::npos;
-    }, 5s));
+    REQUIRE(eventually(
+        [&] {
+            std::ifstream wchan("/proc/" + std::to_string(klogd.pid()) + "/wchan");
+            std::string w;
+            std::getline(wchan, w);
+            return w.find("fifo") != std::string::npos ||
+                   w.find("wait_for_partner") != std::string::npos;
+        },
+        5s));
     klogd.signal(SIGTERM);
     INFO(f.diagnostics());
     CHECK(klogd.wait_exit(5s) == 0);
