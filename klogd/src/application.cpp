@@ -14,13 +14,14 @@ namespace klogd {
 
 application::application(config cfg)
     : cfg_(std::move(cfg)),
-      metrics_(io_, cfg_,
-               [this] {
-                   return metrics_view{pipeline_.get(), incidents_.stage(), rules_.get(),
-                                       start_time_seconds_}
-                       .render();
-               },
-               diag_fn()),
+      metrics_(
+          io_, cfg_,
+          [this] {
+              return metrics_view{pipeline_.get(), incidents_.stage(), rules_.get(),
+                                  start_time_seconds_}
+                  .render();
+          },
+          diag_fn()),
       pstore_(cfg_, diag_fn(),
               [this](const klog::incidents::incident& i) { incidents_.report(i); }),
       incidents_(io_, cfg_, boot_id_, diag_fn()),
@@ -104,30 +105,17 @@ int application::run_once() {
 }
 
 int application::run_daemon() {
-    signals_.emplace(io_, diag_fn(),
-                     signal_actions::actions{
-                         [this] { stop(0); },
-                         [this] {
-                             pipeline_->flush();
-                             pipeline_->reopen();
-                             loop_->flush_outputs();
-                         },
-                         [this] { loop_->suspend(); }, [this] { loop_->resume(); },
-                         symbols_ ? std::function<void(bool)>([this](bool all) {
-                             symbols_->reload(all);
-                             loop_->flush_outputs();
-                         })
-                                  : nullptr});
+    signals_.emplace(
+        io_, diag_fn(),
+        signal_actions::for_daemon(*pipeline_, *loop_, symbols_.get(), [this] { stop(0); }));
     lifecycle_.start(io_, *pipeline_, [this] { metrics_.start(); });
     signals_->start();
 
-    if (symbols_) {
-        module_events_ = watch_module_events(io_, cfg_, *symbols_, diag_fn(),
-                                             [this](const std::string& text) {
-                                                 std::cerr << "klogd: " << text << '\n';
-                                                 pipeline_->notice("klogd: " + text, 5);
-                                             });
-    }
+    module_events_ =
+        watch_module_events(io_, cfg_, symbols_.get(), diag_fn(), [this](const std::string& text) {
+            std::cerr << "klogd: " << text << '\n';
+            pipeline_->notice("klogd: " + text, 5);
+        });
     loop_->begin_cursor(boot_id_, output_keys_);
     // Backlog first (times estimated until caught up), then live; before it all, what the
     // previous boot left in pstore.

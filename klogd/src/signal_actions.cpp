@@ -2,6 +2,10 @@
 
 #include <csignal>
 
+#include "klog/pipeline.hpp"
+#include "klogd/read_loop.hpp"
+#include "klogd/symbol_stage.hpp"
+
 namespace klogd {
 
 namespace {
@@ -22,6 +26,27 @@ std::string signal_name(int signo) {
 }
 
 }  // namespace
+
+signal_actions::actions signal_actions::for_daemon(klog::pipeline& pipeline, read_loop& loop,
+                                                   symbol_stage* symbols,
+                                                   std::function<void()> stop) {
+    actions a;
+    a.stop = std::move(stop);
+    a.reopen_outputs = [&pipeline, &loop] {
+        pipeline.flush();
+        pipeline.reopen();
+        loop.flush_outputs();
+    };
+    a.suspend = [&loop] { loop.suspend(); };
+    a.resume = [&loop] { loop.resume(); };
+    if (symbols != nullptr) {
+        a.reload = [symbols, &loop](bool all) {
+            symbols->reload(all);
+            loop.flush_outputs();
+        };
+    }
+    return a;
+}
 
 signal_actions::signal_actions(boost::asio::io_context& io,
                                std::function<void(const std::string&)> diag, actions a)

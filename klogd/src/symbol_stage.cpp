@@ -82,8 +82,8 @@ bool symbol_stage::rewrite(const klog::record_view& record, std::string& out) {
     return result.expanded;
 }
 
-std::optional<klog::symbols::symbol_loader::config> symbol_tables(const config& cfg,
-                                                                 const symbol_stage::report_fn& diag) {
+std::optional<klog::symbols::symbol_loader::config> symbol_tables(
+    const config& cfg, const symbol_stage::report_fn& diag) {
     if (cfg.no_symbols) {
         diag("-x: no address resolution");
         return std::nullopt;
@@ -119,8 +119,7 @@ std::unique_ptr<symbol_stage> make_symbol_stage(const config& cfg,
     auto tables = symbol_tables(cfg, diag);
     if (!tables) return nullptr;
     const bool to_log = !cfg.one_shot;
-    auto stage = std::make_unique<symbol_stage>(std::move(*tables), cfg.oops_reload,
-                                                cfg.print_both,
+    auto stage = std::make_unique<symbol_stage>(std::move(*tables), cfg.oops_reload, cfg.print_both,
                                                 [diag, notice, to_log](const std::string& line) {
                                                     diag(line);
                                                     if (to_log) notice(line);
@@ -130,13 +129,14 @@ std::unique_ptr<symbol_stage> make_symbol_stage(const config& cfg,
 }
 
 std::unique_ptr<module_events> watch_module_events(boost::asio::io_context& io, const config& cfg,
-                                                   symbol_stage& symbols,
+                                                   symbol_stage* stage,
                                                    const symbol_stage::report_fn& diag,
                                                    const symbol_stage::report_fn& unavailable) {
-    if (cfg.source == source_kind::replay ||
+    if (stage == nullptr || cfg.source == source_kind::replay ||
         (cfg.kallsyms && *cfg.kallsyms != defaults::kallsyms)) {
         return nullptr;
     }
+    symbol_stage& symbols = *stage;
     auto events = std::make_unique<module_events>(
         io, [&symbols, diag](module_events::action a, std::string_view name, std::uint64_t usec) {
             if (a == module_events::action::add) {

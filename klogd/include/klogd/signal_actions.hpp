@@ -5,7 +5,14 @@
 #include <functional>
 #include <string>
 
+namespace klog {
+class pipeline;
+}
+
 namespace klogd {
+
+class read_loop;
+class symbol_stage;
 
 /// The daemon's signals, acted on at once through the io_context (not after the next kernel
 /// message): TERM/INT stop, HUP reopens the outputs, TSTP/CONT close and reopen the source,
@@ -20,6 +27,11 @@ class signal_actions {
         /// Reloads module symbols (false) or all (true); empty: no address resolution (-x).
         std::function<void(bool all)> reload;
     };
+
+    /// The daemon's actions: HUP flushes and reopens the pipeline's outputs, TSTP/CONT suspend
+    /// and resume `loop`, USR1/USR2 reload `symbols` (null: -x); what waits then goes out.
+    static actions for_daemon(klog::pipeline& pipeline, read_loop& loop, symbol_stage* symbols,
+                              std::function<void()> stop);
 
     /// Takes the signals at once (from now on they wait for start() instead of acting).
     signal_actions(boost::asio::io_context& io, std::function<void(const std::string&)> diag,

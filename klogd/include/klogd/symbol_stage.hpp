@@ -82,10 +82,10 @@ class symbol_stage final : public klog::record_rewriter {
 
 /// The kernel's module uevents feed `symbols` (a module's table read at its load, kept after its
 /// unload); `diag` says each; `unavailable` says once why there are none (then only the
-/// fallback reload remains). Null where module symbols do not come from this kernel's
-/// /proc/kallsyms (a replay, another --kallsyms).
+/// fallback reload remains). Null without a symbol stage (-x) or where module symbols do not
+/// come from this kernel's /proc/kallsyms (a replay, another --kallsyms).
 [[nodiscard]] std::unique_ptr<module_events> watch_module_events(
-    boost::asio::io_context& io, const config& cfg, symbol_stage& symbols,
+    boost::asio::io_context& io, const config& cfg, symbol_stage* symbols,
     const symbol_stage::report_fn& diag, const symbol_stage::report_fn& unavailable);
 
 }  // namespace klogd
