@@ -2,19 +2,20 @@
 // records, and writes them all (once, in order, no NUL bytes) when space returns.
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstring>
 #include <optional>
-#include <tuple>
 #include <string>
 #include <thread>
+#include <tuple>
 
 #include "daemon_harness.hpp"
 #include "test_support.hpp"
@@ -81,8 +82,10 @@ namespace {
 std::string saved_log(int records, const std::string& marker) {
     std::string saved;
     for (int i = 0; i < records; ++i) {
-        saved += kmsg_record(6, static_cast<std::uint64_t>(i), 1000000 + static_cast<std::uint64_t>(i),
-                             marker + " " + std::to_string(i) + " " + std::string(static_cast<std::size_t>(i % 40), 'q'));
+        saved +=
+            kmsg_record(6, static_cast<std::uint64_t>(i), 1000000 + static_cast<std::uint64_t>(i),
+                        marker + " " + std::to_string(i) + " " +
+                            std::string(static_cast<std::size_t>(i % 40), 'q'));
         saved += '\0';
     }
     return saved;
@@ -134,9 +137,10 @@ struct full_disk {
 
 }  // namespace
 
-TEST_CASE("one-shot (-o) to a full filesystem: every record written once and in order when "
-          "space returns",
-          "[integration][file]") {
+TEST_CASE(
+    "one-shot (-o) to a full filesystem: every record written once and in order when "
+    "space returns",
+    "[integration][file]") {
     // -o writes its file in blocks from a second thread: a block the full disk takes in part
     // comes back whole, and klogd writes it (and what it formatted meanwhile) once room returns.
     constexpr int records = 40000;  // about 2.6 MB of output: ten blocks and more
@@ -155,9 +159,10 @@ TEST_CASE("one-shot (-o) to a full filesystem: every record written once and in 
     CHECK(check_prefix(out, "oneshot full") == static_cast<std::size_t>(records));
 }
 
-TEST_CASE("one-shot (-o) on a filesystem that stays full gives up after --flush-timeout, says "
-          "what is missing, and waits without spinning",
-          "[integration][file]") {
+TEST_CASE(
+    "one-shot (-o) on a filesystem that stays full gives up after --flush-timeout, says "
+    "what is missing, and waits without spinning",
+    "[integration][file]") {
     const full_disk disk("1m", 1 << 20, 0, 20000, "stays full");
     const auto& [out, log] = std::tie(disk.out, disk.log);
     rusage before{};
@@ -165,11 +170,15 @@ TEST_CASE("one-shot (-o) on a filesystem that stays full gives up after --flush-
     const auto started = std::chrono::steady_clock::now();
     const auto r = klog_test::run_klogd(
         {"-o", "-x", "--format=raw", "--source=" + log, "-f", out, "--flush-timeout=2"});
-    const auto wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const auto wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     rusage after{};
     ::getrusage(RUSAGE_CHILDREN, &after);
-    const auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
-    const double cpu = secs(after.ru_utime) - secs(before.ru_utime) + secs(after.ru_stime) - secs(before.ru_stime);
+    const auto secs = [](const timeval& t) {
+        return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+    };
+    const double cpu =
+        secs(after.ru_utime) - secs(before.ru_utime) + secs(after.ru_stime) - secs(before.ru_stime);
     INFO(r.err);
     CHECK(r.exit_code == 1);
     CHECK(r.err.find("records not delivered (No space left on device)") != std::string::npos);
@@ -180,9 +189,10 @@ TEST_CASE("one-shot (-o) on a filesystem that stays full gives up after --flush-
     CHECK(cpu < 0.5 * wall);
 }
 
-TEST_CASE("one-shot (-o) says it stopped reading when an output stayed full, even if it drains "
-          "before the exit",
-          "[integration][file]") {
+TEST_CASE(
+    "one-shot (-o) says it stopped reading when an output stayed full, even if it drains "
+    "before the exit",
+    "[integration][file]") {
     // More than an output holds in memory (4 MiB) waits on a full disk: after --flush-timeout
     // reading stops; room then returns and what was read is written, but the rest of the log
     // never was: that must be said (it was said only if the output was still full at the end).
@@ -203,6 +213,50 @@ TEST_CASE("one-shot (-o) says it stopped reading when an output stayed full, eve
     CHECK(written < static_cast<std::size_t>(records));
 }
 
+// Found by the review of -o's writer thread: a run killed while the disk held a record in part
+// leaves the file ending inside a line (-o keeps no cursor to cut it, nor does a daemon without
+// its state file), and the next run's first record was glued onto that line.
+TEST_CASE(
+    "one-shot (-o) killed while a full disk holds a record in part, run again: the cut "
+    "line is ended and said, no record glued onto it",
+    "[integration][file]") {
+    const full_disk disk("1m", 1 << 20, 100 * 1024, 20000, "killed");
+    const auto& [out, err, filler] = std::tie(disk.out, disk.err, disk.filler);
+    {
+        klog_test::background_klogd klogd(
+            {"-o", "-x", "--format=raw", "--source=" + disk.log, "-f", out}, err);
+        REQUIRE(eventually([&] {
+            return klog_test::read_file(err).find("No space left on device") != std::string::npos;
+        }));
+        klogd.signal(SIGKILL);
+        klogd.wait_exit(5s);
+    }
+    const auto before = klog_test::read_file(out);
+    REQUIRE(!before.empty());
+    REQUIRE(before.back() != '\n');  // the disk took part of a record
+    const auto torn = before.substr(before.rfind('\n') + 1);
+    REQUIRE(::unlink(filler.c_str()) == 0);
+    const auto again = disk.dir.file("again.kmsg");
+    klog_test::write_file(again, saved_log(100, "again"));
+    const auto r =
+        klog_test::run_klogd({"-o", "-x", "--format=raw", "--source=" + again, "-f", out});
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    const auto text = klog_test::read_file(out);
+    REQUIRE(text.starts_with(before + "\n"));
+    const auto lines = klog_test::file_lines(out);
+    const auto kept = static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n'));
+    REQUIRE(lines.size() == kept + 1 + 100 + 1);
+    CHECK(lines[kept] == torn);
+    for (std::size_t i = 0; i < 100; ++i) {
+        CHECK(lines[kept + 1 + i].ends_with("] again " + std::to_string(i) + " " +
+                                            std::string(i % 40, 'q')));
+        CHECK(lines[kept + 1 + i].starts_with("<6>["));
+    }
+    CHECK(lines.back().find(out + ": it ended inside a line (byte " +
+                            std::to_string(before.size()) + ")") != std::string::npos);
+}
+
 TEST_CASE("one-shot (-o) waits for a slow output that writes one huge record",
           "[integration][file]") {
     // A record larger than the output holds in memory goes to the writer thread in one block;
@@ -214,8 +268,10 @@ TEST_CASE("one-shot (-o) waits for a slow output that writes one huge record",
     std::string saved = saved_log(5, "before");
     saved += kmsg_record(6, 5, 1000005, std::string(12 << 20, 'B')) + '\0';
     for (int i = 6; i < 20006; ++i) {
-        saved += kmsg_record(6, static_cast<std::uint64_t>(i), 1000000 + static_cast<std::uint64_t>(i),
-                             "after " + std::to_string(i)) + '\0';
+        saved +=
+            kmsg_record(6, static_cast<std::uint64_t>(i), 1000000 + static_cast<std::uint64_t>(i),
+                        "after " + std::to_string(i)) +
+            '\0';
     }
     klog_test::write_file(log, saved);
     const auto fifo = dir.file("fifo");

@@ -94,7 +94,7 @@ class file_sink::writer_thread {
     write_result result_;
     bool done_ = false;
     bool quit_ = false;
-    bool busy_ = false;  // the sink's thread only
+    bool busy_ = false;   // the sink's thread only
     std::thread thread_;  // last: starts once the rest is ready
 };
 
@@ -148,6 +148,54 @@ void file_sink::learn_position() {
     inode_ = static_cast<std::uint64_t>(st.st_ino);
     written_end_ = static_cast<std::uint64_t>(st.st_size);
     last_pos_begin_ = written_end_;
+    torn_at_.reset();
+    if (written_end_ > 0 && ends_inside_line(st)) torn_at_ = written_end_;
+}
+
+bool file_sink::ends_inside_line(const struct stat& st) const noexcept {
+    std::error_code ec;
+    const auto fd = os::open(path_, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0, ec);
+    if (ec) return false;  // not readable here (--user, a write-only file): nothing is known
+    struct stat same {};
+    if (os::status(fd.get(), same) || same.st_dev != st.st_dev || same.st_ino != st.st_ino) {
+        return false;  // the path names another file by now
+    }
+    char last = '\n';
+    if (os::pread(fd.get(), &last, 1, st.st_size - 1, ec) != 1) return false;
+    return last != '\n';
+}
+
+bool file_sink::end_torn_line() noexcept {
+    std::error_code ec;
+    (void)os::write(fd_.get(), "\n", 1, ec);  // one byte: written or not
+    if (ec) {
+        last_error_ = ec;
+        return false;
+    }
+    dirty_ = true;
+    ++not_written_back_;
+    const auto at = *torn_at_;
+    torn_at_.reset();
+    if (const off_t end = os::seek(fd_.get(), 0, SEEK_CUR, ec); !ec) {
+        written_end_ = static_cast<std::uint64_t>(end);
+        last_pos_begin_ = written_end_;
+    } else {
+        positioned_ = false;
+    }
+    try {
+        const std::string text = "klogd: " + name() + ": it ended inside a line (byte " +
+                                 std::to_string(at) +
+                                 ") that an earlier writer did not finish: klogd ended that "
+                                 "line there, before its own records";
+        diag(text);
+        // After the records already queued, written with them (not a write of its own here).
+        queue_only_ = true;
+        say(text);
+        queue_only_ = false;
+    } catch (const std::exception&) {
+        queue_only_ = false;  // the line is ended; only the notice is missing
+    }
+    return true;
 }
 
 std::uint64_t file_sink::truncate_to(const file_position& saved) {
@@ -211,7 +259,8 @@ bool file_sink::decide_cut(bool cursor_past_kernel) {
         return true;
     }
     struct stat st {};
-    if (!os::status(fd_.get(), st) && static_cast<std::uint64_t>(st.st_size) > plan.position.offset) {
+    if (!os::status(fd_.get(), st) &&
+        static_cast<std::uint64_t>(st.st_size) > plan.position.offset) {
         const auto kept = static_cast<std::uint64_t>(st.st_size) - plan.position.offset;
         const std::string text =
             "klogd: " + name() + ": kept " + std::to_string(kept) +
@@ -245,6 +294,7 @@ void file_sink::put_appended(const record_meta& meta) {
     auto& taken = items_.emplace_back();
     copy_fields(taken.meta, meta);
     taken.end = pending_.size();
+    if (queue_only_) return;
     if (meta.level <= crit_level) {
         if (write_pending() && !is_stdout_ && !os::sync(fd_.get())) dirty_ = false;
     } else if (background_) {
@@ -323,8 +373,8 @@ bool file_sink::take_result(const write_result& r, std::size_t max_items) noexce
 }
 
 bool file_sink::clean() const noexcept {
-    return !closed_ && !planned_cut_ && !save_cursor_ && head_ == 0 && front_begin_ == 0 &&
-           !last_error_;
+    return !closed_ && !planned_cut_ && !save_cursor_ && !torn_at_ && head_ == 0 &&
+           front_begin_ == 0 && !last_error_;
 }
 
 void file_sink::hand_off() noexcept {
@@ -412,6 +462,7 @@ bool file_sink::write_pending() noexcept {
         }
     }
     bool ok = true;
+    if (head_ < pending_.size() && torn_at_ && !end_torn_line()) return false;
     if (head_ < pending_.size()) {
         ok = take_result(write_out(request(pending_.data() + head_, pending_.size() - head_)),
                          SIZE_MAX);

@@ -82,8 +82,7 @@ TEST_CASE("file_sink: a record whose formatting fails leaves nothing of itself i
     CHECK(f.counters().written == 2);
 }
 
-TEST_CASE("file_sink: truncate_to cuts only its own file, only what lies beyond",
-          "[sinks][file]") {
+TEST_CASE("file_sink: truncate_to cuts only its own file, only what lies beyond", "[sinks][file]") {
     klog_test::temp_dir dir;
     const auto path = dir.file("kern.log");
     klog_test::write_file(path, "line 1\nline 2\nline 3 written after the cursor was saved\n");
@@ -104,6 +103,72 @@ TEST_CASE("file_sink: truncate_to cuts only its own file, only what lies beyond"
     f.flush();
     CHECK(klog_test::read_file(path) == "line 1\nline 2\n<6>[    0.000003] three\n");
     CHECK(f.truncate_to({dev, ino, 7}) == 0);  // never after it wrote
+}
+
+// A file that ends inside a line (an earlier -o or klogd without a state file killed while
+// writing, another program): klogd's first record was glued onto that line's end.
+TEST_CASE(
+    "file_sink: a file that ends inside a line has that line ended before the first "
+    "record, and says so",
+    "[sinks][file]") {
+    klog_test::temp_dir dir;
+    const auto path = dir.file("kern.log");
+    klog_test::write_file(path, "older\n<6>[    0.000001] torn rec");
+    {
+        file_sink f(path, std::make_unique<klog::formatters::raw_formatter>());
+        CHECK(klog_test::read_file(path) == "older\n<6>[    0.000001] torn rec");  // untouched
+        f.flush();  // nothing to write: nothing written
+        CHECK(file_size(path) == 32);
+        f.take(text_record(2, "two"), {}, meta_for(2, 2));
+        f.flush();
+        const auto text = klog_test::read_file(path);
+        REQUIRE(text.starts_with("older\n<6>[    0.000001] torn rec\n<6>[    0.000002] two\n"));
+        CHECK(text.find("kern.log: it ended inside a line (byte 32)") != std::string::npos);
+        CHECK(text.back() == '\n');
+        CHECK(f.durable_file_position()->offset == file_size(path));
+        CHECK(f.durable_seq() == 2U);
+    }
+    // Whole lines: nothing added, nothing said.
+    const auto before = klog_test::read_file(path);
+    {
+        file_sink f(path, std::make_unique<klog::formatters::raw_formatter>());
+        f.take(text_record(3, "three"), {}, meta_for(3, 3));
+        f.flush();
+    }
+    CHECK(klog_test::read_file(path) == before + "<6>[    0.000003] three\n");
+}
+
+TEST_CASE(
+    "file_sink: a torn line that the saved cursor cuts off is not ended, and a newline the "
+    "disk refuses is written before the records",
+    "[sinks][file][faults]") {
+    klog_test::temp_dir dir;
+    const auto path = dir.file("kern.log");
+    klog_test::write_file(path, "line 1\nline 2\n<6>[    0.000003] tor");
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    {
+        file_sink f(path, std::make_unique<klog::formatters::raw_formatter>());
+        CHECK(f.truncate_to({static_cast<std::uint64_t>(st.st_dev),
+                             static_cast<std::uint64_t>(st.st_ino), 14}) == 21);
+        f.take(text_record(3, "three"), {}, meta_for(3, 3));
+        f.flush();
+    }
+    CHECK(klog_test::read_file(path) == "line 1\nline 2\n<6>[    0.000003] three\n");
+
+    klog_test::write_file(path, "a torn line");
+    file_sink f(path, std::make_unique<klog::formatters::raw_formatter>());
+    f.take(text_record(1, "one"), {}, meta_for(1, 1));
+    {
+        const klog::os::scoped_faults disk_full({klog::os::fail(klog::os::call::write, ENOSPC)});
+        f.flush();
+        CHECK(f.last_error() == std::errc::no_space_on_device);
+        CHECK(klog_test::read_file(path) == "a torn line");  // the record does not go first
+        CHECK(f.unsafe() == 1);
+    }
+    f.flush();
+    CHECK(klog_test::read_file(path).starts_with("a torn line\n<6>[    0.000001] one\n"));
+    CHECK(f.durable_seq() == 1U);
 }
 
 TEST_CASE("file_sink: on a failing device records wait, nothing is torn, the output fills up",
@@ -176,9 +241,10 @@ TEST_CASE("file_sink: after a burst the device starts writing back, a non-file i
     }
 }
 
-TEST_CASE("file_sink: thousands of records written in part by a failing device stay whole and "
-          "in order",
-          "[sinks][file]") {
+TEST_CASE(
+    "file_sink: thousands of records written in part by a failing device stay whole and "
+    "in order",
+    "[sinks][file]") {
     // Short writes, then a full disk after about two thirds: the records written so far leave
     // the queue (which compacts itself once most of it is gone), the rest wait, and the next
     // flush writes them after the others.
@@ -201,8 +267,8 @@ TEST_CASE("file_sink: thousands of records written in part by a failing device s
     }
     std::size_t left = 0;
     {
-        const klog::os::scoped_faults failing(
-            {klog::os::fail(call::write, ENOSPC).after(200), klog::os::shorten(call::write, 1000).always()});
+        const klog::os::scoped_faults failing({klog::os::fail(call::write, ENOSPC).after(200),
+                                               klog::os::shorten(call::write, 1000).always()});
         f.flush();
         left = f.unsafe();
     }
@@ -260,7 +326,8 @@ TEST_CASE("delivery_queue with a spool: safe once written, released once acknowl
     const auto path = dir.file("spool");
     {
         delivery_queue q({}, std::make_unique<spool>(path, 1 << 20));
-        for (std::uint64_t i = 1; i <= 6; ++i) q.push(std::string("s") + std::to_string(i), meta_for(i, i));
+        for (std::uint64_t i = 1; i <= 6; ++i)
+            q.push(std::string("s") + std::to_string(i), meta_for(i, i));
         CHECK(q.first_unsafe()->seq == 1U);
         CHECK(q.unsafe() == 6);
         CHECK(q.ready() == 0);  // nothing on disk yet
@@ -271,7 +338,8 @@ TEST_CASE("delivery_queue with a spool: safe once written, released once acknowl
         CHECK(q.acknowledge(30) == 0);  // tokens are per batch here
         CHECK(q.acknowledge(60) == 6);
         CHECK(q.idle());
-        for (std::uint64_t i = 7; i <= 9; ++i) q.push(std::string("s") + std::to_string(i), meta_for(i, i));
+        for (std::uint64_t i = 7; i <= 9; ++i)
+            q.push(std::string("s") + std::to_string(i), meta_for(i, i));
         q.write_spool();
         REQUIRE(q.ready() == 3);
         q.mark_sent(2, 80);  // s7, s8 sent; killed before any acknowledgement

@@ -36,7 +36,8 @@ namespace klog::sinks {
 /// device, inode and the offset where the records up to the watermark end
 /// (`durable_file_position`); at the next start `truncate_to` cuts what an earlier run wrote
 /// past that offset, if the file is still the same inode and longer. Standard output has no
-/// position (it is delivered at least once).
+/// position (it is delivered at least once). A file that ends inside a line when the first
+/// record is written to it (after any cut) gets a newline first, and a notice says so.
 class file_sink final : public sink {
   public:
     struct settings {
@@ -148,8 +149,15 @@ class file_sink final : public sink {
     [[nodiscard]] static os::unique_fd open_path(const std::string& path);
     /// A planned cut is decided (true: writing may go on; false: not known yet).
     bool decide_cut(bool cursor_past_kernel = false);
-    /// Takes the device, inode and end offset of the open file (after open, reopen).
+    /// Takes the device, inode and end offset of the open file (after open, reopen, a cut),
+    /// and whether it ends inside a line.
     void learn_position();
+    /// Whether the regular file `st` describes ends with a byte other than a newline (read
+    /// through a descriptor of its own: this one may only write). False when it cannot be read.
+    [[nodiscard]] bool ends_inside_line(const struct stat& st) const noexcept;
+    /// Ends the line the file ended inside (before the first record is written to it), then
+    /// says so in the file and through diag. False: the newline could not be written.
+    bool end_torn_line() noexcept;
     bool write_pending() noexcept;
     /// Bytes to write and what the file's write-back state is before (here or on the writer
     /// thread).
@@ -180,8 +188,8 @@ class file_sink final : public sink {
     /// Takes `r` for the bytes after head_: items (at most `max_items`) written completely
     /// count as written. False: the write failed.
     bool take_result(const write_result& r, std::size_t max_items) noexcept;
-    /// The queue may go to the writer thread: nothing written in part, no error, no cut or
-    /// cursor save before the first write.
+    /// The queue may go to the writer thread: nothing written in part, no error, no cut,
+    /// cursor save or cut line to end before the first write.
     [[nodiscard]] bool clean() const noexcept;
     /// Hands what waits to the writer thread (after taking its last result), or writes it here
     /// when the queue is not clean.
@@ -197,7 +205,7 @@ class file_sink final : public sink {
     std::size_t head_ = 0;         ///< bytes of pending_ already written
     std::size_t front_begin_ = 0;  ///< where the first record not written completely begins
     item_queue items_;
-    bool dirty_ = false;  ///< written since the last fsync
+    bool dirty_ = false;                ///< written since the last fsync
     std::size_t not_written_back_ = 0;  ///< bytes written since the last fsync or write-back start
     bool writeback_works_ = true;       ///< start_writeback failed once: never again
     struct planned_cut {
@@ -213,16 +221,20 @@ class file_sink final : public sink {
     bool positioned_ = false;
     std::uint64_t device_ = 0;
     std::uint64_t inode_ = 0;
-    std::uint64_t written_end_ = 0;            ///< file offset after the last byte written
-    std::optional<std::uint64_t> last_pos_;    ///< position of the last item written
-    std::uint64_t last_pos_begin_ = 0;         ///< file offset where that position begins
+    std::uint64_t written_end_ = 0;          ///< file offset after the last byte written
+    std::optional<std::uint64_t> last_pos_;  ///< position of the last item written
+    std::uint64_t last_pos_begin_ = 0;       ///< file offset where that position begins
+    /// The file ended inside a line at this offset when it was opened (or cut): a newline goes
+    /// before the first record written to it.
+    std::optional<std::uint64_t> torn_at_;
+    bool queue_only_ = false;  ///< put_appended only queues (a notice queued while writing)
     // Background writing (settings::background_block).
     class writer_thread;
-    bool background_ = false;        ///< blocks go to the writer thread (until finish())
+    bool background_ = false;  ///< blocks go to the writer thread (until finish())
     /// The block the writer thread has (not touched meanwhile); empty between blocks, when
     /// it is the buffer pending_ becomes at the next hand-off.
     std::string inflight_;
-    std::size_t inflight_items_ = 0;  ///< the first items, whose bytes are inflight_
+    std::size_t inflight_items_ = 0;         ///< the first items, whose bytes are inflight_
     std::unique_ptr<writer_thread> writer_;  ///< last: stops before the buffers go
 };
 
