@@ -62,8 +62,7 @@ void pipeline::on_record(const record_view& record) {
                    std::to_string(*session_last_) + " to " + std::to_string(*seq) +
                    ": a new numbering, delivered from here");
             for (auto& out : outputs_) {
-                out->resume_after(*seq > 0 ? std::optional<std::uint64_t>(*seq - 1)
-                                           : std::nullopt);
+                out->resume_after(*seq > 0 ? std::optional<std::uint64_t>(*seq - 1) : std::nullopt);
             }
             read_last_.reset();
             ++counters_.renumbered;
@@ -134,10 +133,11 @@ void pipeline::on_record(const record_view& record) {
     if (rewritten) {
         changed_ = record;
         changed_.text = rewritten_;
+        changed_.single_line = false;  // the rewriter's text: not scanned
     }
     // The previous boot's kernel time says nothing about this boot's clock.
-    const auto time = clock_.time_for(record.pstore ? std::nullopt : record.ts_usec,
-                                      estimated_ || record.pstore);
+    const auto time =
+        clock_.time_for(record.pstore ? std::nullopt : record.ts_usec, estimated_ || record.pstore);
     const std::uint64_t pos = ++position_;
     for (std::size_t i = 0; i < outputs_.size(); ++i) {
         auto& out = outputs_[i];
@@ -243,8 +243,7 @@ void pipeline::on_event(sources::source_event event) {
 
 void pipeline::notice(std::string_view text, std::uint8_t level) {
     notice_text_.assign(text);
-    deliver_own(own_notice(notice_text_, level), clock_.time_for(std::nullopt, estimated_),
-                level);
+    deliver_own(own_notice(notice_text_, level), clock_.time_for(std::nullopt, estimated_), level);
 }
 
 void pipeline::deliver_own(const record_view& own, const formatters::record_time& time,

@@ -34,6 +34,9 @@ struct record_view {
     std::string_view text;       ///< unescaped message bytes (may hold newlines, NUL, controls)
     dictionary_view dictionary;  ///< SUBSYSTEM=, DEVICE=, any KEY=VALUE
     bool malformed = false;      ///< the bytes did not parse; text holds them as they were
+    /// `text` holds no newline, as the decoder knows from its own scan (false: not known, so
+    /// a stage that splits lines looks for them).
+    bool single_line = false;
     /// klogd's own record (a loss notice, later an incident report), never read from the
     /// kernel: every formatter marks it where no kernel or userspace text can reach.
     bool own = false;

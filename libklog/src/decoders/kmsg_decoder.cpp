@@ -46,7 +46,8 @@ void parse_extra_fields(std::string_view rest, record_view& r) noexcept {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 /// The digits that lead the eight bytes at `p` (all readable): how many (0..8), and their value
 /// in `value`. Eight bytes at once, no branch per digit.
-[[gnu::always_inline]] inline std::size_t leading_digits8(const char* p, std::uint64_t& value) noexcept {
+[[gnu::always_inline]] inline std::size_t leading_digits8(const char* p,
+                                                          std::uint64_t& value) noexcept {
     constexpr std::uint64_t ones = 0x0101010101010101ULL;
     std::uint64_t x;
     std::memcpy(&x, p, sizeof x);
@@ -61,8 +62,8 @@ void parse_extra_fields(std::string_view rest, record_view& r) noexcept {
     // The digits' values, moved up so that the missing ones are leading zeros (the first byte
     // is the most significant digit), then combined in pairs, fours and eights.
     std::uint64_t v = (x & (ones * 0x0f)) << (8 * (8 - n));
-    v = (v * 2561) >> 8;                                                  // 10 * 2^8 + 1
-    v = ((v & 0x00ff00ff00ff00ffULL) * 6553601) >> 16;                    // 100 * 2^16 + 1
+    v = (v * 2561) >> 8;                                              // 10 * 2^8 + 1
+    v = ((v & 0x00ff00ff00ff00ffULL) * 6553601) >> 16;                // 100 * 2^16 + 1
     value = ((v & 0x0000ffff0000ffffULL) * 42949672960001ULL) >> 32;  // 10^4 * 2^32 + 1
     return n;
 }
@@ -79,8 +80,8 @@ template <typename T>
     // Eight digits at a time where sixteen bytes can be read: up to digits10 digits cannot
     // exceed T; more go to the checked loop below.
     if (end - p >= 16) {
-        static constexpr std::uint64_t pow10[] = {1,       10,       100,       1'000,     10'000,
-                                                  100'000, 1'000'000, 10'000'000, 100'000'000};
+        static constexpr std::uint64_t pow10[] = {
+            1, 10, 100, 1'000, 10'000, 100'000, 1'000'000, 10'000'000, 100'000'000};
         std::uint64_t v = 0;
         std::size_t n = leading_digits8(p, v);
         if (n == 0) return false;
@@ -105,7 +106,8 @@ template <typename T>
     for (; p != end; ++p) {
         const auto digit = static_cast<unsigned>(static_cast<unsigned char>(*p)) - '0';
         if (digit > 9) break;
-        if (static_cast<std::size_t>(p - start) >= unchecked && v > (max - digit) / 10) return false;
+        if (static_cast<std::size_t>(p - start) >= unchecked && v > (max - digit) / 10)
+            return false;
         v = v * 10 + digit;
     }
     if (p == start) return false;
@@ -220,6 +222,7 @@ void parse_kmsg_record(std::string_view bytes, std::string& scratch, record_view
     r.text = {};
     r.dictionary = {};
     r.malformed = false;
+    r.single_line = false;
     r.own = false;
     r.pstore = false;
     r.incident = nullptr;
@@ -252,9 +255,11 @@ void parse_kmsg_record(std::string_view bytes, std::string& scratch, record_view
     const std::string_view escaped_text = body.substr(0, nl);
     std::string_view trailer = nl >= body.size() ? std::string_view{} : body.substr(nl + 1);
 
-    // Fast path: nothing escaped and no dictionary — views straight into the input.
+    // Fast path: nothing escaped and no dictionary — views straight into the input; the scan
+    // stopped at the first newline, so the text holds none.
     if (!escaped && trailer.empty()) {
         r.text = escaped_text;
+        r.single_line = true;
         return;
     }
 

@@ -1,9 +1,9 @@
 #include "klog/incidents/incident_stage.hpp"
 
+#include <time.h>
+
 #include <algorithm>
 #include <optional>
-
-#include <time.h>
 
 #include "klog/incidents/incident_patterns.hpp"
 #include "klog/text/byte_blocks.hpp"
@@ -37,7 +37,8 @@ std::string_view rtrim(std::string_view s) noexcept {
 std::optional<std::uint32_t> take_number(std::string_view& s) noexcept {
     std::uint64_t v = 0;
     std::size_t n = 0;
-    while (n < s.size() && is_digit(s[n]) && n < 10) v = v * 10 + static_cast<unsigned>(s[n++] - '0');
+    while (n < s.size() && is_digit(s[n]) && n < 10)
+        v = v * 10 + static_cast<unsigned>(s[n++] - '0');
     if (n == 0 || v > 0xffffffffULL) return std::nullopt;
     s.remove_prefix(n);
     return static_cast<std::uint32_t>(v);
@@ -83,7 +84,8 @@ constexpr std::array<std::size_t, anywhere_count> anywhere_pattern = [] {
 }();
 constexpr text::needle_set<anywhere_count> anywhere = [] {
     std::array<std::string_view, anywhere_count> needles{};
-    for (std::size_t k = 0; k < anywhere_count; ++k) needles[k] = line_patterns[anywhere_pattern[k]].needle;
+    for (std::size_t k = 0; k < anywhere_count; ++k)
+        needles[k] = line_patterns[anywhere_pattern[k]].needle;
     return text::needle_set<anywhere_count>(needles);
 }();
 
@@ -127,7 +129,8 @@ bool task_report(std::string_view t) noexcept {
 }
 
 const line_pattern* match(std::string_view text, std::string_view trimmed) noexcept {
-    std::uint32_t candidates = trimmed.empty() ? 0 : by_first_byte[static_cast<unsigned char>(trimmed.front())];
+    std::uint32_t candidates =
+        trimmed.empty() ? 0 : by_first_byte[static_cast<unsigned char>(trimmed.front())];
     for (auto found = anywhere.found(text); found != 0; found &= found - 1) {
         candidates |= 1U << anywhere_pattern[static_cast<std::size_t>(__builtin_ctzll(found))];
     }
@@ -241,8 +244,9 @@ std::optional<frame> symbol_at(std::string_view s) {
     if (rest.substr(0, 2) == " [") {
         const auto close = rest.find(']');
         const auto name = rest.substr(2, close == std::string_view::npos ? 0 : close - 2);
-        if (!name.empty() && name.size() <= 64 &&
-            std::all_of(name.begin(), name.end(), [](char c) { return is_name_char(c) || c == '-'; })) {
+        if (!name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+                return is_name_char(c) || c == '-';
+            })) {
             f.module = std::string(name);
         }
     }
@@ -363,10 +367,9 @@ void incident_stage::feed(const record_view& record, bool already_delivered) {
     for (auto it = open_.begin(); it != open_.end();) {
         auto next = std::next(it);
         const auto& f = it->facts;
-        const bool too_long =
-            record.ts_usec && f.ts_usec && *record.ts_usec > *f.ts_usec &&
-            *record.ts_usec - *f.ts_usec >
-                static_cast<std::uint64_t>(limits_.max_span.count()) * 1000000ULL;
+        const bool too_long = record.ts_usec && f.ts_usec && *record.ts_usec > *f.ts_usec &&
+                              *record.ts_usec - *f.ts_usec >
+                                  static_cast<std::uint64_t>(limits_.max_span.count()) * 1000000ULL;
         if (++it->seen > it->bound) {
             close(it, close_reason::lines);
         } else if (too_long) {
@@ -375,6 +378,10 @@ void incident_stage::feed(const record_view& record, bool already_delivered) {
         it = next;
     }
     std::string_view text = record.text;
+    if (record.single_line) {
+        line(text, record, already_delivered, true);
+        return;
+    }
     for (bool first = true;; first = false) {
         const auto nl = text::find_byte(text, '\n');
         line(text.substr(0, nl), record, already_delivered, first);
@@ -411,9 +418,8 @@ incident_stage::block& incident_stage::open_block(incident_kind kind, std::strin
     // while atomic" on a kernel that panics): the lines that follow belong to both.
     std::optional<std::uint64_t> companion;
     if (kind == incident_kind::panic) {
-        if (const block* o = owner(record);
-            o != nullptr && o->facts.kind != incident_kind::panic && o->facts.frames.empty() &&
-            !o->in_trace) {
+        if (const block* o = owner(record); o != nullptr && o->facts.kind != incident_kind::panic &&
+                                            o->facts.frames.empty() && !o->in_trace) {
             companion = o->id;
         }
     }
@@ -443,8 +449,8 @@ incident_stage::clock::time_point incident_stage::now() const {
         std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
 }
 
-void incident_stage::line(std::string_view text, const record_view& record,
-                          bool already_delivered, bool first_line) {
+void incident_stage::line(std::string_view text, const record_view& record, bool already_delivered,
+                          bool first_line) {
     const auto trimmed = ltrim(text);
     const line_pattern* p = match(text, trimmed);
     // The kernel's reports are warnings or worse; an info line shaped like a report of a task
@@ -506,7 +512,8 @@ void incident_stage::line(std::string_view text, const record_view& record,
             b.awaiting_title = true;
             b.expects_end_trace = true;
         }
-        if (p->role == line_role::title && p->kind == incident_kind::bug) b.expects_end_trace = true;
+        if (p->role == line_role::title && p->kind == incident_kind::bug)
+            b.expects_end_trace = true;
         parse_fields(b, text);
         return;
     }
@@ -600,8 +607,10 @@ void incident_stage::parse_fields(block& b, std::string_view text) {
             ip = t.substr(5);
             if (ip.size() > 5 && ip[4] == ':' && std::all_of(ip.begin(), ip.begin() + 4, is_hex)) {
                 const auto cs = ip.substr(0, 4);
-                if (cs == "0033" || cs == "0023" || cs == "002b" || cs == "0073") ip = {};
-                else ip.remove_prefix(5);
+                if (cs == "0033" || cs == "0023" || cs == "002b" || cs == "0073")
+                    ip = {};
+                else
+                    ip.remove_prefix(5);
             }
         } else if (t.substr(0, 4) == "IP: " || t.substr(0, 5) == "pc : " ||
                    t.substr(0, 9) == "PC is at " || t.substr(0, 10) == "EIP is at ") {
@@ -703,9 +712,8 @@ void incident_stage::parse_fields(block& b, std::string_view text) {
                     f.victim_pid = pid;
                     if (rest.substr(0, 2) == " (") {
                         const auto close = rest.find(") ");
-                        auto name = rest.substr(2, close == std::string_view::npos
-                                                       ? rest.size() - 2
-                                                       : close - 2);
+                        auto name = rest.substr(
+                            2, close == std::string_view::npos ? rest.size() - 2 : close - 2);
                         if (!name.empty() && name.back() == ')') name.remove_suffix(1);
                         f.victim_comm = cut(name, 64);
                     }

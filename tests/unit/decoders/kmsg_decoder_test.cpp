@@ -82,7 +82,8 @@ TEST_CASE("kmsg: u64 seq and timestamp", "[decoders][kmsg]") {
     CHECK(decode("6,18446744073709551616,1,-;overflow\n").malformed);
 }
 
-TEST_CASE("kmsg: backslash-xNN escapes are decoded, including backslash-x5c and backslash-x00", "[decoders][kmsg]") {
+TEST_CASE("kmsg: backslash-xNN escapes are decoded, including backslash-x5c and backslash-x00",
+          "[decoders][kmsg]") {
     const auto r = decode(
         "11,377,4837611,-;klogd-sample: control \\x01 bytes \\x1b[31m and utf8 \\xc3\\xa9 and "
         "backslash \\x5c\\x5c end\n");
@@ -203,27 +204,28 @@ TEST_CASE("kmsg: header numbers of every length, read eight digits at a time or 
     }
 }
 
-TEST_CASE("kmsg: bytes that are not a record pass through whole (but their final newline), "
-          "flagged, keeping a sequence number that still reads",
-          "[decoders][kmsg]") {
+TEST_CASE(
+    "kmsg: bytes that are not a record pass through whole (but their final newline), "
+    "flagged, keeping a sequence number that still reads",
+    "[decoders][kmsg]") {
     struct bad_case {
         std::string bytes;
         std::optional<std::uint64_t> seq;
     };
-    for (const auto& [bad, seq] : std::vector<bad_case>{{"", std::nullopt},
-                                                        {"no header at all\n", std::nullopt},
-                                                        {";text\n", std::nullopt},
-                                                        {"6,1;text\n", 1},
-                                                        {"x,1,1,-;text\n", 1},
-                                                        {"6,1,1\n;late semicolon\n", 1},
-                                                        {"-1,1,1,-;neg\n", 1},
-                                                        {"6,,1,-;empty seq\n", std::nullopt},
-                                                        {"6,1,,-;empty ts\n", 1},
-                                                        {"6 ,1,1,-;space\n", 1},
-                                                        {"2048,7,1,-;pri too big\n", 7},
-                                                        {"6,+5,1,-;plus\n", std::nullopt},
-                                                        {"6,18446744073709551616,0,-;2^64\n",
-                                                         std::nullopt}}) {
+    for (const auto& [bad, seq] :
+         std::vector<bad_case>{{"", std::nullopt},
+                               {"no header at all\n", std::nullopt},
+                               {";text\n", std::nullopt},
+                               {"6,1;text\n", 1},
+                               {"x,1,1,-;text\n", 1},
+                               {"6,1,1\n;late semicolon\n", 1},
+                               {"-1,1,1,-;neg\n", 1},
+                               {"6,,1,-;empty seq\n", std::nullopt},
+                               {"6,1,,-;empty ts\n", 1},
+                               {"6 ,1,1,-;space\n", 1},
+                               {"2048,7,1,-;pri too big\n", 7},
+                               {"6,+5,1,-;plus\n", std::nullopt},
+                               {"6,18446744073709551616,0,-;2^64\n", std::nullopt}}) {
         const auto r = decode(bad);
         INFO("input: " << bad);
         CHECK(r.malformed);
@@ -248,6 +250,8 @@ TEST_CASE("kmsg: every record of the real capture decodes", "[decoders][kmsg][co
         CHECK(*rec.seq == expected_seq);
         ++expected_seq;
         ++records;
+        // The hint that lets later stages skip looking for lines is never wrong.
+        if (rec.single_line) CHECK(rec.text.find('\n') == std::string_view::npos);
         if (!rec.dictionary.empty()) {
             ++with_dict;
             CHECK(rec.dictionary.find("SUBSYSTEM"));
@@ -284,7 +288,8 @@ TEST_CASE("kmsg: a record decoded into a reused one has nothing of the record be
           "[decoders][kmsg]") {
     std::string scratch_reused;
     klog::record_view reused;
-    const std::string full = "14,9,5,c,caller=C3;one\\x0atwo\n SUBSYSTEM=pci\n DEVICE=+pci:0\nstray\n";
+    const std::string full =
+        "14,9,5,c,caller=C3;one\\x0atwo\n SUBSYSTEM=pci\n DEVICE=+pci:0\nstray\n";
     parse_kmsg_record(full, scratch_reused, reused);
     CHECK(reused.caller == "C3");
     CHECK(reused.dictionary.size() == 2);
@@ -307,8 +312,28 @@ TEST_CASE("kmsg: a record decoded into a reused one has nothing of the record be
         CHECK(reused.dictionary.block() == fresh.dictionary.block());
         CHECK(reused.dictionary.size() == fresh.dictionary.size());
         CHECK(reused.malformed == fresh.malformed);
+        CHECK(reused.single_line == fresh.single_line);
         CHECK_FALSE(reused.own);
         CHECK_FALSE(reused.pstore);
         CHECK(reused.incident == nullptr);
     }
+}
+
+TEST_CASE("kmsg: a text is said to be one line only where the decoder saw that it is",
+          "[decoders][kmsg]") {
+    const auto one_line = [](std::string_view bytes) {
+        std::string scratch;
+        return parse_kmsg_record(bytes, scratch).single_line;
+    };
+    CHECK(one_line("6,1,1,-;plain text\n"));
+    CHECK(one_line("6,1,1,-;no final newline"));
+    CHECK(one_line("6,1,1,-;\n"));
+    // An escaped newline is a line break in the text.
+    CHECK(decode("6,1,1,-;one\\x0atwo\n").text == "one\ntwo");
+    CHECK_FALSE(one_line("6,1,1,-;one\\x0atwo\n"));
+    // Anything else the fast path does not take: not known, so not claimed.
+    CHECK_FALSE(one_line("6,1,1,-;a \\x5c b\n"));
+    CHECK_FALSE(one_line("6,1,1,-;text\n SUBSYSTEM=pci\n"));
+    CHECK_FALSE(one_line("6,1,1,-;text\nstray line\n"));
+    CHECK_FALSE(one_line("garbage\nmore"));
 }
