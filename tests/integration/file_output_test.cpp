@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstring>
@@ -246,15 +247,164 @@ TEST_CASE(
     REQUIRE(text.starts_with(before + "\n"));
     const auto lines = klog_test::file_lines(out);
     const auto kept = static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n'));
-    REQUIRE(lines.size() == kept + 1 + 100 + 1);
+    REQUIRE(lines.size() == kept + 1 + 1 + 100);
     CHECK(lines[kept] == torn);
+    // Said first, then the records, each whole.
+    CHECK(lines[kept + 1].starts_with("<4,klogd>klogd: " + out + ": it ended inside a line (byte " +
+                                      std::to_string(before.size()) + ")"));
     for (std::size_t i = 0; i < 100; ++i) {
-        CHECK(lines[kept + 1 + i].ends_with("] again " + std::to_string(i) + " " +
+        CHECK(lines[kept + 2 + i].ends_with("] again " + std::to_string(i) + " " +
                                             std::string(i % 40, 'q')));
-        CHECK(lines[kept + 1 + i].starts_with("<6>["));
+        CHECK(lines[kept + 2 + i].starts_with("<6>["));
     }
-    CHECK(lines.back().find(out + ": it ended inside a line (byte " +
-                            std::to_string(before.size()) + ")") != std::string::npos);
+
+    // Standard output appended to a file (`>>`) that ends inside a line: the same.
+    const auto appended = disk.dir.file("appended.log");
+    klog_test::write_file(appended, "old\npart");
+    const auto shell = klog_test::run_process(
+        {"/bin/sh", "-c", "exec \"$0\" -o -x --format=raw --source=\"$1\" >> \"$2\"",
+         klog_test::klogd_binary(), again, appended});
+    CHECK(shell.exit_code == 0);
+    const auto via_stdout = klog_test::file_lines(appended);
+    REQUIRE(via_stdout.size() == 2 + 1 + 100);
+    CHECK(via_stdout[1] == "part");
+    CHECK(via_stdout[2].starts_with("<4,klogd>klogd: stdout: it ended inside a line (byte 8)"));
+    CHECK(via_stdout[3].ends_with("] again 0 "));
+}
+
+namespace {
+
+/// Fills the filesystem of `path`'s directory to the last block.
+void fill_up(const std::string& path) { fill(path, SIZE_MAX / 2, 0); }
+
+}  // namespace
+
+// Found by the review of the torn-line change: the newline went out at once and the notice
+// behind the whole backlog; a full disk took the newline and some records, the cursor was saved
+// past them, and after kill -9 the restart cut back to that point: the line ended, never said.
+TEST_CASE(
+    "the daemon killed on a full disk after ending a torn line and restarted with its "
+    "state file says once that the line was cut",
+    "[integration][file][daemon]") {
+    klog_test::temp_dir dir;
+    const auto mnt = dir.file("mnt");
+    REQUIRE(::mkdir(mnt.c_str(), 0755) == 0);
+    klog_test::tmpfs_mount fs(mnt, "1m");
+    REQUIRE(fs.mounted());
+    const auto out = mnt + "/kern.log";
+    klog_test::write_file(out, "earlier line\npartial-rec");  // torn at byte 24
+    fill_up(mnt + "/filler");  // room for what is left of kern.log's page
+    klog_test::kmsg_ring ring(dir.file("kmsg.sock"), 10000);
+    for (int i = 0; i < 200; ++i) {
+        ring.add(kmsg_record(6, static_cast<std::uint64_t>(i), static_cast<std::uint64_t>(i),
+                             "line " + std::to_string(i) + " " + std::string(50, 'q')));
+    }
+    const std::vector<std::string> args{"-n",
+                                        "-x",
+                                        "--format=raw",
+                                        "-f",
+                                        out,
+                                        "--source=kmsg:" + ring.path(),
+                                        "--pidfile=" + dir.file("pid"),
+                                        "--state-file=" + dir.file("state")};
+    {
+        // An earlier clean stop that saved no record: nothing of klogd's goes before the
+        // backlog, as with the real /dev/kmsg.
+        struct stat st {};
+        REQUIRE(::stat(out.c_str(), &st) == 0);
+        const auto boot = read_if_any("/proc/sys/kernel/random/boot_id");
+        klog_test::write_file(dir.file("state"),
+                              "boot_id=" + boot.substr(0, boot.find('\n')) +
+                                  "\nseq=none\noutput=file:" + out +
+                                  "\noutput.seq=none\noutput.file=" + std::to_string(st.st_dev) +
+                                  ":" + std::to_string(st.st_ino) + ":24\nclean=1\n");
+        klog_test::background_klogd klogd(args, dir.file("err1"));
+        REQUIRE(eventually([&] {
+            return klog_test::read_file(dir.file("err1")).find("No space left") !=
+                   std::string::npos;
+        }));
+        // The cursor saved after the first write: it must not pass the cut line while the
+        // notice is not on disk.
+        REQUIRE(eventually(
+            [&] { return read_if_any(dir.file("state")).find("seq=") != std::string::npos; }));
+        std::this_thread::sleep_for(300ms);
+        klogd.signal(SIGKILL);
+        klogd.wait_exit(5s);
+    }
+    REQUIRE(::unlink((mnt + "/filler").c_str()) == 0);
+    klog_test::background_klogd klogd(args, dir.file("err2"));
+    REQUIRE(eventually([&] { return klog_test::file_lines(out).size() >= 2 + 1 + 200; }));
+    klogd.signal(SIGTERM);
+    CHECK(klogd.wait_exit(5s) == 0);
+    const auto text = klog_test::read_file(out);
+    INFO(text.substr(0, 600));
+    REQUIRE(text.starts_with("earlier line\npartial-rec\n"));
+    std::size_t said = 0;
+    for (auto at = text.find("it ended inside a line (byte 24)"); at != std::string::npos;
+         at = text.find("it ended inside a line (byte 24)", at + 1)) {
+        ++said;
+    }
+    CHECK(said == 1);
+    // Every record once, in order, whole.
+    std::size_t next = 0;
+    for (const auto& line : klog_test::file_lines(out)) {
+        if (line.find("] line ") == std::string::npos) continue;
+        CHECK(line.ends_with("] line " + std::to_string(next) + " " + std::string(50, 'q')));
+        ++next;
+    }
+    CHECK(next == 200);
+}
+
+TEST_CASE("SIGHUP onto a FIFO after a torn file: no stray newline and no notice in the FIFO",
+          "[integration][file][daemon]") {
+    klog_test::temp_dir dir;
+    const auto out = dir.file("kern.log");
+    klog_test::write_file(out, "old\npart");
+    klog_test::kmsg_ring ring(dir.file("kmsg.sock"), 100);
+    klog_test::background_klogd klogd(
+        {"-n", "-x", "--format=raw", "-f", out, "--source=kmsg:" + ring.path(),
+         "--pidfile=" + dir.file("pid")},
+        dir.file("err"));
+    REQUIRE(eventually([&] { return ring.connections() == 1; }));
+    REQUIRE(::rename(out.c_str(), (out + ".1").c_str()) == 0);
+    REQUIRE(::mkfifo(out.c_str(), 0600) == 0);
+    std::string got;
+    std::atomic<bool> opened{false};
+    std::thread reader([&] {
+        const int fd = ::open(out.c_str(), O_RDONLY | O_CLOEXEC);  // until klogd's reopen
+        opened = true;
+        if (fd < 0) return;
+        char buf[4096];
+        for (int i = 0; i < 1000; ++i) {
+            const auto n = ::read(fd, buf, sizeof buf);
+            if (n <= 0) break;
+            got.append(buf, static_cast<std::size_t>(n));
+        }
+        ::close(fd);
+    });
+    // Whatever fails below, the reader is not left waiting for a writer (bounded in time).
+    struct unblock {
+        const std::string& fifo;
+        std::thread& t;
+        void join() {
+            if (!t.joinable()) return;
+            // A writer that comes and goes: a reader waiting in open(2) returns, one reading
+            // sees the end.
+            const int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+            if (fd >= 0) ::close(fd);
+            t.join();
+        }
+        ~unblock() { join(); }
+    } unblock_reader{out, reader};
+    klogd.signal(SIGHUP);
+    REQUIRE(eventually([&] { return opened.load(); }));
+    ring.add(kmsg_record(6, 0, 0, "a 0"));
+    REQUIRE(eventually([&] { return ring.sent_to_reader() == 1; }));
+    klogd.signal(SIGTERM);
+    CHECK(klogd.wait_exit(5s) == 0);
+    unblock_reader.join();  // klogd is gone: the reader is at the FIFO's end
+    CHECK(got == "<6>[    0.000000] a 0\n");
+    CHECK(klog_test::read_file(out + ".1") == "old\npart");  // never written: nothing added
 }
 
 TEST_CASE("one-shot (-o) waits for a slow output that writes one huge record",

@@ -1,14 +1,12 @@
 #include "klog/os/os.hpp"
 
-#include "klog/os/faults.hpp"
-
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/klog.h>
-#include <sys/un.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +14,8 @@
 #include <cstddef>
 #include <cstring>
 #include <memory>
+
+#include "klog/os/faults.hpp"
 
 namespace klog::os {
 
@@ -274,7 +274,8 @@ void read_all(int fd, std::string& out, std::size_t max_bytes, std::error_code& 
     try {
         std::size_t used = 0;
         while (used < max_bytes) {
-            const auto room = std::min<std::size_t>(max_bytes - used, std::max<std::size_t>(out.size(), 1 << 16));
+            const auto room =
+                std::min<std::size_t>(max_bytes - used, std::max<std::size_t>(out.size(), 1 << 16));
             out.resize(used + room);
             const auto n = read(fd, out.data() + used, room, ec);
             if (ec || n == 0) break;
@@ -401,8 +402,9 @@ std::size_t pwrite_all(int fd, std::string_view bytes, off_t offset, std::error_
             ec = error_of(e);
             break;
         }
-        const auto n = again(
-            [&] { return ::pwrite(fd, bytes.data() + done, size, offset + static_cast<off_t>(done)); });
+        const auto n = again([&] {
+            return ::pwrite(fd, bytes.data() + done, size, offset + static_cast<off_t>(done));
+        });
         if (n <= 0) {
             ec = error_of(n < 0 ? errno : EIO);
             break;
@@ -461,6 +463,13 @@ std::error_code status(int fd, struct stat& st) noexcept {
 }
 
 bool is_terminal(int fd) noexcept { return ::isatty(fd) == 1; }
+
+int status_flags(int fd, std::error_code& ec) noexcept {
+    ec.clear();
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (flags < 0) ec = error_of(errno);
+    return flags;
+}
 
 std::error_code lock_record(int fd) noexcept {
     struct flock lock {};

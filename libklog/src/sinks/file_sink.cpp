@@ -140,62 +140,70 @@ os::unique_fd file_sink::open_path(const std::string& path) {
 void file_sink::learn_position() {
     positioned_ = false;
     last_pos_.reset();
-    if (is_stdout_) return;  // a terminal, a pipe, or a file shared with the shell: no cut
+    torn_at_.reset();
     struct stat st {};
     if (os::status(fd_.get(), st) || !S_ISREG(st.st_mode)) return;
+    // Standard output appending to a file (`>>`) is written at its end too: a line left
+    // unfinished there is ended as well. Written elsewhere (`1<>`), its end says nothing.
+    std::error_code ec;
+    const bool at_end = !is_stdout_ || (os::status_flags(fd_.get(), ec) & O_APPEND) != 0;
+    if (at_end && !ec && st.st_size > 0 && ends_inside_line(st)) {
+        torn_at_ = static_cast<std::uint64_t>(st.st_size);
+    }
+    if (is_stdout_) return;  // a terminal, a pipe, or a file shared with the shell: no cut
     positioned_ = true;
     device_ = static_cast<std::uint64_t>(st.st_dev);
     inode_ = static_cast<std::uint64_t>(st.st_ino);
     written_end_ = static_cast<std::uint64_t>(st.st_size);
     last_pos_begin_ = written_end_;
-    torn_at_.reset();
-    if (written_end_ > 0 && ends_inside_line(st)) torn_at_ = written_end_;
 }
 
 bool file_sink::ends_inside_line(const struct stat& st) const noexcept {
+    // This descriptor's own file, wherever the path now leads (a daemon's chdir("/") with a
+    // relative -f, a rename); by the path only where /proc is missing.
     std::error_code ec;
-    const auto fd = os::open(path_, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0, ec);
-    if (ec) return false;  // not readable here (--user, a write-only file): nothing is known
+    auto fd = os::open("/proc/self/fd/" + std::to_string(fd_.get()),
+                       O_RDONLY | O_NONBLOCK | O_NOCTTY, 0, ec);
+    if (ec) fd = os::open(path_, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0, ec);
     struct stat same {};
-    if (os::status(fd.get(), same) || same.st_dev != st.st_dev || same.st_ino != st.st_ino) {
-        return false;  // the path names another file by now
-    }
     char last = '\n';
-    if (os::pread(fd.get(), &last, 1, st.st_size - 1, ec) != 1) return false;
-    return last != '\n';
+    if (!ec && !os::status(fd.get(), same) && same.st_dev == st.st_dev &&
+        same.st_ino == st.st_ino && os::pread(fd.get(), &last, 1, st.st_size - 1, ec) == 1) {
+        return last != '\n';
+    }
+    diag(name() + ": cannot read its last byte" + (ec ? " (" + ec.message() + ")" : std::string()) +
+         ": a line an earlier writer left unfinished there would not be ended");
+    return false;
 }
 
-bool file_sink::end_torn_line() noexcept {
-    std::error_code ec;
-    (void)os::write(fd_.get(), "\n", 1, ec);  // one byte: written or not
-    if (ec) {
-        last_error_ = ec;
-        return false;
-    }
-    dirty_ = true;
-    ++not_written_back_;
-    const auto at = *torn_at_;
-    torn_at_.reset();
-    if (const off_t end = os::seek(fd_.get(), 0, SEEK_CUR, ec); !ec) {
-        written_end_ = static_cast<std::uint64_t>(end);
-        last_pos_begin_ = written_end_;
-    } else {
-        positioned_ = false;
-    }
+bool file_sink::queue_torn_line_notice() noexcept {
     try {
         const std::string text = "klogd: " + name() + ": it ended inside a line (byte " +
-                                 std::to_string(at) +
+                                 std::to_string(*torn_at_) +
                                  ") that an earlier writer did not finish: klogd ended that "
                                  "line there, before its own records";
-        diag(text);
-        // After the records already queued, written with them (not a write of its own here).
-        queue_only_ = true;
-        say(text);
-        queue_only_ = false;
+        const std::string bytes = "\n" + format_notice(text) + "\n";
+        item notice;
+        notice.meta.pos = UINT64_MAX;
+        notice.meta.level = 4;
+        // What the cursor may claim stays what it was: the notice goes before all that waits.
+        if (!items_.empty()) {
+            notice.meta.before = items_.front().meta.before;
+        } else if (const auto latest = latest_seq()) {
+            notice.meta.before = latest;
+        }
+        notice.end = head_ + bytes.size();
+        pending_.insert(head_, bytes);
+        for (auto& it : items_) it.end += bytes.size();
+        items_.push_front(notice);
+        ++counters_.taken;
+        torn_at_.reset();
+        diag(text.substr(7));
+        return true;
     } catch (const std::exception&) {
-        queue_only_ = false;  // the line is ended; only the notice is missing
+        last_error_ = std::make_error_code(std::errc::not_enough_memory);
+        return false;
     }
-    return true;
 }
 
 std::uint64_t file_sink::truncate_to(const file_position& saved) {
@@ -223,7 +231,7 @@ void file_sink::plan_cut(const file_position& saved, std::optional<std::uint64_t
             (saved_seq ? std::to_string(*saved_seq) : std::string("none")) +
             ") and klogd was stopped without saving it: records after it that the old file "
             "holds, if any, follow here again";
-        diag(text);
+        diag(text.substr(7));  // diag adds its own "klogd: "
         say(text);
         return;
     }
@@ -268,7 +276,7 @@ bool file_sink::decide_cut(bool cursor_past_kernel) {
             (plan.seq ? std::to_string(*plan.seq) : std::string("none")) +
             (first ? "): the kernel no longer holds all records after it, so some may be here twice"
                    : "): the kernel gives none of the records after it again, so they stay");
-        diag(text);
+        diag(text.substr(7));  // diag adds its own "klogd: "
         say(text);
     }
     return true;
@@ -294,7 +302,6 @@ void file_sink::put_appended(const record_meta& meta) {
     auto& taken = items_.emplace_back();
     copy_fields(taken.meta, meta);
     taken.end = pending_.size();
-    if (queue_only_) return;
     if (meta.level <= crit_level) {
         if (write_pending() && !is_stdout_ && !os::sync(fd_.get())) dirty_ = false;
     } else if (background_) {
@@ -462,7 +469,7 @@ bool file_sink::write_pending() noexcept {
         }
     }
     bool ok = true;
-    if (head_ < pending_.size() && torn_at_ && !end_torn_line()) return false;
+    if (head_ < pending_.size() && torn_at_ && !queue_torn_line_notice()) return false;
     if (head_ < pending_.size()) {
         ok = take_result(write_out(request(pending_.data() + head_, pending_.size() - head_)),
                          SIZE_MAX);

@@ -108,39 +108,43 @@ TEST_CASE("file_sink: truncate_to cuts only its own file, only what lies beyond"
 // A file that ends inside a line (an earlier -o or klogd without a state file killed while
 // writing, another program): klogd's first record was glued onto that line's end.
 TEST_CASE(
-    "file_sink: a file that ends inside a line has that line ended before the first "
-    "record, and says so",
+    "file_sink: a file that ends inside a line has that line ended and said before the "
+    "first record",
     "[sinks][file]") {
     klog_test::temp_dir dir;
     const auto path = dir.file("kern.log");
     klog_test::write_file(path, "older\n<6>[    0.000001] torn rec");
+    const std::string notice =
+        "<4,klogd>klogd: " + path +
+        ": it ended inside a line (byte 32) that an earlier writer did not finish: klogd ended "
+        "that line there, before its own records\n";
     {
         file_sink f(path, std::make_unique<klog::formatters::raw_formatter>());
         CHECK(klog_test::read_file(path) == "older\n<6>[    0.000001] torn rec");  // untouched
         f.flush();  // nothing to write: nothing written
         CHECK(file_size(path) == 32);
         f.take(text_record(2, "two"), {}, meta_for(2, 2));
+        f.take(text_record(3, "three"), {}, meta_for(3, 3));
+        CHECK(f.durable_seq() == 1U);
         f.flush();
-        const auto text = klog_test::read_file(path);
-        REQUIRE(text.starts_with("older\n<6>[    0.000001] torn rec\n<6>[    0.000002] two\n"));
-        CHECK(text.find("kern.log: it ended inside a line (byte 32)") != std::string::npos);
-        CHECK(text.back() == '\n');
+        CHECK(klog_test::read_file(path) == "older\n<6>[    0.000001] torn rec\n" + notice +
+                                                "<6>[    0.000002] two\n<6>[    0.000003] three\n");
         CHECK(f.durable_file_position()->offset == file_size(path));
-        CHECK(f.durable_seq() == 2U);
+        CHECK(f.durable_seq() == 3U);
     }
     // Whole lines: nothing added, nothing said.
     const auto before = klog_test::read_file(path);
     {
         file_sink f(path, std::make_unique<klog::formatters::raw_formatter>());
-        f.take(text_record(3, "three"), {}, meta_for(3, 3));
+        f.take(text_record(4, "four"), {}, meta_for(4, 4));
         f.flush();
     }
-    CHECK(klog_test::read_file(path) == before + "<6>[    0.000003] three\n");
+    CHECK(klog_test::read_file(path) == before + "<6>[    0.000004] four\n");
 }
 
 TEST_CASE(
-    "file_sink: a torn line that the saved cursor cuts off is not ended, and a newline the "
-    "disk refuses is written before the records",
+    "file_sink: a torn line the saved cursor cuts off is not ended; until the newline and "
+    "its notice are written whole, the durable position stays where the line was cut",
     "[sinks][file][faults]") {
     klog_test::temp_dir dir;
     const auto path = dir.file("kern.log");
@@ -156,6 +160,8 @@ TEST_CASE(
     }
     CHECK(klog_test::read_file(path) == "line 1\nline 2\n<6>[    0.000003] three\n");
 
+    // A full disk: nothing at all, then the newline and part of the notice (a kill now leaves
+    // the saved position at byte 11, where the next start finds the line torn again).
     klog_test::write_file(path, "a torn line");
     file_sink f(path, std::make_unique<klog::formatters::raw_formatter>());
     f.take(text_record(1, "one"), {}, meta_for(1, 1));
@@ -163,12 +169,41 @@ TEST_CASE(
         const klog::os::scoped_faults disk_full({klog::os::fail(klog::os::call::write, ENOSPC)});
         f.flush();
         CHECK(f.last_error() == std::errc::no_space_on_device);
-        CHECK(klog_test::read_file(path) == "a torn line");  // the record does not go first
-        CHECK(f.unsafe() == 1);
+        CHECK(klog_test::read_file(path) == "a torn line");
+        CHECK(f.unsafe() == 2);  // the notice and the record
+    }
+    {
+        const klog::os::scoped_faults room_for_some(
+            {klog::os::shorten(klog::os::call::write, 20),
+             klog::os::fail(klog::os::call::write, ENOSPC).after(1)});
+        f.flush();
+        CHECK(file_size(path) == 31);
+        CHECK(klog_test::read_file(path).starts_with("a torn line\n<4,klogd>klogd: "));
+        CHECK(f.durable_file_position()->offset == 11);
+        CHECK(f.durable_seq() == 0U);
+        CHECK(f.unsafe() == 2);
     }
     f.flush();
-    CHECK(klog_test::read_file(path).starts_with("a torn line\n<6>[    0.000001] one\n"));
+    const auto text = klog_test::read_file(path);
+    CHECK(text.find("it ended inside a line (byte 11)") != std::string::npos);
+    CHECK(text.ends_with("line there, before its own records\n<6>[    0.000001] one\n"));
     CHECK(f.durable_seq() == 1U);
+    CHECK(f.durable_file_position()->offset == file_size(path));
+}
+
+// A daemon's chdir("/") after opening a relative -f; a cut (logrotate's create) made later.
+TEST_CASE("file_sink: the torn line is found through the open file, not its name",
+          "[sinks][file]") {
+    klog_test::temp_dir dir;
+    const auto path = dir.file("kern.log");
+    klog_test::write_file(path, "old\npart");
+    file_sink f(path, std::make_unique<klog::formatters::raw_formatter>());
+    REQUIRE(::rename(path.c_str(), (path + ".1").c_str()) == 0);
+    klog_test::write_file(path, "someone else's file\n");
+    f.take(text_record(1, "one"), {}, meta_for(1, 1));
+    f.flush();
+    CHECK(klog_test::read_file(path + ".1").starts_with("old\npart\n<4,klogd>klogd: "));
+    CHECK(klog_test::read_file(path) == "someone else's file\n");
 }
 
 TEST_CASE("file_sink: on a failing device records wait, nothing is torn, the output fills up",

@@ -123,6 +123,13 @@ class file_sink final : public sink {
         [[nodiscard]] std::size_t size() const noexcept { return items_.size() - head_; }
         [[nodiscard]] const item& front() const noexcept { return items_[head_]; }
         item& emplace_back() { return items_.emplace_back(); }
+        void push_front(const item& it) {
+            if (head_ > 0) {
+                items_[--head_] = it;
+            } else {
+                items_.insert(items_.begin(), it);
+            }
+        }
         void pop_front() noexcept {
             if (++head_ == items_.size()) {
                 items_.clear();
@@ -152,12 +159,14 @@ class file_sink final : public sink {
     /// Takes the device, inode and end offset of the open file (after open, reopen, a cut),
     /// and whether it ends inside a line.
     void learn_position();
-    /// Whether the regular file `st` describes ends with a byte other than a newline (read
-    /// through a descriptor of its own: this one may only write). False when it cannot be read.
+    /// Whether the open regular file `st` describes ends with a byte other than a newline (read
+    /// through a descriptor of its own, /proc/self/fd: this one may only write). False when it
+    /// cannot be read (said through diag).
     [[nodiscard]] bool ends_inside_line(const struct stat& st) const noexcept;
-    /// Ends the line the file ended inside (before the first record is written to it), then
-    /// says so in the file and through diag. False: the newline could not be written.
-    bool end_torn_line() noexcept;
+    /// Before the first record written to a file that ends inside a line: a newline and a
+    /// notice that says so go in front of what waits, as one item (the durable position stays
+    /// where the line was cut until both are written). False: no memory for it.
+    bool queue_torn_line_notice() noexcept;
     bool write_pending() noexcept;
     /// Bytes to write and what the file's write-back state is before (here or on the writer
     /// thread).
@@ -227,7 +236,6 @@ class file_sink final : public sink {
     /// The file ended inside a line at this offset when it was opened (or cut): a newline goes
     /// before the first record written to it.
     std::optional<std::uint64_t> torn_at_;
-    bool queue_only_ = false;  ///< put_appended only queues (a notice queued while writing)
     // Background writing (settings::background_block).
     class writer_thread;
     bool background_ = false;  ///< blocks go to the writer thread (until finish())

@@ -106,8 +106,8 @@ std::string directory_of(const std::string& path);
 
 /// How far a replaced file is made durable before replace_file returns.
 enum class durability {
-    none,       ///< rename only: a crash may leave the old contents (or, rarely, none)
-    file,       ///< the new contents are on disk before the rename
+    none,                ///< rename only: a crash may leave the old contents (or, rarely, none)
+    file,                ///< the new contents are on disk before the rename
     file_and_directory,  ///< and the rename itself is on disk
 };
 
@@ -167,6 +167,8 @@ bool is_open(int fd) noexcept;
 std::error_code status(int fd, struct stat& st) noexcept;
 /// isatty(3).
 bool is_terminal(int fd) noexcept;
+/// The open file's status flags (fcntl F_GETFL: O_APPEND, O_NONBLOCK, the access mode).
+int status_flags(int fd, std::error_code& ec) noexcept;
 std::error_code sync(int fd) noexcept;
 /// sync_file_range(2) with SYNC_FILE_RANGE_WRITE over the whole file: starts writing its dirty
 /// pages to the device without waiting, so that a later sync() has less to wait for. Durable
