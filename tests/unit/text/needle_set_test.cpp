@@ -2,10 +2,11 @@
 // position) on every line of the Debian capture, on lines built from needle pieces, and on the
 // edges: a needle at the very start (its anchor is not its first byte), overlapping needles,
 // needles sharing an anchor byte, bytes outside ASCII.
-#include <catch2/catch.hpp>
+#include "klog/text/needle_set.hpp"
 
 #include <algorithm>
 #include <array>
+#include <catch2/catch.hpp>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -13,22 +14,27 @@
 #include <utility>
 #include <vector>
 
-#include "klog/text/needle_set.hpp"
-
 namespace {
 
 using klog::text::needle_set;
 
-constexpr std::array<std::string_view, 9> needles{
-    "[<", "RIP: 0010:", "pc : ", "lr : ", " detected stalls on CPUs/tasks", "BUG: soft lockup - CPU#",
-    " invoked oom-killer: ", "Killed process ", "aa"};
+constexpr std::array<std::string_view, 9> needles{"[<",
+                                                  "RIP: 0010:",
+                                                  "pc : ",
+                                                  "lr : ",
+                                                  " detected stalls on CPUs/tasks",
+                                                  "BUG: soft lockup - CPU#",
+                                                  " invoked oom-killer: ",
+                                                  "Killed process ",
+                                                  "aa"};
 constexpr needle_set<needles.size()> set(needles);
 
 /// (needle, position) of every occurrence, by plain search.
 std::vector<std::pair<std::size_t, std::size_t>> plain(std::string_view text) {
     std::vector<std::pair<std::size_t, std::size_t>> all;
     for (std::size_t i = 0; i < needles.size(); ++i) {
-        for (auto at = text.find(needles[i]); at != std::string_view::npos; at = text.find(needles[i], at + 1)) {
+        for (auto at = text.find(needles[i]); at != std::string_view::npos;
+             at = text.find(needles[i], at + 1)) {
             all.emplace_back(i, at);
         }
     }
@@ -42,8 +48,12 @@ std::vector<std::pair<std::size_t, std::size_t>> fast(std::string_view text) {
     std::vector<std::pair<std::size_t, std::size_t>> all;
     set.for_each(text, [&](std::size_t i, std::size_t at) { all.emplace_back(i, at); });
     std::vector<std::pair<std::size_t, std::size_t>> comparing;
-    set.for_each_comparing(text, [&](std::size_t i, std::size_t at) { comparing.emplace_back(i, at); });
+    set.for_each_comparing(text,
+                           [&](std::size_t i, std::size_t at) { comparing.emplace_back(i, at); });
     REQUIRE(all == comparing);  // the same calls in the same order
+    std::vector<std::pair<std::size_t, std::size_t>> narrow;
+    set.for_each_narrow(text, [&](std::size_t i, std::size_t at) { narrow.emplace_back(i, at); });
+    REQUIRE(all == narrow);  // 32 bytes at a time (AVX2) or 16: the same
     std::sort(all.begin(), all.end());
     return all;
 }
@@ -58,7 +68,8 @@ std::uint64_t plain_mask(std::string_view text) {
 
 }  // namespace
 
-TEST_CASE("needle set finds every occurrence the plain search finds in the Debian capture", "[text]") {
+TEST_CASE("needle set finds every occurrence the plain search finds in the Debian capture",
+          "[text]") {
     std::ifstream in(std::string(KLOG_TEST_DATA_DIR) + "/corpus/kmsg.records", std::ios::binary);
     REQUIRE(in);
     std::string line;
@@ -111,22 +122,26 @@ TEST_CASE("needle set agrees with the plain search on lines built from needle pi
     }
 }
 
-TEST_CASE("needle set finds each needle at every position of lines up to three blocks long, "
-          "whole or cut short by the line's end, among NUL and other bytes",
-          "[text]") {
+TEST_CASE(
+    "needle set finds each needle at every position of lines up to three wide blocks "
+    "long, whole or cut short by the line's end, among NUL and other bytes",
+    "[text]") {
     // The last bytes of a line (a 16-byte block or less) are compared from a copy padded with
-    // zeros: the padding must neither hide a needle that ends the line nor make one up.
-    const std::string fillers[] = {std::string(64, '\0'), std::string(64, 'x'),
-                                   std::string(64, '#')};
+    // zeros: the padding must neither hide a needle that ends the line nor make one up. With
+    // AVX2, 32-byte blocks come first and the rest is done 16 bytes at a time: a needle across
+    // each of those seams too.
+    const std::string fillers[] = {std::string(80, '\0'), std::string(80, 'x'),
+                                   std::string(80, '#')};
     for (const auto n : needles) {
         for (const auto& filler : fillers) {
-            for (std::size_t before = 0; before <= 34; ++before) {
+            for (std::size_t before = 0; before <= 70; ++before) {
                 for (std::size_t after = 0; after <= 18; ++after) {
                     const std::string whole =
                         filler.substr(0, before) + std::string(n) + filler.substr(0, after);
                     REQUIRE(fast(whole) == plain(whole));
                     REQUIRE(!fast(whole).empty());
-                    const std::string cut = filler.substr(0, before) + std::string(n.substr(0, n.size() - 1));
+                    const std::string cut =
+                        filler.substr(0, before) + std::string(n.substr(0, n.size() - 1));
                     REQUIRE(fast(cut) == plain(cut));
                 }
             }
@@ -151,7 +166,8 @@ TEST_CASE("needle set with more anchors than buckets: they share them, nothing i
         for (auto& c : text) c = alphabet[rng() % alphabet.size()];
         std::vector<std::pair<std::size_t, std::size_t>> want;
         for (std::size_t i = 0; i < many.size(); ++i) {
-            for (auto at = text.find(many[i]); at != std::string::npos; at = text.find(many[i], at + 1)) {
+            for (auto at = text.find(many[i]); at != std::string::npos;
+                 at = text.find(many[i], at + 1)) {
                 want.emplace_back(i, at);
             }
         }
@@ -159,8 +175,13 @@ TEST_CASE("needle set with more anchors than buckets: they share them, nothing i
         std::vector<std::pair<std::size_t, std::size_t>> got;
         std::vector<std::pair<std::size_t, std::size_t>> comparing;
         big.for_each(text, [&](std::size_t i, std::size_t at) { got.emplace_back(i, at); });
-        big.for_each_comparing(text, [&](std::size_t i, std::size_t at) { comparing.emplace_back(i, at); });
+        big.for_each_comparing(
+            text, [&](std::size_t i, std::size_t at) { comparing.emplace_back(i, at); });
         REQUIRE(got == comparing);
+        std::vector<std::pair<std::size_t, std::size_t>> narrow;
+        big.for_each_narrow(text,
+                            [&](std::size_t i, std::size_t at) { narrow.emplace_back(i, at); });
+        REQUIRE(got == narrow);
         std::sort(got.begin(), got.end());
         REQUIRE(got == want);
     }
