@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The vm suite's self-check: run the daemon_order scenario with a klogd that silently loses
-# every tenth write to its output file (klogd_broken.cpp). The scenario must fail, and its message must name the scenario and say what
+# every second write to its output file (klogd_broken.cpp). The scenario must fail, and its message must name the scenario and say what
 # differed (the missing records). Exit 0 only if the suite caught the broken klogd.
 set -uo pipefail
 cache=$1
@@ -9,7 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 if bash "$here/vm-run.sh" --cache "$cache" --klogd "$broken" daemon_order >"$out" 2>&1; then
-    echo "SELF-CHECK FAILED: daemon_order passed with a klogd that loses every tenth write"
+    echo "SELF-CHECK FAILED: daemon_order passed with a klogd that loses every second write"
     tail -50 "$out"
     exit 1
 fi

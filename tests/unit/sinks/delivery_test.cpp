@@ -143,8 +143,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "file_sink: a torn line the saved cursor cuts off is not ended; until the newline and "
-    "its notice are written whole, the durable position stays where the line was cut",
+    "file_sink: a torn line the saved cursor cuts off is not ended, and until the newline and "
+    "its notice are written whole the durable position stays where the line was cut",
     "[sinks][file][faults]") {
     klog_test::temp_dir dir;
     const auto path = dir.file("kern.log");
