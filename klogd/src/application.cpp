@@ -147,7 +147,7 @@ bool application::finish(std::chrono::milliseconds quiet) {
         metrics_.write_file();
     }
     const bool delivered = report_delivery(*pipeline_, cfg_.one_shot, loop_->gave_up_reading());
-    report_counters(*pipeline_, loop_->cut_lines(), cfg_.debug);
+    report_counters(*pipeline_, loop_->cut_lines(), loop_->cut_records(), cfg_.debug);
     return delivered;
 }
 

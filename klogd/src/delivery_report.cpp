@@ -2,6 +2,8 @@
 
 #include <iostream>
 
+#include "klog/sources/replay_source.hpp"
+
 namespace klogd {
 
 bool report_delivery(const klog::pipeline& pipeline, bool one_shot, bool gave_up_reading) {
@@ -18,8 +20,7 @@ bool report_delivery(const klog::pipeline& pipeline, bool one_shot, bool gave_up
             const auto ec = out->last_error();
             std::cerr << "klogd: " << out->name() << ": " << lacking << " records not delivered"
                       << (ec ? " (" + ec.message() + ")" : std::string())
-                      << (one_shot ? ""
-                                   : "; they are read again from the kernel at the next start")
+                      << (one_shot ? "" : "; they are read again from the kernel at the next start")
                       << '\n';
         } else if (const auto held = out->held(); !held.empty() && !out->idle()) {
             std::cerr << "klogd: " << out->name() << ": " << held
@@ -29,7 +30,8 @@ bool report_delivery(const klog::pipeline& pipeline, bool one_shot, bool gave_up
     return complete;
 }
 
-void report_counters(const klog::pipeline& pipeline, std::uint64_t cut_lines, bool debug) {
+void report_counters(const klog::pipeline& pipeline, std::uint64_t cut_lines,
+                     std::uint64_t cut_records, bool debug) {
     // Outputs: with -d, or when one dropped records or holds some.
     for (const auto& out : pipeline.outputs()) {
         const auto& n = out->counters();
@@ -38,7 +40,13 @@ void report_counters(const klog::pipeline& pipeline, std::uint64_t cut_lines, bo
         }
     }
     if (cut_lines != 0) {
-        std::cerr << "klogd: " << cut_lines << " lines longer than a kernel prints were cut at 8192 bytes\n";
+        std::cerr << "klogd: " << cut_lines
+                  << " lines longer than a kernel prints were cut at 8192 bytes\n";
+    }
+    if (cut_records != 0) {
+        std::cerr << "klogd: " << cut_records << " saved records longer than "
+                  << (klog::sources::replay_source::max_record >> 20)
+                  << " MiB were cut there (the rest of each dropped)\n";
     }
     const auto& c = pipeline.counters();
     if (!debug && c.missed == 0 && c.malformed == 0) return;

@@ -1,10 +1,10 @@
 #include "klogd/read_loop.hpp"
 
-#include <boost/asio/post.hpp>
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <iostream>
-#include <thread>
 #include <system_error>
+#include <thread>
 
 #include "klogd/source_factory.hpp"
 
@@ -59,8 +59,9 @@ void read_loop::drain() {
                 if (!paused_) {
                     for (const auto& out : pipeline_.outputs()) {
                         if (out->mode() == klog::sinks::when_full::block && out->full()) {
-                            hooks_.diag(out->name() + " can take no more: reading paused (the "
-                                                      "kernel ring holds the records meanwhile)");
+                            hooks_.diag(out->name() +
+                                        " can take no more: reading paused (the "
+                                        "kernel ring holds the records meanwhile)");
                         }
                     }
                 }
@@ -359,9 +360,7 @@ void read_loop::close_outputs() {
     sync_outputs();
 }
 
-bool read_loop::read_snapshot() {
-    return syscall_one_shot_ && source_->read_snapshot(pipeline_);
-}
+bool read_loop::read_snapshot() { return syscall_one_shot_ && source_->read_snapshot(pipeline_); }
 
 bool read_loop::read_all() {
     // Read until drained (EAGAIN) or the end of a replayed file, never waiting for the
@@ -398,5 +397,6 @@ void read_loop::say_stopped_reading() const {
 }
 
 std::uint64_t read_loop::cut_lines() const { return source_ ? source_->cut_lines() : 0; }
+std::uint64_t read_loop::cut_records() const { return source_ ? source_->cut_records() : 0; }
 
 }  // namespace klogd

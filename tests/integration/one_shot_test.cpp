@@ -1,10 +1,15 @@
 // The real klogd binary in one-shot mode: on this machine's kernel log (read-only) and on
 // replayed captures of a real Debian kernel.
+#include <signal.h>
+
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "daemon_harness.hpp"
 #include "test_support.hpp"
 
 using klog_test::data_path;
@@ -173,4 +178,42 @@ TEST_CASE("klogd -f appends and never truncates", "[integration][oneshot]") {
         run_klogd({"-o", "--source=-", "-f", file, "--format=raw"}, "<6>[    1.000000] new\n");
     REQUIRE(out.exit_code == 0);
     CHECK(read_file(file) == "existing line\n<6>[    1.000000] new\n");
+}
+
+// Found by the review of -o: a saved log with no record end in it was read into memory whole
+// (/dev/zero until there was none), and a record of any length was held whole.
+TEST_CASE(
+    "a replay holds at most one bounded record: an endless record is cut and said, and "
+    "input without line ends does not fill memory",
+    "[integration][replay][hostile]") {
+    klog_test::temp_dir dir;
+    const auto log = dir.file("saved.kmsg");
+    std::string saved = std::string("6,1,100,-;before\n") + '\0';
+    saved += "6,2,200,-;" + std::string(40 << 20, 'B') + "\n" + '\0';
+    saved += std::string("6,3,300,-;after\n") + '\0';
+    klog_test::write_file(log, saved);
+    const auto out = dir.file("out.log");
+    const auto r = run_klogd({"-o", "-x", "--format=raw", "--source=" + log, "-f", out});
+    CHECK(r.exit_code == 0);
+    CHECK(r.err.find("klogd: 1 saved records longer than 16 MiB were cut there") !=
+          std::string::npos);
+    const auto lines = klog_test::file_lines(out);
+    REQUIRE(lines.size() == 3);
+    CHECK(lines[0] == "<6>[    0.000100] before");
+    CHECK(lines[1].size() == std::string("<6>[    0.000200] ").size() + (16 << 20) - 10);
+    CHECK(lines[2] == "<6>[    0.000300] after");
+
+    // /dev/zero: decided after a few chunks (no line end: one line, cut at 8 KiB, the rest
+    // dropped as it is read); the memory klogd holds stays small while it reads on.
+    klog_test::background_klogd zero({"-o", "-x", "--source=/dev/zero", "-f", "/dev/null"},
+                                     dir.file("zero.err"));
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    REQUIRE(zero.running());
+    const auto status = read_file("/proc/" + std::to_string(zero.pid()) + "/status");
+    const auto at = status.find("VmHWM:");
+    REQUIRE(at != std::string::npos);
+    const auto kib = std::stoull(status.substr(at + 6));
+    CHECK(kib < 64 * 1024);
+    zero.signal(SIGKILL);
+    zero.wait_exit(std::chrono::seconds(5));
 }

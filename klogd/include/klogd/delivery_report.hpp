@@ -16,6 +16,7 @@ bool report_delivery(const klog::pipeline& pipeline, bool one_shot, bool gave_up
 /// The counters, on standard error: each output's with -d or when it dropped or holds records;
 /// lines cut by the source (`cut_lines`); the pipeline's with -d or when records were missed or
 /// malformed.
-void report_counters(const klog::pipeline& pipeline, std::uint64_t cut_lines, bool debug);
+void report_counters(const klog::pipeline& pipeline, std::uint64_t cut_lines,
+                     std::uint64_t cut_records, bool debug);
 
 }  // namespace klogd

@@ -28,13 +28,12 @@ class read_loop {
     using diag_fn = std::function<void(const std::string&)>;
     struct hooks {
         diag_fn diag;                       ///< -d
-        std::function<void(int)> stop;     ///< reading cannot go on: exit status (0: end of input)
-        std::function<void()> written;     ///< after each batch is written out
-        std::function<void()> before_read; ///< before each batch (module events first)
+        std::function<void(int)> stop;      ///< reading cannot go on: exit status (0: end of input)
+        std::function<void()> written;      ///< after each batch is written out
+        std::function<void()> before_read;  ///< before each batch (module events first)
     };
 
-    read_loop(boost::asio::io_context& io, const config& cfg, klog::pipeline& pipeline,
-              hooks h);
+    read_loop(boost::asio::io_context& io, const config& cfg, klog::pipeline& pipeline, hooks h);
 
     /// Opens what the config says to read (throws std::system_error naming it).
     void open_source();
@@ -65,6 +64,7 @@ class read_loop {
     bool read_snapshot();
     [[nodiscard]] bool gave_up_reading() const noexcept { return gave_up_reading_; }
     [[nodiscard]] std::uint64_t cut_lines() const;
+    [[nodiscard]] std::uint64_t cut_records() const;
 
   private:
     using clock = std::chrono::steady_clock;

@@ -94,7 +94,7 @@ read_status replay_source::read_available(record_handler& handler, std::error_co
         decoder_.feed(std::string_view(chunk_.data(), got), on_record);
     } else {
         pending_.append(chunk_.data(), got);
-        const auto format = detect(pending_, got == 0);
+        const auto format = detect(pending_, got == 0 || pending_.size() >= max_detect);
         if (!format) return read_status::more;
         format_ = *format;
         detected_ = true;
@@ -126,13 +126,49 @@ read_status replay_source::read_available(record_handler& handler, std::error_co
 
 void replay_source::deliver_kmsg_record(record_handler& handler, std::string_view bytes) {
     if (bytes.empty()) return;
-    decoders::parse_kmsg_record(bytes, scratch_, record_);
+    const bool cut = bytes.size() > max_record;
+    decoders::parse_kmsg_record(bytes.substr(0, max_record), scratch_, record_);
+    if (cut) {
+        ++cut_records_;
+        record_.malformed = true;  // counted as such; its end is gone
+        record_.single_line = false;
+    }
     handler.on_record(record_);
+}
+
+bool replay_source::skip_cut_rest(bool at_end) {
+    const std::string_view bytes(chunk_.data() + start_, filled_ - start_);
+    std::size_t end = std::string_view::npos;
+    if (format_ == replay_format::kmsg_nul) {
+        if (const auto nul = text::find_byte(bytes, '\0'); nul != std::string_view::npos) {
+            end = nul + 1;
+        }
+    } else {
+        // The end of a record: a newline not followed by an indented dictionary line.
+        for (auto nl = text::find_byte(bytes, '\n'); nl != std::string_view::npos;
+             nl = text::find_byte(bytes, '\n', nl + 1)) {
+            if (nl + 1 < bytes.size() && bytes[nl + 1] != ' ') {
+                end = nl + 1;
+                break;
+            }
+        }
+    }
+    if (end != std::string_view::npos || at_end) {
+        start_ = end != std::string_view::npos ? start_ + end : filled_;
+        skipping_ = false;
+        return true;
+    }
+    // All of it is the cut record's; in the lines form a final newline may still end it.
+    const bool keep_last =
+        format_ == replay_format::kmsg_lines && !bytes.empty() && bytes.back() == '\n';
+    start_ = keep_last ? filled_ - 1 : filled_;
+    return false;
 }
 
 void replay_source::deliver(record_handler& handler, bool at_end) {
     // start_ moves past each record before the handler gets it: a handler that throws loses
     // that record alone, and the next call goes on after it (as kmsg_source does).
+    if (skipping_ && !skip_cut_rest(at_end)) return;
     const char* const base = chunk_.data();
     const std::string_view bytes(base + start_, filled_ - start_);
     const std::size_t origin = start_;
@@ -167,6 +203,14 @@ void replay_source::deliver(record_handler& handler, bool at_end) {
         const std::string_view rest(base + start_, filled_ - start_);
         start_ = filled_;
         deliver_kmsg_record(handler, rest);
+    } else if (filled_ - start_ > max_record) {
+        // An unfinished record past the bound: what is read of it goes out cut, the rest is
+        // dropped as it comes.
+        const std::string_view head(base + start_, filled_ - start_);
+        skipping_ = true;
+        start_ = filled_;
+        if (format_ == replay_format::kmsg_lines && head.back() == '\n') --start_;
+        deliver_kmsg_record(handler, head);
     }
 }
 

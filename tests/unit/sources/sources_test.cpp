@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "klog/formatters/raw_formatter.hpp"
-#include "klog/sinks/file_sink.hpp"
 #include "klog/os/faults.hpp"
+#include "klog/sinks/file_sink.hpp"
 #include "klog/sources/kmsg_source.hpp"
 #include "klog/sources/replay_source.hpp"
 #include "klog/sources/syscall_source.hpp"
@@ -100,8 +100,8 @@ TEST_CASE("kmsg_source: records and what the reads say come out in the order the
         std::vector<std::string> said;
     };
     boost::asio::io_context io;
-    std::deque<step> script = {{"6,1,1,-;one\n"}, {"6,2,2,-;two\n"}, {"", EPIPE},
-                               {"6,9,9,-;nine\n"}, {"", EINTR},        {"", EINVAL},
+    std::deque<step> script = {{"6,1,1,-;one\n"},     {"6,2,2,-;two\n"}, {"", EPIPE},
+                               {"6,9,9,-;nine\n"},    {"", EINTR},       {"", EINVAL},
                                {"6,11,11,-;eleven\n"}};
     std::vector<std::string> want = {"one", "two", "<overrun>", "nine", "<lost>", "eleven"};
     // Records of the kernel's largest size (CONSOLE_EXT_LOG_MAX, 8192 bytes as read), more than
@@ -298,8 +298,8 @@ TEST_CASE("replay_source: records across and longer than its read chunk come out
     // kmsg forms, from reads of any length.
     using klog::sources::replay_source;
     constexpr std::size_t chunk = replay_source::chunk_size;
-    const std::size_t sizes[] = {1, 10, chunk - 40, chunk - 1, chunk, chunk + 1, 7, 3 * chunk + 5,
-                                 100, 2 * chunk, 3};
+    const std::size_t sizes[] = {
+        1, 10, chunk - 40, chunk - 1, chunk, chunk + 1, 7, 3 * chunk + 5, 100, 2 * chunk, 3};
     klog_test::temp_dir dir;
     for (const bool nul : {true, false}) {
         std::string file;
@@ -307,7 +307,8 @@ TEST_CASE("replay_source: records across and longer than its read chunk come out
         std::uint64_t seq = 1;
         for (const std::size_t n : sizes) {
             std::string text(n, 'a');
-            for (std::size_t k = 0; k < n; ++k) text[k] = static_cast<char>('a' + (k * 7 + seq) % 26);
+            for (std::size_t k = 0; k < n; ++k)
+                text[k] = static_cast<char>('a' + (k * 7 + seq) % 26);
             texts.push_back(text);
             file += "6," + std::to_string(seq) + ",0,-;" + text + "\n";
             if (seq % 2 == 0) file += " SUBSYSTEM=usb\n DEVICE=c189:" + std::to_string(seq) + "\n";
@@ -323,7 +324,8 @@ TEST_CASE("replay_source: records across and longer than its read chunk come out
             klog_test::collecting_handler h;
             std::error_code ec;
             std::vector<klog::os::fault> faults;
-            if (piece != 0) faults.push_back(klog::os::shorten(klog::os::call::read, piece).always());
+            if (piece != 0)
+                faults.push_back(klog::os::shorten(klog::os::call::read, piece).always());
             const klog::os::scoped_faults shortened(faults);
             for (int n = 0; n < 100000 && src.read_available(h, ec) == read_status::more; ++n) {
             }
@@ -339,6 +341,79 @@ TEST_CASE("replay_source: records across and longer than its read chunk come out
             }
         }
     }
+}
+
+// Found by the review of -o: a saved log with one endless record (a file without separators,
+// a corrupt dump) was held whole in memory before anything was delivered.
+TEST_CASE(
+    "replay_source: a record past max_record is cut, its rest dropped as it comes, and the "
+    "next records come out whole",
+    "[sources][replay][hostile]") {
+    using klog::sources::replay_source;
+    constexpr std::size_t max = replay_source::max_record;
+    klog_test::temp_dir dir;
+    for (const bool nul : {true, false}) {
+        const std::string end = nul ? std::string("\n", 1) + '\0' : std::string("\n");
+        std::string file = "6,1,0,-;before" + end;
+        file += "6,2,0,-;" + std::string(max + 3 * replay_source::chunk_size + 11, 'B');
+        file += "\n SUBSYSTEM=usb\n" + std::string(nul ? 1 : 0, '\0');
+        file += "6,3,0,-;after" + end + "6,4,0,-;" + std::string(max - 16, 'C') + end;
+        file += "6,5,0,-;last" + end;
+        const auto path = dir.file(nul ? "nul" : "lines");
+        klog_test::write_file(path, file);
+        INFO((nul ? "NUL-separated" : "lines"));
+        boost::asio::io_context io;
+        replay_source src(io, replay_source::open_file(path), "saved");
+        struct sizes_handler final : klog::sources::record_handler {
+            struct seen {
+                std::optional<std::uint64_t> seq;
+                std::size_t size;
+                bool malformed;
+                std::string head;
+            };
+            std::vector<seen> records;
+            void on_record(const klog::record_view& r) override {
+                // Sizes, not texts: a failure must not print 16 MiB.
+                records.push_back(
+                    {r.seq, r.text.size(), r.malformed, std::string(r.text.substr(0, 8))});
+            }
+            void on_event(klog::sources::source_event) override {}
+        } h;
+        std::error_code ec;
+        for (int n = 0; n < 100000 && src.read_available(h, ec) == read_status::more; ++n) {
+        }
+        CHECK_FALSE(ec);
+        REQUIRE(h.records.size() == 5);
+        CHECK(h.records[0].head == "before");
+        CHECK(h.records[1].seq == 2U);
+        CHECK(h.records[1].malformed);
+        CHECK(h.records[1].size == max - 8);  // the record's first max_record bytes
+        CHECK(h.records[1].head == "BBBBBBBB");
+        CHECK(h.records[2].head == "after");
+        CHECK_FALSE(h.records[2].malformed);
+        CHECK(h.records[3].size == max - 16);  // within the bound: whole
+        CHECK_FALSE(h.records[3].malformed);
+        CHECK(h.records[4].head == "last");
+        CHECK(src.cut_records() == 1);
+    }
+}
+
+TEST_CASE("replay_source: input with no line or record end decides its format from its start",
+          "[sources][replay][hostile]") {
+    // /dev/zero as --source: it was read into memory until there was none.
+    using klog::sources::replay_source;
+    boost::asio::io_context io;
+    replay_source src(io, replay_source::open_file("/dev/zero"), "zero");
+    klog_test::collecting_handler h;
+    std::error_code ec;
+    for (int n = 0; n < 2000; ++n) {  // 128 MiB
+        REQUIRE(src.read_available(h, ec) == read_status::more);
+    }
+    CHECK(src.format() == klog::sources::replay_format::dmesg_plain);
+    CHECK(src.cut_lines() == 1);  // one endless line, cut once, the rest dropped
+    REQUIRE(h.records.size() == 1);
+    CHECK(h.records[0].malformed);
+    CHECK(h.records[0].text.size() <= 8192);
 }
 
 TEST_CASE("replay_source: a handler that throws loses only its record, none is repeated or joined",
@@ -371,8 +446,8 @@ TEST_CASE("replay_source: a handler that throws loses only its record, none is r
         klog_test::write_file(path, file);
         for (const std::size_t piece : {std::size_t{0}, std::size_t{40}}) {
             for (const std::uint64_t at : {1U, 2U, 4U, 6U}) {
-                INFO((nul ? "NUL-separated" : "lines") << ", reads of " << piece
-                                                       << ", throws at " << at);
+                INFO((nul ? "NUL-separated" : "lines")
+                     << ", reads of " << piece << ", throws at " << at);
                 boost::asio::io_context io;
                 replay_source src(io, replay_source::open_file(path), "saved");
                 throw_once h;
@@ -427,7 +502,10 @@ TEST_CASE("kmsg_source: the errno of a failed read is the read's, not the handle
     struct clobbering final : klog::sources::record_handler {
         int set_to;
         explicit clobbering(int e) : set_to(e) {}
-        void on_record(const klog::record_view&) override { ++records; errno = set_to; }
+        void on_record(const klog::record_view&) override {
+            ++records;
+            errno = set_to;
+        }
         void on_event(source_event e) override { events.push_back(e); }
         int records = 0;
         std::vector<source_event> events;
@@ -450,7 +528,10 @@ TEST_CASE("kmsg_source: a handler that throws loses no record read after it, nor
           "[sources][kmsg]") {
     struct throwing final : klog::sources::record_handler {
         void on_record(const klog::record_view& r) override {
-            if (*r.seq == 1 && !thrown) { thrown = true; throw std::runtime_error("sink"); }
+            if (*r.seq == 1 && !thrown) {
+                thrown = true;
+                throw std::runtime_error("sink");
+            }
             seqs.push_back(*r.seq);
         }
         void on_event(source_event) override {}
@@ -482,8 +563,8 @@ TEST_CASE("kmsg_source: a handler that throws loses no record read after it, nor
         bool thrown = false;
         std::vector<std::string> said;
     };
-    std::deque<step> overrun = {{"6,1,1,-;one\n"}, {"6,2,2,-;two\n"}, {"", EPIPE},
-                                {"6,7,7,-;seven\n"}};
+    std::deque<step> overrun = {
+        {"6,1,1,-;one\n"}, {"6,2,2,-;two\n"}, {"", EPIPE}, {"6,7,7,-;seven\n"}};
     klog::sources::kmsg_source src2(io, dummy_fd(), "test", scripted(overrun));
     timeline t;
     CHECK_THROWS(src2.read_available(t, ec));
@@ -497,7 +578,8 @@ TEST_CASE("kmsg_source: a crit record written to a full disk does not end readin
     // written at once (inside on_record); its write fails with ENOSPC, which the output keeps
     // and retries. Reading must go on: the kernel said EAGAIN.
     struct to_file final : klog::sources::record_handler {
-        klog::sinks::file_sink out{"/dev/full", std::make_unique<klog::formatters::raw_formatter>()};
+        klog::sinks::file_sink out{"/dev/full",
+                                   std::make_unique<klog::formatters::raw_formatter>()};
         std::uint64_t pos = 0;
         void on_record(const klog::record_view& r) override {
             klog::sinks::record_meta m;

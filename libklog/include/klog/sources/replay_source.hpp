@@ -24,6 +24,13 @@ enum class replay_format {
 class replay_source final : public source {
   public:
     static constexpr std::size_t chunk_size = 1 << 16;
+    /// A saved /dev/kmsg record longer than this is cut: its first max_record bytes are
+    /// delivered, marked malformed, and the rest up to its end is dropped. The kernel's records
+    /// are at most 8 KiB; the bound keeps a file without separators from filling memory.
+    static constexpr std::size_t max_record = 16 << 20;
+    /// The format is decided from this much at most (a file with no line or record end in it
+    /// is not read whole first).
+    static constexpr std::size_t max_detect = 4 * chunk_size;
 
     /// Opens `path` ("-" is standard input). Throws std::system_error naming the path.
     static int open_file(const std::string& path);
@@ -46,12 +53,18 @@ class replay_source final : public source {
 
     /// The detected format (valid after the first read).
     [[nodiscard]] replay_format format() const noexcept { return format_; }
+    [[nodiscard]] std::uint64_t cut_lines() const noexcept override { return decoder_.cut_lines(); }
+    [[nodiscard]] std::uint64_t cut_records() const noexcept override { return cut_records_; }
 
   private:
     /// Kmsg forms: splits chunk_[start_, filled_) into records and hands on the complete ones
     /// (all of them `at_end`), start_ past each before the handler gets it.
     void deliver(record_handler& handler, bool at_end);
+    /// One record's bytes (cut to max_record, see there).
     void deliver_kmsg_record(record_handler& handler, std::string_view bytes);
+    /// Kmsg forms, after a cut: drops what is read of the cut record's rest; true once its end
+    /// was found (start_ is then the next record's start).
+    bool skip_cut_rest(bool at_end);
     [[nodiscard]] bool kmsg_form() const noexcept {
         return format_ == replay_format::kmsg_nul || format_ == replay_format::kmsg_lines;
     }
@@ -71,6 +84,8 @@ class replay_source final : public source {
     std::vector<char> chunk_;
     std::size_t start_ = 0;
     std::size_t filled_ = 0;
+    bool skipping_ = false;  ///< dropping the rest of a cut record
+    std::uint64_t cut_records_ = 0;
 };
 
 }  // namespace klog::sources

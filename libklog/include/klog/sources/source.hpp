@@ -44,6 +44,8 @@ class source {
 
     /// Lines longer than a kernel prints, cut (line-based sources; see line_decoder).
     [[nodiscard]] virtual std::uint64_t cut_lines() const noexcept { return 0; }
+    /// Saved records too long to hold, cut (a replay of /dev/kmsg records; see replay_source).
+    [[nodiscard]] virtual std::uint64_t cut_records() const noexcept { return 0; }
 };
 
 }  // namespace klog::sources
