@@ -40,11 +40,15 @@ int replay_source::open_file(const std::string& path) {
     return os::open(path, O_RDONLY | O_NOCTTY).release();
 }
 
-std::optional<replay_format> replay_source::detect(std::string_view head, bool at_end) noexcept {
+std::optional<replay_format> replay_source::detect(std::string_view head, bool at_end,
+                                                   std::size_t looked_at) noexcept {
     if (looks_like_kmsg_header(head)) {
         // The first byte after the first record tells the two saved forms apart: NUL for one
         // record per read(2) saved with NUL separators, the next header for `cat /dev/kmsg`.
-        for (auto nl = head.find('\n'); nl != std::string_view::npos;
+        // Newlines before `looked_at` were followed by a blank (the last one may not have had
+        // its next byte yet).
+        const std::size_t from = std::min(looked_at, head.size());
+        for (auto nl = head.find('\n', from > 0 ? from - 1 : 0); nl != std::string_view::npos;
              nl = head.find('\n', nl + 1)) {
             if (nl + 1 >= head.size()) break;
             if (head[nl + 1] == '\0') return replay_format::kmsg_nul;
@@ -94,8 +98,14 @@ read_status replay_source::read_available(record_handler& handler, std::error_co
         decoder_.feed(std::string_view(chunk_.data(), got), on_record);
     } else {
         pending_.append(chunk_.data(), got);
-        const auto format = detect(pending_, got == 0 || pending_.size() >= max_detect);
-        if (!format) return read_status::more;
+        // Saved /dev/kmsg records tell their form at the first record's end, which may come
+        // as late as a record may be long; anything else at a line's end, or never.
+        const std::size_t enough = looks_like_kmsg_header(pending_) ? max_record : max_detect;
+        const auto format = detect(pending_, got == 0 || pending_.size() >= enough, detected_to_);
+        if (!format) {
+            detected_to_ = pending_.size();
+            return read_status::more;
+        }
         format_ = *format;
         detected_ = true;
         if (kmsg_form()) {
@@ -168,13 +178,21 @@ bool replay_source::skip_cut_rest(bool at_end) {
 void replay_source::deliver(record_handler& handler, bool at_end) {
     // start_ moves past each record before the handler gets it: a handler that throws loses
     // that record alone, and the next call goes on after it (as kmsg_source does).
-    if (skipping_ && !skip_cut_rest(at_end)) return;
+    if (skipping_ && !skip_cut_rest(at_end)) {
+        scanned_ = 0;
+        return;
+    }
     const char* const base = chunk_.data();
     const std::string_view bytes(base + start_, filled_ - start_);
     const std::size_t origin = start_;
+    // The unfinished record's bytes that earlier calls looked at are not looked at again (a
+    // long record read in many pieces was scanned from its start each time); in the lines
+    // form its last newline is, as the byte after it decides.
+    const std::size_t resume = std::min(scanned_, bytes.size());
+    scanned_ = 0;
     if (format_ == replay_format::kmsg_nul) {
         std::size_t from = 0;
-        for (auto nul = text::find_byte(bytes, '\0'); nul != std::string_view::npos;
+        for (auto nul = text::find_byte(bytes, '\0', resume); nul != std::string_view::npos;
              nul = text::find_byte(bytes, '\0', from)) {
             const std::string_view record = bytes.substr(from, nul - from);
             from = nul + 1;
@@ -185,7 +203,7 @@ void replay_source::deliver(record_handler& handler, bool at_end) {
         // kmsg_lines: a record is its header line plus the indented dictionary lines after it;
         // it is complete once the next unindented line has started.
         std::size_t record_end = 0;  // end of the complete records found so far
-        std::size_t pos = 0;
+        std::size_t pos = resume > 0 ? resume - 1 : 0;
         while (true) {
             const auto nl = text::find_byte(bytes, '\n', pos);
             if (nl == std::string_view::npos) break;
@@ -203,7 +221,9 @@ void replay_source::deliver(record_handler& handler, bool at_end) {
         const std::string_view rest(base + start_, filled_ - start_);
         start_ = filled_;
         deliver_kmsg_record(handler, rest);
-    } else if (filled_ - start_ > max_record) {
+    } else if (filled_ - start_ <= max_record) {
+        scanned_ = filled_ - start_;  // all of what is left was looked at
+    } else {
         // An unfinished record past the bound: what is read of it goes out cut, the rest is
         // dropped as it comes.
         const std::string_view head(base + start_, filled_ - start_);

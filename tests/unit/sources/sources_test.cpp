@@ -398,6 +398,75 @@ TEST_CASE(
     }
 }
 
+// From the review of the bound on detection: a first record longer than what detection looked
+// at made a NUL-separated log read as lines (every later record malformed, a NUL record added).
+TEST_CASE(
+    "replay_source: a saved /dev/kmsg log whose first record is long is still told by "
+    "that record's end",
+    "[sources][replay]") {
+    using klog::sources::replay_source;
+    klog_test::temp_dir dir;
+    const std::string first(300 * 1024, 'A');
+    for (const bool nul : {true, false}) {
+        const std::string end = nul ? std::string("\n", 1) + '\0' : std::string("\n");
+        const auto path = dir.file(nul ? "nul" : "lines");
+        klog_test::write_file(path, "6,1,0,-;" + first + end + "6,2,0,-;two" + end +
+                                        "6,3,0,-;x\n SUBSYSTEM=usb\n" +
+                                        std::string(nul ? 1 : 0, '\0'));
+        INFO((nul ? "NUL-separated" : "lines"));
+        for (const std::size_t piece : {std::size_t{0}, std::size_t{4093}}) {
+            boost::asio::io_context io;
+            replay_source src(io, replay_source::open_file(path), "saved");
+            klog_test::collecting_handler h;
+            std::error_code ec;
+            std::vector<klog::os::fault> faults;
+            if (piece != 0)
+                faults.push_back(klog::os::shorten(klog::os::call::read, piece).always());
+            const klog::os::scoped_faults shortened(faults);
+            for (int n = 0; n < 100000 && src.read_available(h, ec) == read_status::more; ++n) {
+            }
+            CHECK(src.format() == (nul ? klog::sources::replay_format::kmsg_nul
+                                       : klog::sources::replay_format::kmsg_lines));
+            REQUIRE(h.records.size() == 3);
+            CHECK(h.records[0].text.size() == first.size());
+            CHECK(h.records[1].text == "two");
+            CHECK(h.records[2].text == "x");
+            CHECK(h.records[2].dictionary_entries == 1);
+            for (const auto& r : h.records) CHECK_FALSE(r.malformed);
+        }
+    }
+}
+
+TEST_CASE(
+    "replay_source: `cat /dev/kmsg` records read exactly one per read(2) are neither joined "
+    "nor split",
+    "[sources][replay]") {
+    // Each read ends with a record's newline: whether it ends the record is known only from the
+    // next read's first byte, so that newline is looked at again then.
+    using klog::sources::replay_source;
+    klog_test::temp_dir dir;
+    std::string file;
+    for (int i = 1; i <= 6; ++i)
+        file += "6," + std::to_string(i) + ",0,-;text" + std::to_string(i) + "\n";
+    const std::size_t one = file.size() / 6;  // every record is as long
+    const auto path = dir.file("lines");
+    klog_test::write_file(path, file);
+    boost::asio::io_context io;
+    replay_source src(io, replay_source::open_file(path), "saved");
+    klog_test::collecting_handler h;
+    std::error_code ec;
+    const klog::os::scoped_faults one_record_a_read(
+        {klog::os::shorten(klog::os::call::read, one).always()});
+    for (int n = 0; n < 1000 && src.read_available(h, ec) == read_status::more; ++n) {
+    }
+    CHECK(src.format() == klog::sources::replay_format::kmsg_lines);
+    REQUIRE(h.records.size() == 6);
+    for (std::size_t i = 0; i < 6; ++i) {
+        CHECK(h.records[i].text == "text" + std::to_string(i + 1));
+        CHECK_FALSE(h.records[i].malformed);
+    }
+}
+
 TEST_CASE("replay_source: input with no line or record end decides its format from its start",
           "[sources][replay][hostile]") {
     // /dev/zero as --source: it was read into memory until there was none.
@@ -489,6 +558,13 @@ TEST_CASE("replay_source: format detection", "[sources][replay]") {
           replay_format::kmsg_lines);
     CHECK_FALSE(replay_source::detect("6,1,0,-;a\n SUBSYSTEM=x\n", false));  // undecided yet
     CHECK(replay_source::detect("6,1,0,-;a\n", true) == replay_format::kmsg_lines);
+    // Resumed where an earlier call stopped: its last newline is looked at again, now that the
+    // byte after it is there; the ones before it are not.
+    CHECK_FALSE(replay_source::detect("6,1,0,-;a\n", false));
+    CHECK(replay_source::detect("6,1,0,-;a\n6,2,0,-;b\n", false, 10) == replay_format::kmsg_lines);
+    CHECK(replay_source::detect(std::string("6,1,0,-;a\n\0", 11), false, 10) ==
+          replay_format::kmsg_nul);
+    CHECK_FALSE(replay_source::detect("6,1,0,-;a\n SUBSYSTEM=x\n", false, 13));
     CHECK(replay_source::detect("<6>[    0.000000] x\n", false) == replay_format::dmesg_raw);
     CHECK(replay_source::detect("[    0.000000] x\n", false) == replay_format::dmesg_plain);
     CHECK(replay_source::detect("anything else\n", false) == replay_format::dmesg_plain);

@@ -29,16 +29,18 @@ class replay_source final : public source {
     /// are at most 8 KiB; the bound keeps a file without separators from filling memory.
     static constexpr std::size_t max_record = 16 << 20;
     /// The format is decided from this much at most (a file with no line or record end in it
-    /// is not read whole first).
+    /// is not read whole first); from max_record at most when it starts like a /dev/kmsg
+    /// record, whose end tells its form.
     static constexpr std::size_t max_detect = 4 * chunk_size;
 
     /// Opens `path` ("-" is standard input). Throws std::system_error naming the path.
     static int open_file(const std::string& path);
 
     /// Detects the format from the start of a saved log; nullopt when `head` is too short to
-    /// tell yet (with `at_end`, the whole input: always decides).
-    [[nodiscard]] static std::optional<replay_format> detect(std::string_view head,
-                                                             bool at_end) noexcept;
+    /// tell yet (with `at_end`, the whole input: always decides). `looked_at`: the size of the
+    /// head an earlier call left undecided (its newlines are not looked at again).
+    [[nodiscard]] static std::optional<replay_format> detect(std::string_view head, bool at_end,
+                                                             std::size_t looked_at = 0) noexcept;
 
     /// Takes ownership of `fd` (standard input is not closed).
     replay_source(boost::asio::io_context& io, int fd, std::string name);
@@ -84,7 +86,9 @@ class replay_source final : public source {
     std::vector<char> chunk_;
     std::size_t start_ = 0;
     std::size_t filled_ = 0;
-    bool skipping_ = false;  ///< dropping the rest of a cut record
+    bool skipping_ = false;        ///< dropping the rest of a cut record
+    std::size_t scanned_ = 0;      ///< bytes after start_ that deliver() already looked at
+    std::size_t detected_to_ = 0;  ///< bytes of pending_ that detect() left undecided
     std::uint64_t cut_records_ = 0;
 };
 
