@@ -291,6 +291,32 @@ TEST_CASE("syscall_source: polls SIZE_UNREAD and reads only what is there, lines
     CHECK(src.read_available(h, ec) == read_status::end);
 }
 
+namespace {
+
+/// What a replay of a saved log gave, read to its end.
+struct replayed {
+    klog_test::collecting_handler h;
+    klog::sources::replay_format format = klog::sources::replay_format::dmesg_raw;
+    std::error_code ec;
+};
+
+/// Replays `path` to its end with reads of at most `piece` bytes (0: the source's own chunk).
+std::unique_ptr<replayed> replay_to_end(const std::string& path, std::size_t piece) {
+    using klog::sources::replay_source;
+    auto r = std::make_unique<replayed>();
+    boost::asio::io_context io;
+    replay_source src(io, replay_source::open_file(path), "saved");
+    std::vector<klog::os::fault> faults;
+    if (piece != 0) faults.push_back(klog::os::shorten(klog::os::call::read, piece).always());
+    const klog::os::scoped_faults shortened(faults);
+    for (int n = 0; n < 100000 && src.read_available(r->h, r->ec) == read_status::more; ++n) {
+    }
+    r->format = src.format();
+    return r;
+}
+
+}  // namespace
+
 TEST_CASE("replay_source: records across and longer than its read chunk come out whole, in order",
           "[sources][replay]") {
     // Each read continues right after what the last one left of an unfinished record: records
@@ -319,19 +345,11 @@ TEST_CASE("replay_source: records across and longer than its read chunk come out
         klog_test::write_file(path, file);
         for (const std::size_t piece : {std::size_t{0}, std::size_t{4093}}) {
             INFO((nul ? "NUL-separated" : "lines") << ", reads of " << (piece ? piece : chunk));
-            boost::asio::io_context io;
-            replay_source src(io, replay_source::open_file(path), "saved");
-            klog_test::collecting_handler h;
-            std::error_code ec;
-            std::vector<klog::os::fault> faults;
-            if (piece != 0)
-                faults.push_back(klog::os::shorten(klog::os::call::read, piece).always());
-            const klog::os::scoped_faults shortened(faults);
-            for (int n = 0; n < 100000 && src.read_available(h, ec) == read_status::more; ++n) {
-            }
-            CHECK_FALSE(ec);
-            CHECK(src.format() == (nul ? klog::sources::replay_format::kmsg_nul
-                                       : klog::sources::replay_format::kmsg_lines));
+            const auto r = replay_to_end(path, piece);
+            const auto& h = r->h;
+            CHECK_FALSE(r->ec);
+            CHECK(r->format == (nul ? klog::sources::replay_format::kmsg_nul
+                                    : klog::sources::replay_format::kmsg_lines));
             REQUIRE(h.records.size() == texts.size());
             for (std::size_t i = 0; i < texts.size(); ++i) {
                 CHECK(h.records[i].seq == i + 1);
@@ -415,24 +433,16 @@ TEST_CASE(
                                         std::string(nul ? 1 : 0, '\0'));
         INFO((nul ? "NUL-separated" : "lines"));
         for (const std::size_t piece : {std::size_t{0}, std::size_t{4093}}) {
-            boost::asio::io_context io;
-            replay_source src(io, replay_source::open_file(path), "saved");
-            klog_test::collecting_handler h;
-            std::error_code ec;
-            std::vector<klog::os::fault> faults;
-            if (piece != 0)
-                faults.push_back(klog::os::shorten(klog::os::call::read, piece).always());
-            const klog::os::scoped_faults shortened(faults);
-            for (int n = 0; n < 100000 && src.read_available(h, ec) == read_status::more; ++n) {
-            }
-            CHECK(src.format() == (nul ? klog::sources::replay_format::kmsg_nul
-                                       : klog::sources::replay_format::kmsg_lines));
+            const auto r = replay_to_end(path, piece);
+            const auto& h = r->h;
+            CHECK(r->format == (nul ? klog::sources::replay_format::kmsg_nul
+                                    : klog::sources::replay_format::kmsg_lines));
             REQUIRE(h.records.size() == 3);
             CHECK(h.records[0].text.size() == first.size());
             CHECK(h.records[1].text == "two");
             CHECK(h.records[2].text == "x");
             CHECK(h.records[2].dictionary_entries == 1);
-            for (const auto& r : h.records) CHECK_FALSE(r.malformed);
+            for (const auto& record : h.records) CHECK_FALSE(record.malformed);
         }
     }
 }
