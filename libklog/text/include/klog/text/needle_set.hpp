@@ -86,16 +86,8 @@ class needle_set {
             scan_wide(text, fn);
             return;
         }
-        if (byte_shuffle_available()) {
-            scan_shuffling(text, fn);
-            return;
-        }
-        scan<false>(text, fn);
-#elif KLOG_NEEDLE_SHUFFLE == 2
-        scan<true>(text, fn);
-#else
-        scan<false>(text, fn);
 #endif
+        for_each_narrow(text, fn);
     }
 
     /// for_each() by comparing each block with every anchor, as on a CPU without a byte
