@@ -11,6 +11,7 @@
 #include "klog/os/os.hpp"
 #include "klog/sources/kmsg_source.hpp"
 #include "klog/sources/proc_kmsg_source.hpp"
+#include "klog/sources/read_ahead_source.hpp"
 #include "klog/sources/replay_source.hpp"
 #include "klog/sources/syscall_source.hpp"
 
@@ -69,6 +70,13 @@ opened_source open_source(boost::asio::io_context& io, const config& cfg, const 
             diag("replaying " + cfg.replay_path);
             opened_source o;
             o.source = std::make_unique<replay_source>(io, fd, cfg.replay_path);
+            // A regular file is read and decoded on a second thread, a batch ahead of the
+            // rest. A pipe is not, nor a file of /proc (size 0; /proc/kmsg's reads wait for
+            // the kernel): a read that waits for ever would keep close() waiting.
+            struct stat st {};
+            if (!klog::os::status(fd, st) && S_ISREG(st.st_mode) && st.st_size > 0) {
+                o.source = std::make_unique<read_ahead_source>(io, std::move(o.source));
+            }
             return o;
         }
         case source_kind::kmsg:

@@ -34,7 +34,7 @@ inline constexpr std::chrono::milliseconds flush_timeout{10000};
 inline constexpr std::chrono::seconds metrics_interval{15};
 /// `-o` to a file: blocks of this size are written by a second thread while the next records
 /// are formatted (the daemon writes on its one thread).
-inline constexpr std::size_t one_shot_write_block = 256 * 1024;
+inline constexpr std::size_t one_shot_write_block = 1024 * 1024;
 /// ... and the device starts writing back every 2 MiB (that thread's time, not the reader's),
 /// so the fsync that ends the run waits for little.
 inline constexpr std::size_t one_shot_writeback_after = 2 * 1024 * 1024;

@@ -1,0 +1,257 @@
+#include "klog/sources/read_ahead_source.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <boost/asio/post.hpp>
+#include <system_error>
+#include <utility>
+
+namespace klog::sources {
+
+/// What one call of the inner source's read_available handed on, copied, and how it ended.
+struct read_ahead_source::batch {
+    /// A record or an event, small (the thread writes one per record): the record's scalars,
+    /// and where its text, caller and dictionary lie in `bytes` (one after the other).
+    struct entry {
+        std::uint64_t seq = 0;
+        std::uint64_t ts_usec = 0;
+        std::uint32_t text_at = 0;
+        std::uint32_t text_size = 0;
+        std::uint32_t caller_size = 0;
+        std::uint32_t dictionary_size = 0;
+        std::uint32_t dictionary_count = 0;
+        std::uint8_t level = 0;
+        std::uint8_t facility = 0;
+        char flag = '-';
+        std::uint8_t bits = 0;  ///< the flags below
+        source_event event = source_event::overrun;
+    };
+    static constexpr std::uint8_t has_seq = 1, has_ts = 2, malformed = 4, single_line = 8,
+                                  own = 16, pstore = 32, is_event = 64;
+
+    std::vector<entry> entries;
+    std::string bytes;
+    read_status status = read_status::more;
+    std::error_code ec;
+    std::exception_ptr failure;  ///< what the inner call threw (after the entries)
+    std::uint64_t cut_lines = 0;
+    std::uint64_t cut_records = 0;
+    bool last = false;  ///< the thread's last batch (end, an error, or an exception)
+
+    void clear() noexcept {
+        entries.clear();
+        bytes.clear();
+        status = read_status::more;
+        ec.clear();
+        failure = nullptr;
+        last = false;
+    }
+    [[nodiscard]] std::size_t size() const noexcept {
+        return bytes.size() + entries.size() * sizeof(entry);
+    }
+    void add(const record_view& r) {
+        entry e;
+        if (r.seq) {
+            e.seq = *r.seq;
+            e.bits |= has_seq;
+        }
+        if (r.ts_usec) {
+            e.ts_usec = *r.ts_usec;
+            e.bits |= has_ts;
+        }
+        e.bits |= (r.malformed ? malformed : 0) | (r.single_line ? single_line : 0) |
+                  (r.own ? own : 0) | (r.pstore ? pstore : 0);
+        e.level = r.level;
+        e.facility = r.facility;
+        e.flag = r.flag;
+        const auto dictionary = r.dictionary.block();
+        e.text_at = static_cast<std::uint32_t>(bytes.size());
+        e.text_size = static_cast<std::uint32_t>(r.text.size());
+        e.caller_size = static_cast<std::uint32_t>(r.caller.size());
+        e.dictionary_size = static_cast<std::uint32_t>(dictionary.size());
+        e.dictionary_count = static_cast<std::uint32_t>(r.dictionary.size());
+        bytes.append(r.text).append(r.caller).append(dictionary);
+        entries.push_back(e);
+    }
+    [[nodiscard]] record_view view(const entry& e) const noexcept {
+        record_view r;
+        if (e.bits & has_seq) r.seq = e.seq;
+        if (e.bits & has_ts) r.ts_usec = e.ts_usec;
+        r.malformed = (e.bits & malformed) != 0;
+        r.single_line = (e.bits & single_line) != 0;
+        r.own = (e.bits & own) != 0;
+        r.pstore = (e.bits & pstore) != 0;
+        r.level = e.level;
+        r.facility = e.facility;
+        r.flag = e.flag;
+        const char* p = bytes.data() + e.text_at;
+        r.text = std::string_view(p, e.text_size);
+        p += e.text_size;
+        r.caller = std::string_view(p, e.caller_size);
+        p += e.caller_size;
+        r.dictionary = dictionary_view(std::string_view(p, e.dictionary_size), e.dictionary_count);
+        return r;
+    }
+};
+
+/// The handler the thread gives the inner source: copies into a batch. (A source's records
+/// carry no incident: that is a later stage's.)
+class read_ahead_source::collector final : public record_handler {
+  public:
+    explicit collector(batch& b) : b_(b) {}
+    void on_record(const record_view& r) override { b_.add(r); }
+    void on_event(source_event event) override {
+        batch::entry e;
+        e.bits = batch::is_event;
+        e.event = event;
+        b_.entries.push_back(e);
+    }
+
+  private:
+    batch& b_;
+};
+
+read_ahead_source::read_ahead_source(boost::asio::io_context& io, std::unique_ptr<source> inner)
+    : io_(io), inner_(std::move(inner)), name_(inner_->name()) {}
+
+read_ahead_source::~read_ahead_source() { close(); }
+
+void read_ahead_source::run() noexcept {
+    // Signals are the main thread's (the daemon's handlers run there).
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, nullptr);
+    for (;;) {
+        std::unique_ptr<batch> b;
+        {
+            std::unique_lock lock(mutex_);
+            if (!queue_.empty() && queued_bytes_ >= max_ahead) {
+                // Full: wait until most of it was taken (one wake-up per refill, not per batch).
+                thread_waits_ = true;
+                room_.wait(lock, [this] { return stop_ || queued_bytes_ <= max_ahead / 4; });
+                thread_waits_ = false;
+            }
+            if (stop_) return;
+            if (!spare_.empty()) {
+                b = std::move(spare_.back());
+                spare_.pop_back();
+            }
+        }
+        try {
+            if (!b) b = std::make_unique<batch>();
+            collector into(*b);
+            b->status = inner_->read_available(into, b->ec);
+        } catch (...) {
+            if (!b) {
+                // Not even an empty batch to say it with: end as the inner source would have
+                // (an exception), through a batch made at the end.
+                b = std::make_unique<batch>();
+            }
+            b->failure = std::current_exception();
+            b->status = read_status::end;
+        }
+        b->last = b->failure || b->status != read_status::more;
+        b->cut_lines = inner_->cut_lines();
+        b->cut_records = inner_->cut_records();
+        if (b->entries.empty() && !b->last) {
+            const std::lock_guard lock(mutex_);
+            spare_.push_back(std::move(b));
+            continue;
+        }
+        const bool last = b->last;
+        {
+            const std::lock_guard lock(mutex_);
+            queued_bytes_ += b->size();
+            queue_.push_back(std::move(b));
+            ended_ = last;
+        }
+        ready_.notify_one();
+        if (last) return;
+    }
+}
+
+std::unique_ptr<read_ahead_source::batch> read_ahead_source::take() {
+    std::unique_lock lock(mutex_);
+    ready_.wait(lock, [this] { return !queue_.empty() || ended_; });
+    if (queue_.empty()) return nullptr;
+    auto b = std::move(queue_.front());
+    queue_.pop_front();
+    queued_bytes_ -= b->size();
+    if (current_ && spare_.size() < 2) {
+        current_->clear();
+        spare_.push_back(std::move(current_));
+    }
+    const bool wake = thread_waits_ && queued_bytes_ <= max_ahead / 4;
+    lock.unlock();
+    if (wake) room_.notify_one();
+    return b;
+}
+
+read_status read_ahead_source::read_available(record_handler& handler, std::error_code& ec) {
+    ec.clear();
+    if (closed_) {
+        ec = std::make_error_code(std::errc::bad_file_descriptor);
+        return read_status::end;
+    }
+    if (!started_) {
+        started_ = true;
+        try {
+            thread_ = std::thread([this] { run(); });
+        } catch (const std::system_error&) {
+            // No thread to be had: read here.
+        }
+    }
+    if (!thread_.joinable()) {
+        const auto status = inner_->read_available(handler, ec);
+        cut_lines_ = inner_->cut_lines();
+        cut_records_ = inner_->cut_records();
+        return status;
+    }
+    if (!current_ || (next_ >= current_->entries.size() && !current_->last)) {
+        auto b = take();
+        if (!b) return read_status::end;  // not reached: the last batch stays current
+        current_ = std::move(b);
+        next_ = 0;
+        cut_lines_ = current_->cut_lines;
+        cut_records_ = current_->cut_records;
+    }
+    const batch& b = *current_;
+    // next_ moves before the handler runs: a handler that throws loses the record it was given
+    // (as with the inner source), and the next call goes on after it.
+    while (next_ < b.entries.size()) {
+        const auto& e = b.entries[next_++];
+        if (e.bits & batch::is_event) {
+            handler.on_event(e.event);
+        } else {
+            handler.on_record(b.view(e));
+        }
+    }
+    if (!b.last) return read_status::more;
+    if (b.failure) std::rethrow_exception(std::exchange(current_->failure, nullptr));
+    ec = b.ec;
+    return b.status;
+}
+
+void read_ahead_source::async_wait(std::function<void(std::error_code)> done) {
+    boost::asio::post(io_, [this, done = std::move(done)] {
+        done(closed_ ? std::make_error_code(std::errc::operation_canceled) : std::error_code{});
+    });
+}
+
+void read_ahead_source::close() noexcept {
+    if (closed_) return;
+    closed_ = true;
+    {
+        const std::lock_guard lock(mutex_);
+        stop_ = true;
+    }
+    room_.notify_all();
+    if (thread_.joinable()) thread_.join();  // after the inner call it is in
+    inner_->close();
+    queue_.clear();
+    spare_.clear();
+    current_.reset();
+}
+
+}  // namespace klog::sources
