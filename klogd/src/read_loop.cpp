@@ -49,7 +49,7 @@ bool read_loop::output_broken() const {
 }
 
 void read_loop::drain() {
-    if (!source_ || stopping_) return;
+    if (!source_ || stopping_ || suspended_) return;
     for (;;) {
         if (hooks_.before_read) hooks_.before_read();
         if (pipeline_.blocked()) {
@@ -271,19 +271,28 @@ void read_loop::save_cursor(bool durable, bool clean) {
 
 void read_loop::suspend() {
     if (suspended_ || !source_) return;
+    suspended_ = true;
+    if (cfg_.source == source_kind::replay) {
+        // Nothing of the kernel's to let go of: a replay pauses where it is. Reopened, a file
+        // would be read from its start again (a dmesg log has no sequence numbers to skip what
+        // was delivered) and standard input would lose the record read in part.
+        hooks_.diag("SIGTSTP: pausing the replay of " + source_->name() + " until SIGCONT");
+        return;
+    }
     hooks_.diag("SIGTSTP: closing " + source_->name() + " until SIGCONT");
     source_->close();
     source_.reset();
-    suspended_ = true;
 }
 
 void read_loop::resume() {
     if (!suspended_) return;
-    try {
-        open_source();
-    } catch (const std::system_error& e) {
-        std::cerr << "klogd: SIGCONT: " << e.what() << "; still suspended\n";
-        return;
+    if (!source_) {
+        try {
+            open_source();
+        } catch (const std::system_error& e) {
+            std::cerr << "klogd: SIGCONT: " << e.what() << "; still suspended\n";
+            return;
+        }
     }
     suspended_ = false;
     hooks_.diag("SIGCONT: reading " + source_->name() + " again");

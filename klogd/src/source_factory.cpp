@@ -72,9 +72,11 @@ opened_source open_source(boost::asio::io_context& io, const config& cfg, const 
             o.source = std::make_unique<replay_source>(io, fd, cfg.replay_path);
             // A regular file is read and decoded on a second thread, a batch ahead of the
             // rest. A pipe is not, nor a file of /proc (size 0; /proc/kmsg's reads wait for
-            // the kernel): a read that waits for ever would keep close() waiting.
+            // the kernel): a read that waits for ever would keep close() waiting. Nor standard
+            // input, whatever it is (read on the one thread, as the man page says).
             struct stat st {};
-            if (!klog::os::status(fd, st) && S_ISREG(st.st_mode) && st.st_size > 0) {
+            if (cfg.replay_path != "-" && !klog::os::status(fd, st) && S_ISREG(st.st_mode) &&
+                st.st_size > 0) {
                 o.source = std::make_unique<read_ahead_source>(io, std::move(o.source));
             }
             return o;

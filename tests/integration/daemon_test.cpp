@@ -12,6 +12,7 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -499,4 +500,82 @@ TEST_CASE(
     CHECK(klogd.wait_exit(5s) == 0);
     CHECK(::access(f.pid.c_str(), F_OK) != 0);
     CHECK(read_if_any(state).find("seq=1\n") != std::string::npos);
+}
+
+// Found by a hostile review of the replay's read-ahead thread: a daemon replaying a saved log
+// closed it at SIGTSTP and opened it again at SIGCONT — a file was read from its start again
+// (a dmesg log has no sequence numbers to skip what was delivered: every line twice), and
+// standard input lost what was read of it but not delivered (thousands of lines with the
+// read-ahead thread, the record read in part without it).
+TEST_CASE("a daemon replaying a saved log pauses at SIGTSTP and goes on at SIGCONT: each line once",
+          "[integration][daemon][replay]") {
+    klog_test::temp_dir dir;
+    const auto saved = dir.file("saved.dmesg");
+    constexpr int total = 2'000'000;
+    {
+        std::string text;
+        for (int i = 1; i <= total; ++i) {
+            const auto n = std::to_string(i);
+            text.append("<6>[").append(n).append(".000000] record number ").append(n) += '\n';
+        }
+        klog_test::write_file(saved, text);
+    }
+    for (const bool from_stdin : {false, true}) {
+        INFO((from_stdin ? "--source=- < file" : "--source=FILE"));
+        const auto out = dir.file(from_stdin ? "stdin.log" : "file.log");
+        const auto err = dir.file(from_stdin ? "stdin.err" : "file.err");
+        const auto pid = dir.file(from_stdin ? "stdin.pid" : "file.pid");
+        background_klogd klogd({"-n", "-d", from_stdin ? "--source=-" : "--source=" + saved, "-f",
+                                out, "--format=raw", "--pidfile=" + pid, "--state-file=none",
+                                "--pstore=none"},
+                               err, {}, from_stdin ? saved : "/dev/null");
+        REQUIRE(eventually([&] { return read_if_any(pid) == std::to_string(klogd.pid()) + "\n"; }));
+        REQUIRE(eventually([&] { return file_lines(out).size() >= 1000; }, 10s));
+        klogd.signal(SIGTSTP);
+        REQUIRE(eventually([&] { return read_if_any(err).find("SIGTSTP") != std::string::npos; }));
+        std::this_thread::sleep_for(300ms);  // what was read before it is written
+        const auto paused_at = file_lines(out).size();
+        std::this_thread::sleep_for(300ms);
+        CHECK(file_lines(out).size() == paused_at);  // paused: nothing more read
+        // Otherwise the replay ended before the pause and tells nothing.
+        REQUIRE(paused_at < static_cast<std::size_t>(total));
+        klogd.signal(SIGCONT);
+        REQUIRE(klogd.wait_exit(60s) == 0);  // the end of the input ends it
+        const auto lines = file_lines(out);
+        REQUIRE(lines.size() == static_cast<std::size_t>(total));
+        for (int i = 0; i < total; ++i) {
+            char want[96];
+            std::snprintf(want, sizeof want, "<6>[%5d.000000] record number %d", i + 1, i + 1);
+            if (lines[static_cast<std::size_t>(i)] != want) {
+                FAIL("line " << i << ": " << lines[static_cast<std::size_t>(i)]);
+            }
+        }
+        CHECK(read_if_any(err).find("pausing the replay") != std::string::npos);
+    }
+}
+
+// Found by the same review: a replay's read-ahead thread that read nothing to deliver (a file
+// of NUL bytes, the dropped rest of a cut record) kept the daemon's thread waiting, signals
+// unanswered, until the end of the file (50 s for 200 GB of NUL bytes).
+TEST_CASE("a daemon replaying a file of NUL bytes stops at SIGTERM at once",
+          "[integration][daemon][replay]") {
+    klog_test::temp_dir dir;
+    const auto sparse = dir.file("sparse");
+    {
+        const int fd = ::open(sparse.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        REQUIRE(fd >= 0);
+        REQUIRE(::ftruncate(fd, off_t{200} << 30) == 0);  // 200 GiB of holes: no disk used
+        ::close(fd);
+    }
+    const auto out = dir.file("out.log");
+    const auto err = dir.file("stderr.log");
+    const auto pid = dir.file("klogd.pid");
+    background_klogd klogd({"-n", "-d", "--source=" + sparse, "-f", out, "--format=raw",
+                            "--pidfile=" + pid, "--state-file=none", "--pstore=none"},
+                           err);
+    REQUIRE(eventually([&] { return read_if_any(pid) == std::to_string(klogd.pid()) + "\n"; }));
+    std::this_thread::sleep_for(500ms);
+    klogd.signal(SIGTERM);
+    CHECK(klogd.wait_exit(10s) == 0);  // -1: still reading holes
+    CHECK(read_if_any(err).find("SIGTERM") != std::string::npos);
 }

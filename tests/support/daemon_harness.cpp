@@ -23,7 +23,8 @@ namespace klog_test {
 
 background_klogd::background_klogd(const std::vector<std::string>& args,
                                    const std::string& stderr_path,
-                                   const std::vector<std::string>& env) {
+                                   const std::vector<std::string>& env,
+                                   const std::string& stdin_path) {
     std::vector<std::string> argv_s{klogd_binary()};
     argv_s.insert(argv_s.end(), args.begin(), args.end());
     std::vector<char*> argv;
@@ -38,7 +39,7 @@ background_klogd::background_klogd(const std::vector<std::string>& args,
 
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, stdin_path.c_str(), O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path.c_str(),
                                      O_WRONLY | O_CREAT | O_APPEND, 0644);

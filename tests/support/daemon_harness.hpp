@@ -18,9 +18,11 @@ namespace klog_test {
 /// is still there. Standard error goes to a file, so a test can read the diagnostics.
 class background_klogd {
   public:
-    /// Starts klogd with `args`; extra environment entries as "NAME=value".
+    /// Starts klogd with `args`; extra environment entries as "NAME=value"; standard input
+    /// from `stdin_path`.
     background_klogd(const std::vector<std::string>& args, const std::string& stderr_path,
-                     const std::vector<std::string>& env = {});
+                     const std::vector<std::string>& env = {},
+                     const std::string& stdin_path = "/dev/null");
     ~background_klogd();
     background_klogd(const background_klogd&) = delete;
     background_klogd& operator=(const background_klogd&) = delete;

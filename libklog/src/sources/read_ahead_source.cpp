@@ -47,6 +47,11 @@ struct read_ahead_source::batch {
         failure = nullptr;
         last = false;
     }
+    /// What it holds in memory (its capacity: a reused batch keeps what it grew to), and a
+    /// little for the batch itself, so that batches of nothing are bounded too.
+    [[nodiscard]] std::size_t memory() const noexcept {
+        return bytes.capacity() + entries.capacity() * sizeof(entry) + 4096;
+    }
     [[nodiscard]] std::size_t size() const noexcept {
         return bytes.size() + entries.size() * sizeof(entry);
     }
@@ -95,21 +100,27 @@ struct read_ahead_source::batch {
     }
 };
 
-/// The handler the thread gives the inner source: copies into a batch. (A source's records
-/// carry no incident: that is a later stage's.)
+/// The handler the thread gives the inner source: copies into the batch being filled, and
+/// hands it on once it holds max_batch bytes (a call of the inner source may hand on any
+/// number of records: tiny ones cost more here than in the input). (A source's records carry
+/// no incident: that is a later stage's.)
 class read_ahead_source::collector final : public record_handler {
   public:
-    explicit collector(batch& b) : b_(b) {}
-    void on_record(const record_view& r) override { b_.add(r); }
+    collector(read_ahead_source& owner, std::unique_ptr<batch>& b) : owner_(owner), b_(b) {}
+    void on_record(const record_view& r) override {
+        b_->add(r);
+        if (b_->size() >= max_batch) owner_.hand_on(b_);
+    }
     void on_event(source_event event) override {
         batch::entry e;
         e.bits = batch::is_event;
         e.event = event;
-        b_.entries.push_back(e);
+        b_->entries.push_back(e);
     }
 
   private:
-    batch& b_;
+    read_ahead_source& owner_;
+    std::unique_ptr<batch>& b_;
 };
 
 read_ahead_source::read_ahead_source(boost::asio::io_context& io, std::unique_ptr<source> inner)
@@ -117,56 +128,82 @@ read_ahead_source::read_ahead_source(boost::asio::io_context& io, std::unique_pt
 
 read_ahead_source::~read_ahead_source() { close(); }
 
+/// Thrown through the inner source's call when close() stops the thread while it waits for
+/// room (the inner source loses what it was handing on, as on a handler's exception).
+struct read_ahead_source::stopped {};
+
+bool read_ahead_source::wait_for_room() {
+    std::unique_lock lock(mutex_);
+    if (!queue_.empty() && queued_bytes_ >= max_ahead) {
+        // Full: wait until most of it was taken (one wake-up per refill, not per batch).
+        thread_waits_ = true;
+        room_.wait(lock, [this] { return stop_ || queued_bytes_ <= max_ahead / 4; });
+        thread_waits_ = false;
+    }
+    return !stop_;
+}
+
+std::unique_ptr<read_ahead_source::batch> read_ahead_source::fresh_batch() {
+    {
+        const std::lock_guard lock(mutex_);
+        if (!spare_.empty()) {
+            auto b = std::move(spare_.back());
+            spare_.pop_back();
+            return b;
+        }
+    }
+    return std::make_unique<batch>();
+}
+
+void read_ahead_source::queue(std::unique_ptr<batch> b) {
+    b->cut_lines = inner_->cut_lines();
+    b->cut_records = inner_->cut_records();
+    {
+        const std::lock_guard lock(mutex_);
+        queued_bytes_ += b->memory();
+        ended_ = b->last;
+        queue_.push_back(std::move(b));
+    }
+    ready_.notify_one();
+}
+
+void read_ahead_source::hand_on(std::unique_ptr<batch>& b) {
+    queue(std::move(b));
+    if (!wait_for_room()) throw stopped{};
+    b = fresh_batch();
+}
+
 void read_ahead_source::run() noexcept {
     // Signals are the main thread's (the daemon's handlers run there).
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, nullptr);
+    std::unique_ptr<batch> b;
     for (;;) {
-        std::unique_ptr<batch> b;
-        {
-            std::unique_lock lock(mutex_);
-            if (!queue_.empty() && queued_bytes_ >= max_ahead) {
-                // Full: wait until most of it was taken (one wake-up per refill, not per batch).
-                thread_waits_ = true;
-                room_.wait(lock, [this] { return stop_ || queued_bytes_ <= max_ahead / 4; });
-                thread_waits_ = false;
-            }
-            if (stop_) return;
-            if (!spare_.empty()) {
-                b = std::move(spare_.back());
-                spare_.pop_back();
-            }
-        }
         try {
-            if (!b) b = std::make_unique<batch>();
-            collector into(*b);
-            b->status = inner_->read_available(into, b->ec);
+            if (!wait_for_room()) return;
+            if (!b) b = fresh_batch();
+            collector into(*this, b);
+            // The call may hand `b` on and put a fresh batch in its place: its results go into
+            // the batch that is there when it returns.
+            std::error_code ec;
+            const auto status = inner_->read_available(into, ec);
+            b->status = status;
+            b->ec = ec;
+        } catch (const stopped&) {
+            return;
         } catch (...) {
-            if (!b) {
-                // Not even an empty batch to say it with: end as the inner source would have
-                // (an exception), through a batch made at the end.
-                b = std::make_unique<batch>();
-            }
+            // Out of memory at worst: end as the inner source would have, through a batch
+            // made now if there was none.
+            if (!b) b = std::make_unique<batch>();
             b->failure = std::current_exception();
             b->status = read_status::end;
         }
         b->last = b->failure || b->status != read_status::more;
-        b->cut_lines = inner_->cut_lines();
-        b->cut_records = inner_->cut_records();
-        if (b->entries.empty() && !b->last) {
-            const std::lock_guard lock(mutex_);
-            spare_.push_back(std::move(b));
-            continue;
-        }
+        // Handed on even when the call gave nothing (a run of NUL bytes, the rest of a cut
+        // record): the loop's thread returns to its events and signals after every call.
         const bool last = b->last;
-        {
-            const std::lock_guard lock(mutex_);
-            queued_bytes_ += b->size();
-            queue_.push_back(std::move(b));
-            ended_ = last;
-        }
-        ready_.notify_one();
+        queue(std::move(b));
         if (last) return;
     }
 }
@@ -177,8 +214,10 @@ std::unique_ptr<read_ahead_source::batch> read_ahead_source::take() {
     if (queue_.empty()) return nullptr;
     auto b = std::move(queue_.front());
     queue_.pop_front();
-    queued_bytes_ -= b->size();
-    if (current_ && spare_.size() < 2) {
+    queued_bytes_ -= b->memory();
+    // The batch handed on last is kept for the thread to fill again, unless it grew large
+    // (a huge record): that memory goes back.
+    if (current_ && spare_.size() < 2 && current_->memory() <= 2 * max_batch) {
         current_->clear();
         spare_.push_back(std::move(current_));
     }

@@ -18,16 +18,23 @@ namespace klog::sources {
 /// Runs another source's reading and decoding on a second thread, one batch ahead: the thread
 /// calls the inner source's `read_available` and keeps copies of the records it hands on; this
 /// source's `read_available` hands the next batch's copies to the real handler, in the same
-/// order, with the same statuses, errors and exceptions, and the same per-call batches.
+/// order, with the same statuses, errors and exceptions. Each inner call is one batch, or
+/// several when its copies exceed `max_batch` (each then ends a call here with `more`).
 ///
 /// For a source whose reads return without waiting on anyone (a replayed regular file): a
 /// worker blocked in read(2) on a pipe could not be stopped by close(). The thread starts at
 /// the first `read_available` (after a daemon has forked) and stops at `close()`, which waits
-/// for the inner call it is in. Memory: the batches read ahead hold at most `max_ahead` bytes
-/// besides the one being handed on (a larger single batch is held alone).
+/// for the inner call it is in. Memory: the batches read ahead hold about `max_ahead` bytes
+/// besides the one being handed on and the one being filled, each about `max_batch` (one
+/// record larger than that is held alone). Every call of the inner source is handed on, also
+/// one that gave nothing, so the loop's thread never waits longer than one inner call.
 class read_ahead_source final : public source {
   public:
+    /// What the thread may hold ahead, counted as the batches' memory.
     static constexpr std::size_t max_ahead = 1 << 20;
+    /// A batch is handed on once its copies reach this, also within one call of the inner
+    /// source (which may hand on millions of tiny records at once).
+    static constexpr std::size_t max_batch = 256 << 10;
 
     read_ahead_source(boost::asio::io_context& io, std::unique_ptr<source> inner);
     ~read_ahead_source() override;
@@ -46,7 +53,18 @@ class read_ahead_source final : public source {
     struct batch;
     class collector;
 
+    struct stopped;
+
     void run() noexcept;
+    /// The thread: waits while max_ahead is queued; false once close() stops it.
+    bool wait_for_room();
+    /// The thread: a spare batch, or a new one.
+    std::unique_ptr<batch> fresh_batch();
+    /// The thread: queues `b` (with the inner source's counts now) for the loop's thread.
+    void queue(std::unique_ptr<batch> b);
+    /// The thread, within an inner call: queues the full batch `b`, waits for room and puts a
+    /// fresh batch in its place; throws `stopped` once close() stops the thread.
+    void hand_on(std::unique_ptr<batch>& b);
     /// The next batch from the thread (waits for it); nullptr once closed.
     std::unique_ptr<batch> take();
 
