@@ -308,5 +308,9 @@ TEST_CASE("a saved log of millions of tiny records replays from a file in no mor
     CHECK(from_file.err == from_pipe.err);
     CHECK(read_file(dir.file("file.out")) == read_file(dir.file("pipe.out")));
     INFO("peak KiB: pipe " << pipe_peak << ", file and pipe " << both_peak);
-    CHECK(both_peak * 2 <= pipe_peak * 3);
+#ifndef KLOG_TEST_SANITIZED
+    CHECK(both_peak * 2 <= pipe_peak * 3);  // seen: 111 and 529 MB before, 111 and 54 now
+#else
+    (void)both_peak;  // ASan's quarantine holds freed batches: the figures mean nothing
+#endif
 }
