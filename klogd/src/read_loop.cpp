@@ -296,6 +296,9 @@ void read_loop::resume() {
     }
     suspended_ = false;
     hooks_.diag("SIGCONT: reading " + source_->name() + " again");
+    // An output that was full when reading paused may have drained meanwhile: its progress
+    // found reading suspended then, and nothing would start it again.
+    if (paused_ && !pipeline_.blocked()) paused_ = false;
     drain();  // records already delivered are skipped by their sequence numbers
     wait_for_records();
 }

@@ -579,3 +579,40 @@ TEST_CASE("a daemon replaying a file of NUL bytes stops at SIGTERM at once",
     CHECK(klogd.wait_exit(10s) == 0);  // -1: still reading holes
     CHECK(read_if_any(err).find("SIGTERM") != std::string::npos);
 }
+
+// Found by a second hostile review: an output full when reading paused, drained while the
+// daemon was suspended (TSTP), never started reading again after CONT: the progress that would
+// have found reading suspended; a replay then stalled for ever (and /dev/kmsg stayed unread).
+TEST_CASE("an output that drained while klogd was suspended is read for again after SIGCONT",
+          "[integration][daemon][replay]") {
+    klog_test::temp_dir dir;
+    const auto saved = dir.file("saved.dmesg");
+    constexpr int total = 200'000;
+    {
+        std::string text;
+        for (int i = 1; i <= total; ++i) {
+            const auto n = std::to_string(i);
+            text.append("<6>[").append(n).append(".000000] record number ").append(n) += '\n';
+        }
+        klog_test::write_file(saved, text);
+    }
+    const auto mnt = dir.file("mnt");
+    klog_test::tmpfs_mount fs(mnt, "16m");  // the output is about 8 MB
+    const auto filler = mnt + "/filler";
+    klog_test::write_file(filler, std::string(15 << 20, 'f'));  // 1 MiB left of the 16
+    const auto out = mnt + "/out.log";
+    const auto err = dir.file("stderr.log");
+    const auto pid = dir.file("klogd.pid");
+    background_klogd klogd({"-n", "-d", "--source=" + saved, "-f", out, "--format=raw",
+                            "--pidfile=" + pid, "--state-file=none", "--pstore=none"},
+                           err);
+    REQUIRE(eventually([&] { return read_if_any(err).find("reading paused") != std::string::npos; },
+                       20s));
+    klogd.signal(SIGTSTP);
+    REQUIRE(eventually([&] { return read_if_any(err).find("SIGTSTP") != std::string::npos; }));
+    REQUIRE(::unlink(filler.c_str()) == 0);
+    std::this_thread::sleep_for(2500ms);  // the retry timer writes what was held meanwhile
+    klogd.signal(SIGCONT);
+    REQUIRE(klogd.wait_exit(30s) == 0);  // the end of the input ends it
+    CHECK(file_lines(out).size() == static_cast<std::size_t>(total));
+}
