@@ -70,6 +70,16 @@ long long saved_seq(const std::string& state) {
     return std::stoll(text.substr(at + 5));
 }
 
+/// A saved `dmesg -r` log at `path`: "<6>[N.000000] record number N" for N = 1..total.
+void write_numbered_dmesg(const std::string& path, int total) {
+    std::string text;
+    for (int i = 1; i <= total; ++i) {
+        const auto n = std::to_string(i);
+        text.append("<6>[").append(n).append(".000000] record number ").append(n) += '\n';
+    }
+    klog_test::write_file(path, text);
+}
+
 struct daemon_fixture {
     klog_test::temp_dir dir;
     kmsg_standin kmsg{dir.file("kmsg.sock")};
@@ -512,14 +522,7 @@ TEST_CASE("a daemon replaying a saved log pauses at SIGTSTP and goes on at SIGCO
     klog_test::temp_dir dir;
     const auto saved = dir.file("saved.dmesg");
     constexpr int total = 2'000'000;
-    {
-        std::string text;
-        for (int i = 1; i <= total; ++i) {
-            const auto n = std::to_string(i);
-            text.append("<6>[").append(n).append(".000000] record number ").append(n) += '\n';
-        }
-        klog_test::write_file(saved, text);
-    }
+    write_numbered_dmesg(saved, total);
     for (const bool from_stdin : {false, true}) {
         INFO((from_stdin ? "--source=- < file" : "--source=FILE"));
         const auto out = dir.file(from_stdin ? "stdin.log" : "file.log");
@@ -588,14 +591,7 @@ TEST_CASE("an output that drained while klogd was suspended is read for again af
     klog_test::temp_dir dir;
     const auto saved = dir.file("saved.dmesg");
     constexpr int total = 200'000;
-    {
-        std::string text;
-        for (int i = 1; i <= total; ++i) {
-            const auto n = std::to_string(i);
-            text.append("<6>[").append(n).append(".000000] record number ").append(n) += '\n';
-        }
-        klog_test::write_file(saved, text);
-    }
+    write_numbered_dmesg(saved, total);
     const auto mnt = dir.file("mnt");
     klog_test::tmpfs_mount fs(mnt, "16m");  // the output is about 8 MB
     const auto filler = mnt + "/filler";
