@@ -1,6 +1,10 @@
 #include "klogd/signal_actions.hpp"
 
+#include <signal.h>
+
+#include <atomic>
 #include <csignal>
+#include <cstdint>
 
 #include "klog/pipeline.hpp"
 #include "klogd/read_loop.hpp"
@@ -23,6 +27,40 @@ std::string signal_name(int signo) {
         default:
             return "signal";
     }
+}
+
+/// When TSTP and CONT last arrived (a count of both): Asio's signal_set hands out the signals
+/// that wait together in the order of their numbers (CONT before TSTP), not as they came, so
+/// a TSTP then CONT sent while the loop was busy left klogd suspended. A handler in front of
+/// Asio's notes the order; the one that came last decides.
+std::atomic<std::uint64_t> stop_cont_clock{0};
+std::atomic<std::uint64_t> last_tstp{0};
+std::atomic<std::uint64_t> last_cont{0};
+struct sigaction asio_tstp {};
+struct sigaction asio_cont {};
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+
+extern "C" void note_stop_or_cont(int signo) {
+    const std::uint64_t now = stop_cont_clock.fetch_add(1) + 1;
+    (signo == SIGTSTP ? last_tstp : last_cont).store(now);
+    const auto& asio = signo == SIGTSTP ? asio_tstp : asio_cont;
+    asio.sa_handler(signo);
+}
+
+/// Puts note_stop_or_cont in front of Asio's handler of `signo` (saved in `asio`); false if
+/// that handler is not a plain function Asio installed.
+bool note_order_of(int signo, struct sigaction& asio) {
+    struct sigaction now {};
+    if (::sigaction(signo, nullptr, &now) != 0) return false;
+    if (now.sa_handler == note_stop_or_cont) return true;  // in front already (`asio` kept)
+    if ((now.sa_flags & SA_SIGINFO) != 0 || now.sa_handler == SIG_DFL ||
+        now.sa_handler == SIG_IGN) {
+        return false;
+    }
+    asio = now;
+    struct sigaction ours = now;
+    ours.sa_handler = note_stop_or_cont;
+    return ::sigaction(signo, &ours, nullptr) == 0;
 }
 
 }  // namespace
@@ -54,6 +92,8 @@ signal_actions::signal_actions(boost::asio::io_context& io,
     for (const int signo : {SIGTERM, SIGINT, SIGHUP, SIGTSTP, SIGCONT, SIGUSR1, SIGUSR2}) {
         signals_.add(signo);
     }
+    // CONT first: a TSTP noted before its handler is in place would count as the last.
+    arrival_order_ = note_order_of(SIGCONT, asio_cont) && note_order_of(SIGTSTP, asio_tstp);
 }
 
 void signal_actions::start() { wait(); }
@@ -74,10 +114,14 @@ void signal_actions::wait() {
                 actions_.reopen_outputs();
                 break;
             case SIGTSTP:
-                actions_.suspend();
-                break;
             case SIGCONT:
-                actions_.resume();
+                // Both may wait here at once, CONT handed out first: the one that came last
+                // decides (suspend and resume do nothing a second time).
+                if (arrival_order_ ? last_tstp.load() > last_cont.load() : signo == SIGTSTP) {
+                    actions_.suspend();
+                } else {
+                    actions_.resume();
+                }
                 break;
             case SIGUSR1:
             case SIGUSR2:

@@ -14,9 +14,11 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 
 #include "daemon_harness.hpp"
@@ -611,4 +613,36 @@ TEST_CASE("an output that drained while klogd was suspended is read for again af
     klogd.signal(SIGCONT);
     REQUIRE(klogd.wait_exit(30s) == 0);  // the end of the input ends it
     CHECK(file_lines(out).size() == static_cast<std::size_t>(total));
+}
+
+// Found by the second hostile review: Asio hands out the signals that wait together in the
+// order of their numbers, CONT (18) before TSTP (20). HUP, TSTP and CONT sent while klogd is busy
+// (here: replaying a long log) come out as HUP, CONT, TSTP: klogd stayed suspended for good.
+TEST_CASE("SIGTSTP then SIGCONT while klogd is busy leaves it reading",
+          "[integration][daemon][replay]") {
+    klog_test::temp_dir dir;
+    const auto saved = dir.file("saved.dmesg");
+    constexpr int total = 2'000'000;  // a few seconds of work
+    write_numbered_dmesg(saved, total);
+    const auto out = dir.file("out.log");
+    const auto err = dir.file("stderr.log");
+    const auto pid = dir.file("klogd.pid");
+    background_klogd klogd({"-n", "-d", "--source=" + saved, "-f", out, "--format=raw",
+                            "--pidfile=" + pid, "--state-file=none", "--pstore=none"},
+                           err);
+    REQUIRE(eventually([&] { return read_if_any(pid) == std::to_string(klogd.pid()) + "\n"; }));
+    REQUIRE(eventually([&] {
+        std::error_code ec;
+        const auto size = std::filesystem::file_size(out, ec);
+        return !ec && size > 0;
+    }, 10s));
+    // Each taken by klogd's handler before the next is sent (a CONT sent while a TSTP is still
+    // pending would take it away), all while the loop is busy with a batch.
+    for (const int signo : {SIGHUP, SIGTSTP, SIGCONT}) {
+        klogd.signal(signo);
+        std::this_thread::sleep_for(200us);
+    }
+    CHECK(klogd.wait_exit(60s) == 0);  // -1: left suspended
+    CHECK(file_lines(out).size() == static_cast<std::size_t>(total));
+    CHECK(read_if_any(err).find("SIGHUP: reopening outputs") != std::string::npos);
 }

@@ -15,7 +15,7 @@ class read_loop;
 class symbol_stage;
 
 /// The daemon's signals, acted on at once through the io_context (not after the next kernel
-/// message): TERM/INT stop, HUP reopens the outputs, TSTP/CONT close and reopen the source,
+/// message): TERM/INT stop, HUP reopens the outputs, TSTP/CONT suspend and resume reading,
 /// USR1/USR2 reload module/all symbols. Each action is said with -d.
 class signal_actions {
   public:
@@ -44,6 +44,7 @@ class signal_actions {
     void wait();
 
     boost::asio::signal_set signals_;
+    bool arrival_order_ = false;  ///< TSTP and CONT are noted as they come (see the .cpp)
     std::function<void(const std::string&)> diag_;
     actions actions_;
 };
