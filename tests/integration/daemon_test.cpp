@@ -646,3 +646,58 @@ TEST_CASE("SIGTSTP then SIGCONT while klogd is busy leaves it reading",
     CHECK(file_lines(out).size() == static_cast<std::size_t>(total));
     CHECK(read_if_any(err).find("SIGHUP: reopening outputs") != std::string::npos);
 }
+
+// A daemon replaying a pipe waited for its next bytes in read(2), outside the event loop: TERM,
+// TSTP, CONT and HUP did nothing until more came (an init script's stop hung while the writer
+// stayed quiet). It now waits for input in the loop, as it waits for the kernel.
+TEST_CASE("a daemon replaying an idle pipe acts on its signals at once",
+          "[integration][daemon][replay]") {
+    klog_test::temp_dir dir;
+    const auto fifo = dir.file("stdin.fifo");
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const auto out = dir.file("out.log");
+    const auto err = dir.file("stderr.log");
+    const auto pid = dir.file("klogd.pid");
+    const auto send = [](int fd, int from, int to) {
+        std::string lines;
+        for (int i = from; i <= to; ++i) {
+            lines.append("<6>[    1.000000] line ").append(std::to_string(i)) += '\n';
+        }
+        REQUIRE(::write(fd, lines.data(), lines.size()) == static_cast<ssize_t>(lines.size()));
+    };
+    for (const bool from_stdin : {true, false}) {
+        INFO((from_stdin ? "--source=- < FIFO" : "--source=FIFO"));
+        ::unlink(out.c_str());
+        ::unlink(err.c_str());
+        // Opened for reading and writing first: klogd's open of the FIFO then finds a writer
+        // and does not wait (posix_spawn waits for the child's opens); closing it ends klogd's
+        // input.
+        const int writer = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+        REQUIRE(writer >= 0);
+        background_klogd klogd({"-n", "-d", from_stdin ? "--source=-" : "--source=" + fifo, "-f",
+                                out, "--format=raw", "--pidfile=" + pid, "--state-file=none",
+                                "--pstore=none"},
+                               err, {}, from_stdin ? fifo : "/dev/null");
+        REQUIRE(eventually([&] { return read_if_any(pid) == std::to_string(klogd.pid()) + "\n"; }));
+        send(writer, 1, 10);
+        REQUIRE(eventually([&] { return file_lines(out).size() == 10; }));
+
+        // Suspended while the pipe is quiet: what comes meanwhile waits in the pipe.
+        klogd.signal(SIGTSTP);
+        REQUIRE(eventually([&] { return read_if_any(err).find("SIGTSTP") != std::string::npos; }));
+        send(writer, 11, 15);
+        std::this_thread::sleep_for(300ms);
+        CHECK(file_lines(out).size() == 10);
+        klogd.signal(SIGCONT);
+        REQUIRE(eventually([&] { return file_lines(out).size() == 15; }));
+
+        klogd.signal(SIGHUP);
+        REQUIRE(eventually([&] { return read_if_any(err).find("SIGHUP") != std::string::npos; }));
+
+        // TERM while nothing comes: klogd stops at once, with what it read delivered.
+        klogd.signal(SIGTERM);
+        CHECK(klogd.wait_exit(5s) == 0);  // -1: still waiting in read(2)
+        CHECK(file_lines(out).size() == 15);
+        ::close(writer);
+    }
+}

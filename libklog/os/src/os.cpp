@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/klog.h>
@@ -463,6 +464,12 @@ std::error_code status(int fd, struct stat& st) noexcept {
 }
 
 bool is_terminal(int fd) noexcept { return ::isatty(fd) == 1; }
+
+bool readable_now(int fd) noexcept {
+    pollfd p{fd, POLLIN, 0};
+    const int n = again([&] { return ::poll(&p, 1, 0); });
+    return n != 0;
+}
 
 int status_flags(int fd, std::error_code& ec) noexcept {
     ec.clear();

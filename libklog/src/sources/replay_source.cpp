@@ -1,12 +1,15 @@
 #include "klog/sources/replay_source.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <system_error>
 
+#include "descriptor_wait.hpp"
 #include "klog/decoders/kmsg_decoder.hpp"
 #include "klog/os/os.hpp"
 #include "klog/text/byte_blocks.hpp"
@@ -69,8 +72,33 @@ replay_source::replay_source(boost::asio::io_context& io, int fd, std::string na
 replay_source::~replay_source() { close(); }
 
 void replay_source::close() noexcept {
+    if (waiter_) {
+        boost::system::error_code ignored;
+        waiter_->cancel(ignored);
+        (void)waiter_->release();  // fd_ is closed below (or is standard input, kept)
+        waiter_.reset();
+    }
     if (fd_ > STDIN_FILENO) os::unique_fd(fd_).reset();
     fd_ = -1;
+}
+
+bool replay_source::wait_for_input() noexcept {
+    if (fd_ < 0 || waiter_) return waiter_.has_value();
+    // Only what epoll can watch: Asio takes a regular file (or /dev/null) too, and its wait
+    // then fails, which would leave the rest unread.
+    struct stat st {};
+    if (os::status(fd_, st) ||
+        !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || os::is_terminal(fd_))) {
+        return false;
+    }
+    try {
+        // Asio only watches the descriptor (epoll): it does not make it non-blocking, which
+        // would change standard input for the processes that share it.
+        waiter_.emplace(io_, fd_);
+    } catch (const std::exception&) {  // epoll refuses regular files and some devices
+        waiter_.reset();
+    }
+    return waiter_.has_value();
 }
 
 read_status replay_source::read_available(record_handler& handler, std::error_code& ec) {
@@ -87,6 +115,8 @@ read_status replay_source::read_available(record_handler& handler, std::error_co
         filled_ -= start_;
         start_ = 0;
     }
+    // A quiet pipe: nothing read, the loop waits for more (async_wait).
+    if (waiter_ && !os::readable_now(fd_)) return read_status::drained;
     if (chunk_.size() - filled_ < chunk_size) chunk_.resize(filled_ + chunk_size);
     const auto got = os::read(fd_, chunk_.data() + filled_, chunk_size, ec);
     if (ec) return read_status::end;
@@ -235,6 +265,10 @@ void replay_source::deliver(record_handler& handler, bool at_end) {
 }
 
 void replay_source::async_wait(std::function<void(std::error_code)> done) {
+    if (waiter_) {
+        detail::async_wait_readable(*waiter_, std::move(done));
+        return;
+    }
     boost::asio::post(io_, [this, done = std::move(done)] {
         done(fd_ < 0 ? std::make_error_code(std::errc::operation_canceled) : std::error_code{});
     });

@@ -684,3 +684,40 @@ TEST_CASE("kmsg_source: a crit record written to a full disk does not end readin
     CHECK(src.read_available(h, ec) == read_status::drained);
     CHECK_FALSE(ec);  // not the output's "No space left on device", taken for the source's
 }
+
+TEST_CASE("replay_source: waiting for input, a quiet pipe is drained and the loop wakes for more",
+          "[sources][replay]") {
+    using klog::sources::replay_source;
+    auto [read_end, write_end] = klog::os::pipe();
+    boost::asio::io_context io;
+    replay_source src(io, read_end.release(), "pipe");
+    REQUIRE(src.wait_for_input());
+    klog_test::collecting_handler h;
+    std::error_code ec;
+    // Nothing written yet: no read(2) that would wait, the loop is told to wait instead.
+    CHECK(src.read_available(h, ec) == read_status::drained);
+    CHECK_FALSE(ec);
+    bool woken = false;
+    src.async_wait([&](std::error_code wait_ec) { woken = !wait_ec; });
+    io.poll();
+    CHECK_FALSE(woken);
+    const std::string lines = "<6>[    1.000000] one\n<4>[    2.000000] two\n";
+    REQUIRE(::write(write_end.get(), lines.data(), lines.size()) ==
+            static_cast<ssize_t>(lines.size()));
+    io.run_for(std::chrono::seconds(5));
+    CHECK(woken);
+    CHECK(src.read_available(h, ec) == read_status::more);
+    CHECK(src.read_available(h, ec) == read_status::drained);
+    REQUIRE(h.records.size() == 2);
+    CHECK(h.records[1].text == "two");
+    write_end.reset();  // the end of input
+    CHECK(src.read_available(h, ec) == read_status::end);
+    CHECK_FALSE(ec);
+
+    // A regular file cannot be waited on: it is read to its end as before.
+    klog_test::temp_dir dir;
+    const auto path = dir.file("saved.log");
+    klog_test::write_file(path, lines);
+    replay_source file(io, replay_source::open_file(path), "saved");
+    CHECK_FALSE(file.wait_for_input());
+}

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,7 +21,7 @@ enum class replay_format {
 };
 
 /// Reads a saved kernel log from a file or a pipe (`--source=PATH`, `--source=-`), detecting
-/// its format from the first bytes. Reads are blocking and in chunks; the end of input ends it.
+/// its format from the first bytes. Reads are in chunks (see wait_for_input); the end of input ends it.
 class replay_source final : public source {
   public:
     static constexpr std::size_t chunk_size = 1 << 16;
@@ -52,6 +53,12 @@ class replay_source final : public source {
     read_status read_available(record_handler& handler, std::error_code& ec) override;
     void async_wait(std::function<void(std::error_code)> done) override;
     void close() noexcept override;
+    /// A daemon's replay of a pipe, FIFO or terminal: a read is made only when bytes are
+    /// there (else read_available says `drained`), and async_wait waits in the event loop for
+    /// more, so that signals are acted on while the writer is quiet. Without it (a file, -o),
+    /// reads wait in read(2) until the end of input. False (and nothing changed) for anything
+    /// but a pipe, FIFO, socket or terminal.
+    bool wait_for_input() noexcept;
 
     /// The detected format (valid after the first read).
     [[nodiscard]] replay_format format() const noexcept { return format_; }
@@ -73,6 +80,8 @@ class replay_source final : public source {
 
     boost::asio::io_context& io_;
     int fd_;
+    /// With wait_for_input: fd_, watched by the event loop (released, not closed, at close).
+    std::optional<boost::asio::posix::stream_descriptor> waiter_;
     std::string name_;
     bool detected_ = false;
     replay_format format_ = replay_format::dmesg_raw;

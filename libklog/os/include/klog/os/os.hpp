@@ -167,6 +167,10 @@ bool is_open(int fd) noexcept;
 std::error_code status(int fd, struct stat& st) noexcept;
 /// isatty(3).
 bool is_terminal(int fd) noexcept;
+/// poll(2) without waiting: whether a read of `fd` would not wait now (bytes are there, or
+/// the end, or an error the read will say). An error of poll itself counts as readable, so
+/// the read says it.
+bool readable_now(int fd) noexcept;
 /// The open file's status flags (fcntl F_GETFL: O_APPEND, O_NONBLOCK, the access mode).
 int status_flags(int fd, std::error_code& ec) noexcept;
 std::error_code sync(int fd) noexcept;
