@@ -11,6 +11,7 @@
 #include "klogd/config.hpp"
 #include "klogd/daemon.hpp"
 #include "klogd/options.hpp"
+#include "klogd/signal_actions.hpp"
 #include "klogd/version.hpp"
 
 namespace klogd {
@@ -19,6 +20,8 @@ int run_command_line(int argc, char* argv[]) {
     // Before anything opens a file: a descriptor 0-2 left closed by whoever started us would
     // be the next file opened (asio's eventfd, the log), and stdout writes would land there.
     if (!daemon::open_standard_fds()) return 1;
+    // A HUP or USR1 sent while the daemon starts waits for its handlers (signal_actions).
+    signal_actions::hold_until_handled();
     try {
         const auto opts = parse_options(argc, argv);
         if (opts.help) {
@@ -30,6 +33,7 @@ int run_command_line(int argc, char* argv[]) {
             return 0;
         }
         auto cfg = make_config(opts);
+        if (cfg.one_shot) signal_actions::release_held();  // -o keeps the default actions
         check_environment(cfg);
         if (opts.check_config) {
             std::cout << "klogd: configuration ok\n";

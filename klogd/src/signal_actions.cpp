@@ -63,7 +63,25 @@ bool note_order_of(int signo, struct sigaction& asio) {
     return ::sigaction(signo, &ours, nullptr) == 0;
 }
 
+/// The signals held while the daemon starts (see hold_until_handled).
+sigset_t held_signals() noexcept {
+    sigset_t set;
+    sigemptyset(&set);
+    for (const int signo : {SIGHUP, SIGUSR1, SIGUSR2, SIGTSTP}) sigaddset(&set, signo);
+    return set;
+}
+
 }  // namespace
+
+void signal_actions::hold_until_handled() noexcept {
+    const sigset_t set = held_signals();
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+void signal_actions::release_held() noexcept {
+    const sigset_t set = held_signals();
+    pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+}
 
 signal_actions::actions signal_actions::for_daemon(klog::pipeline& pipeline, read_loop& loop,
                                                    symbol_stage* symbols,
@@ -94,6 +112,8 @@ signal_actions::signal_actions(boost::asio::io_context& io,
     }
     // CONT first: a TSTP noted before its handler is in place would count as the last.
     arrival_order_ = note_order_of(SIGCONT, asio_cont) && note_order_of(SIGTSTP, asio_tstp);
+    // What was sent while klogd started reaches the handlers now (and waits for start()).
+    release_held();
 }
 
 void signal_actions::start() { wait(); }

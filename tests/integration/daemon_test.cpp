@@ -701,3 +701,44 @@ TEST_CASE("a daemon replaying an idle pipe acts on its signals at once",
         ::close(writer);
     }
 }
+
+// HUP, USR1, USR2 and TSTP kill (or stop) a process by default: sent while klogd was starting,
+// before its handlers were in place (a logrotate's HUP or a module loader's USR1 at boot), they
+// ended the daemon. They now wait, blocked, until klogd acts on them.
+TEST_CASE("signals sent while the daemon starts wait for it instead of ending it",
+          "[integration][daemon]") {
+    daemon_fixture f;
+    // A long symbol table keeps klogd starting for a while (about 0.1 s) after its first
+    // words: the signals land in that time, not before main() (which no program can help).
+    const auto kallsyms = f.dir.file("kallsyms");
+    {
+        std::string table;
+        for (int i = 0; i < 1'000'000; ++i) {
+            char line[64];
+            std::snprintf(line, sizeof line, "ffffffff%08x T function_%d\n", 0x81000000U + 16U * i,
+                          i);
+            table += line;
+        }
+        klog_test::write_file(kallsyms, table);
+    }
+    const auto modules = f.dir.file("modules");
+    klog_test::write_file(modules, "");
+    auto args = f.args({"--kallsyms=" + kallsyms, "--modules=" + modules});
+    args.erase(std::find(args.begin(), args.end(), "-x"));
+    background_klogd klogd(args, f.err);
+    REQUIRE(eventually([&] { return !f.diagnostics().empty(); }));
+    const int sent[] = {SIGUSR1, SIGHUP, SIGUSR2};
+    bool started = false;
+    for (int i = 0; i < 2000 && !started; ++i) {
+        klogd.signal(sent[i % 3]);
+        std::this_thread::sleep_for(500us);
+        started = read_if_any(f.pid) == std::to_string(klogd.pid()) + "\n";
+    }
+    REQUIRE(started);
+    REQUIRE(f.ready(klogd));
+    CHECK(klogd.running());
+    f.kmsg.send(kmsg_record(6, 1, 1000000U, "after the start"));
+    CHECK(f.has_lines(1));
+    klogd.signal(SIGTERM);
+    CHECK(klogd.wait_exit(10s) == 0);
+}

@@ -33,6 +33,15 @@ class signal_actions {
     static actions for_daemon(klog::pipeline& pipeline, read_loop& loop, symbol_stage* symbols,
                               std::function<void()> stop);
 
+    /// From process start until the daemon's handlers are in place: HUP, USR1, USR2 and TSTP
+    /// (whose default ends or stops the process) are blocked, so that one sent meanwhile (a
+    /// logrotate's HUP at boot) waits for the handlers instead of ending klogd. TERM and INT
+    /// keep their default (nothing is read yet: stopping at once loses nothing). The
+    /// constructor below lets them through; `release_held()` does for -o, which keeps the
+    /// defaults.
+    static void hold_until_handled() noexcept;
+    static void release_held() noexcept;
+
     /// Takes the signals at once (from now on they wait for start() instead of acting).
     signal_actions(boost::asio::io_context& io, std::function<void(const std::string&)> diag,
                    actions a);
