@@ -6,10 +6,8 @@
 #include <boost/asio/post.hpp>
 #include <cerrno>
 #include <cstring>
-#include <exception>
 #include <system_error>
 
-#include "descriptor_wait.hpp"
 #include "klog/decoders/kmsg_decoder.hpp"
 #include "klog/os/os.hpp"
 #include "klog/text/byte_blocks.hpp"
@@ -73,9 +71,7 @@ replay_source::~replay_source() { close(); }
 
 void replay_source::close() noexcept {
     if (waiter_) {
-        boost::system::error_code ignored;
-        waiter_->cancel(ignored);
-        (void)waiter_->release();  // fd_ is closed below (or is standard input, kept)
+        waiter_->cancel();
         waiter_.reset();
     }
     if (fd_ > STDIN_FILENO) os::unique_fd(fd_).reset();
@@ -84,21 +80,15 @@ void replay_source::close() noexcept {
 
 bool replay_source::wait_for_input() noexcept {
     if (fd_ < 0 || waiter_) return waiter_.has_value();
-    // Only what epoll can watch: Asio takes a regular file (or /dev/null) too, and its wait
-    // then fails, which would leave the rest unread.
+    // Only what can stay quiet and come back: a regular file or a device is read on to its
+    // end as before.
     struct stat st {};
     if (os::status(fd_, st) ||
         !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || os::is_terminal(fd_))) {
         return false;
     }
-    try {
-        // Asio only watches the descriptor (epoll): it does not make it non-blocking, which
-        // would change standard input for the processes that share it.
-        waiter_.emplace(io_, fd_);
-    } catch (const std::exception&) {  // epoll refuses regular files and some devices
-        waiter_.reset();
-    }
-    return waiter_.has_value();
+    waiter_.emplace(io_);
+    return true;
 }
 
 read_status replay_source::read_available(record_handler& handler, std::error_code& ec) {
@@ -266,7 +256,11 @@ void replay_source::deliver(record_handler& handler, bool at_end) {
 
 void replay_source::async_wait(std::function<void(std::error_code)> done) {
     if (waiter_) {
-        detail::async_wait_readable(*waiter_, std::move(done));
+        // A new wait ends the one before (cancelled): TSTP/CONT pairs do not pile waits up.
+        waiter_->expires_after(input_check);
+        waiter_->async_wait([done = std::move(done)](const boost::system::error_code& ec) {
+            done(ec ? std::make_error_code(std::errc::operation_canceled) : std::error_code{});
+        });
         return;
     }
     boost::asio::post(io_, [this, done = std::move(done)] {

@@ -1,5 +1,6 @@
 // Sources against a kernel played by the test: every error return of /dev/kmsg read(2), and
 // the syslog(2) backend's sizing and polling.
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -690,7 +691,8 @@ TEST_CASE("replay_source: waiting for input, a quiet pipe is drained and the loo
     using klog::sources::replay_source;
     auto [read_end, write_end] = klog::os::pipe();
     boost::asio::io_context io;
-    replay_source src(io, read_end.release(), "pipe");
+    const int read_fd = read_end.release();
+    replay_source src(io, read_fd, "pipe");
     REQUIRE(src.wait_for_input());
     klog_test::collecting_handler h;
     std::error_code ec;
@@ -713,6 +715,11 @@ TEST_CASE("replay_source: waiting for input, a quiet pipe is drained and the loo
     write_end.reset();  // the end of input
     CHECK(src.read_available(h, ec) == read_status::end);
     CHECK_FALSE(ec);
+    // Found by a hostile review: an Asio wait on the descriptor made it non-blocking, which
+    // every process sharing standard input saw (and a read after another reader took the
+    // bytes failed with EAGAIN, ending klogd).
+    std::error_code flags_ec;
+    CHECK((klog::os::status_flags(read_fd, flags_ec) & O_NONBLOCK) == 0);
 
     // A regular file cannot be waited on: it is read to its end as before.
     klog_test::temp_dir dir;

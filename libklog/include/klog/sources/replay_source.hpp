@@ -1,7 +1,8 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,12 +54,15 @@ class replay_source final : public source {
     read_status read_available(record_handler& handler, std::error_code& ec) override;
     void async_wait(std::function<void(std::error_code)> done) override;
     void close() noexcept override;
-    /// A daemon's replay of a pipe, FIFO or terminal: a read is made only when bytes are
-    /// there (else read_available says `drained`), and async_wait waits in the event loop for
-    /// more, so that signals are acted on while the writer is quiet. Without it (a file, -o),
-    /// reads wait in read(2) until the end of input. False (and nothing changed) for anything
+    /// A daemon's replay of a pipe, FIFO or terminal: a read is made only when poll(2) says
+    /// bytes are there (else read_available says `drained`), and async_wait looks again after
+    /// `input_check` in the event loop, so that signals are acted on while the writer is
+    /// quiet. The descriptor is not watched by epoll: Asio would make it non-blocking, which
+    /// other processes sharing standard input would see. Without it (a file, -o), reads wait
+    /// in read(2) until the end of input. False (and nothing changed) for anything
     /// but a pipe, FIFO, socket or terminal.
     bool wait_for_input() noexcept;
+    static constexpr std::chrono::milliseconds input_check{50};
 
     /// The detected format (valid after the first read).
     [[nodiscard]] replay_format format() const noexcept { return format_; }
@@ -80,8 +84,8 @@ class replay_source final : public source {
 
     boost::asio::io_context& io_;
     int fd_;
-    /// With wait_for_input: fd_, watched by the event loop (released, not closed, at close).
-    std::optional<boost::asio::posix::stream_descriptor> waiter_;
+    /// With wait_for_input: when to look for input again (one wait at a time).
+    std::optional<boost::asio::steady_timer> waiter_;
     std::string name_;
     bool detected_ = false;
     replay_format format_ = replay_format::dmesg_raw;
