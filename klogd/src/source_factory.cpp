@@ -70,17 +70,18 @@ opened_source open_source(boost::asio::io_context& io, const config& cfg, const 
             diag("replaying " + cfg.replay_path);
             opened_source o;
             auto replay = std::make_unique<replay_source>(io, fd, cfg.replay_path);
-            struct stat st {};
-            const bool regular = !klog::os::status(fd, st) && S_ISREG(st.st_mode);
             // A daemon replaying a pipe, FIFO or terminal waits for its bytes in the event loop
-            // (signals act while the writer is quiet); -o reads on to the end of input.
-            if (!regular && !cfg.one_shot) replay->wait_for_input();
+            // (signals act while the writer is quiet; the source tells what it can wait on);
+            // -o reads on to the end of input.
+            if (!cfg.one_shot) replay->wait_for_input();
             o.source = std::move(replay);
             // A regular file is read and decoded on a second thread, a batch ahead of the
             // rest. A pipe is not, nor a file of /proc (size 0; /proc/kmsg's reads wait for
             // the kernel): a read that waits for ever would keep close() waiting. Nor standard
             // input, whatever it is (read on the one thread, as the man page says).
-            if (cfg.replay_path != "-" && regular && st.st_size > 0) {
+            struct stat st {};
+            if (cfg.replay_path != "-" && !klog::os::status(fd, st) && S_ISREG(st.st_mode) &&
+                st.st_size > 0) {
                 o.source = std::make_unique<read_ahead_source>(io, std::move(o.source));
             }
             return o;
