@@ -728,8 +728,11 @@ TEST_CASE("signals sent while the daemon starts wait for it instead of ending it
     background_klogd klogd(args, f.err);
     REQUIRE(eventually([&] { return !f.diagnostics().empty(); }));
     const int sent[] = {SIGUSR1, SIGHUP, SIGUSR2};
+    // Bounded in time, not only in count: under ASan on a loaded machine the start takes
+    // seconds (2,000 rounds were once not enough).
     bool started = false;
-    for (int i = 0; i < 2000 && !started; ++i) {
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    for (int i = 0; i < 200'000 && !started && std::chrono::steady_clock::now() < deadline; ++i) {
         klogd.signal(sent[i % 3]);
         std::this_thread::sleep_for(500us);
         started = read_if_any(f.pid) == std::to_string(klogd.pid()) + "\n";
