@@ -42,7 +42,7 @@ bool daemon::open_standard_fds() noexcept {
     return true;
 }
 
-void daemon::detach(bool keep_stderr) {
+void daemon::detach(bool keep_stderr, bool keep_stdin) {
     auto [ready_read, ready_write] = klog::os::pipe();
     const pid_t pid = ::fork();
     if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
@@ -65,7 +65,7 @@ void daemon::detach(bool keep_stderr) {
     // dup2 leaves the copies without close-on-exec.
     auto null_fd = klog::os::open("/dev/null", O_RDWR, 0, ec);
     if (!ec) {
-        (void)klog::os::duplicate_to(null_fd.get(), STDIN_FILENO);
+        if (!keep_stdin) (void)klog::os::duplicate_to(null_fd.get(), STDIN_FILENO);
         (void)klog::os::duplicate_to(null_fd.get(), STDOUT_FILENO);
         if (!keep_stderr) (void)klog::os::duplicate_to(null_fd.get(), STDERR_FILENO);
         if (null_fd.get() <= STDERR_FILENO) (void)null_fd.release();  // one of the three now

@@ -24,7 +24,9 @@ void lifecycle::start(boost::asio::io_context& io, const klog::pipeline& pipelin
     pidfile_.emplace(cfg_.pidfile);
     if (!cfg_.foreground) {
         io.notify_fork(boost::asio::io_context::fork_prepare);
-        daemon::detach(cfg_.debug);
+        // --source=-: standard input is what the daemon reads.
+        daemon::detach(cfg_.debug,
+                       cfg_.source == source_kind::replay && cfg_.replay_path == "-");
         io.notify_fork(boost::asio::io_context::fork_child);
     }
     pidfile_->write(::getpid());

@@ -702,6 +702,38 @@ TEST_CASE("a daemon replaying an idle pipe acts on its signals at once",
     }
 }
 
+// Detaching pointed standard input at /dev/null: a daemon told to replay it (`producer |
+// klogd --source=-` from an init script) read nothing and ended quietly.
+TEST_CASE("a detaching daemon replays standard input", "[integration][daemon][replay]") {
+    klog_test::temp_dir dir;
+    const auto fifo = dir.file("stdin.fifo");
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const auto out = dir.file("out.log");
+    const auto pid = dir.file("klogd.pid");
+    const int writer = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);  // see the test above
+    REQUIRE(writer >= 0);
+    background_klogd parent({"--source=-", "-f", out, "--format=raw", "--pidfile=" + pid,
+                             "--state-file=none", "--pstore=none"},
+                            dir.file("stderr.log"), {}, fifo);
+    REQUIRE(parent.wait_exit(10s) == 0);  // the parent returns once the daemon is reading
+    REQUIRE(eventually([&] { return read_if_any(pid).size() > 1; }));
+    const pid_t child = std::stoi(read_if_any(pid));
+    CHECK(child != parent.pid());
+    std::string lines;
+    for (int i = 1; i <= 20; ++i) {
+        lines.append("<6>[    1.000000] line ").append(std::to_string(i)) += '\n';
+    }
+    REQUIRE(::write(writer, lines.data(), lines.size()) == static_cast<ssize_t>(lines.size()));
+    CHECK(eventually([&] { return file_lines(out).size() == 20; }));
+    CHECK(::kill(child, 0) == 0);  // still waiting for more
+    REQUIRE(::kill(child, SIGTERM) == 0);
+    CHECK(eventually([&] { return ::access(pid.c_str(), F_OK) != 0; }, 5s));
+    const auto got = file_lines(out);
+    REQUIRE(got.size() == 20);
+    CHECK(got.back().find("line 20") != std::string::npos);
+    ::close(writer);
+}
+
 // HUP, USR1, USR2 and TSTP kill (or stop) a process by default: sent while klogd was starting,
 // before its handlers were in place (a logrotate's HUP or a module loader's USR1 at boot), they
 // ended the daemon. They now wait, blocked, until klogd acts on them.

@@ -19,9 +19,10 @@ class daemon {
 
     /// Forks. The parent does not return: it waits until the child calls `ready()` (exit 0) or
     /// dies first (exit 1, having let the child's error reach the terminal). The child returns
-    /// after setsid(), chdir("/") and pointing standard input and output (and standard error
-    /// unless `keep_stderr`, for -d) at /dev/null.
-    static void detach(bool keep_stderr);
+    /// after setsid(), chdir("/") and pointing standard input (unless `keep_stdin`: it is the
+    /// source, --source=-) and output (and standard error unless `keep_stderr`, for -d) at
+    /// /dev/null.
+    static void detach(bool keep_stderr, bool keep_stdin);
 
     /// In the detached child: tells the waiting parent that startup succeeded.
     static void ready() noexcept;
