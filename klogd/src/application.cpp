@@ -100,6 +100,8 @@ int application::run_once() {
     pipeline_->set_estimated_times(true);
     pipeline_->clock().refresh();
     if (!loop_->read_snapshot() && !loop_->read_all()) exit_status_ = 1;
+    // What loading the tables said (-d), also when no record needed them.
+    if (symbols_) symbols_->wait_loaded();
     if (!finish(cfg_.flush_timeout)) exit_status_ = 1;
     return exit_status_;
 }

@@ -2,6 +2,8 @@
 
 #include <malloc.h>
 
+#include <utility>
+
 #include "klog/symbols/kaslr.hpp"
 #include "klogd/defaults.hpp"
 
@@ -15,29 +17,57 @@ symbol_stage::symbol_stage(klog::symbols::symbol_loader::config cfg, bool oops_r
       print_both_(print_both),
       report_(std::move(report)) {}
 
+symbol_stage::~symbol_stage() {
+    if (loading_.joinable()) loading_.join();  // what it found is not wanted any more
+}
+
+void symbol_stage::load_in_background() {
+    wait_loaded();
+    loading_ = std::thread([this] {
+        try {
+            background_report_ = loader_.load_all(resolver_);
+            release_load_buffers();
+        } catch (...) {
+            background_failure_ = std::current_exception();
+        }
+    });
+}
+
+void symbol_stage::wait_loaded() {
+    if (!loading_.joinable()) return;
+    loading_.join();
+    ++module_loads_;
+    if (background_failure_) std::rethrow_exception(std::exchange(background_failure_, nullptr));
+    report(std::exchange(background_report_, {}));
+}
+
 void symbol_stage::report(const std::vector<std::string>& lines) const {
     if (!report_) return;
     for (const auto& line : lines) report_(line);
 }
 
 void symbol_stage::reload_all() {
+    wait_loaded();
     report(loader_.load_all(resolver_));
     ++module_loads_;
     release_load_buffers();
 }
 
 void symbol_stage::reload_modules() {
+    wait_loaded();
     report(loader_.load_modules(resolver_));
     ++module_loads_;
     release_load_buffers();
 }
 
 void symbol_stage::module_added(std::string_view name, std::uint64_t usec) {
+    wait_loaded();
     resolver_.module_loaded(name, usec);
     reload_modules();
 }
 
 bool symbol_stage::module_removed(std::string_view name, std::uint64_t usec) {
+    wait_loaded();
     // Its symbols stay in the current table until the next reload; the copy in the history
     // answers for its records once a reload (or another module at its address) replaced them.
     return resolver_.module_unloaded(name, usec);
@@ -53,6 +83,11 @@ bool symbol_stage::rewrite(const klog::record_view& record, std::string& out) {
     // Only the kernel's own records: a userspace writer of /dev/kmsg gets no symbols.
     if (!record.from_kernel()) return false;
     if (oops_reload_ && record.text.find("Oops") != std::string_view::npos) reload_modules();
+    if (loading_.joinable()) {
+        // No address form: nothing to expand, with or without the tables still loading.
+        if (!klog::symbols::expander::may_expand(record.text)) return false;
+        wait_loaded();
+    }
     out.clear();
     // Resolved against the modules of the record's time (loaded and unloaded since).
     resolver_.set_record_time(record.ts_usec);
@@ -124,7 +159,11 @@ std::unique_ptr<symbol_stage> make_symbol_stage(const config& cfg,
                                                     diag(line);
                                                     if (to_log) notice(line);
                                                 });
-    stage->reload_all();
+    if (cfg.one_shot) {
+        stage->load_in_background();  // the first records need no tables
+    } else {
+        stage->reload_all();
+    }
     return stage;
 }
 

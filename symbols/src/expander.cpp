@@ -107,6 +107,8 @@ void append_hex(std::string& out, std::uint64_t value) {
 
 }  // namespace
 
+bool expander::may_expand(std::string_view line) { return forms.found(line) != 0; }
+
 expand_result expander::expand(std::string_view line, std::string& out) const {
     out.clear();
     expand_result result;

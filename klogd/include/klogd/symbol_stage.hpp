@@ -1,11 +1,13 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "klog/record_rewriter.hpp"
@@ -29,6 +31,18 @@ class symbol_stage final : public klog::record_rewriter {
 
     symbol_stage(klog::symbols::symbol_loader::config cfg, bool oops_reload, bool print_both,
                  report_fn report);
+    ~symbol_stage() override;
+    symbol_stage(const symbol_stage&) = delete;
+    symbol_stage& operator=(const symbol_stage&) = delete;
+
+    /// reload_all() on a thread of its own (-o: a whole saved log is read once, and loading a
+    /// large table was a tenth of its run time). Records that hold no address form go through
+    /// meanwhile; the first one that holds one, and every other use of the tables, waits for
+    /// the load (wait_loaded()).
+    void load_in_background();
+    /// Waits for a load_in_background() still running, then says what it found (through the
+    /// report function, on this thread) and rethrows what it threw. Nothing when none runs.
+    void wait_loaded();
 
     /// Loads everything (start-up, USR2).
     void reload_all();
@@ -49,6 +63,7 @@ class symbol_stage final : public klog::record_rewriter {
     bool rewrite(const klog::record_view& record, std::string& out) override;
     [[nodiscard]] bool keep_original() const noexcept override { return print_both_; }
 
+    /// The tables; after wait_loaded() when load_in_background() was called.
     [[nodiscard]] const klog::symbols::symbol_resolver& resolver() const noexcept {
         return resolver_;
     }
@@ -65,6 +80,10 @@ class symbol_stage final : public klog::record_rewriter {
     report_fn report_;
     std::uint64_t module_loads_ = 0;  // counts reloads, so rewrite() sees one happened
     std::function<void()> poll_events_;
+    // load_in_background(): what the thread found and threw, read after joining it.
+    std::vector<std::string> background_report_;
+    std::exception_ptr background_failure_;
+    std::thread loading_;
 };
 
 /// The symbol tables `cfg` asks for (-k, --kallsyms, --modules, and for a replay only those

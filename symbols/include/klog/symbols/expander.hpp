@@ -37,6 +37,10 @@ class expander {
 
     expand_result expand(std::string_view line, std::string& out) const;
 
+    /// False when `line` holds no address form at all: expand() would find nothing in it,
+    /// whatever the tables. Asks nothing of the resolver (its tables may still be loading).
+    [[nodiscard]] static bool may_expand(std::string_view line);
+
   private:
     const symbol_resolver* resolver_;
 };
