@@ -46,7 +46,12 @@ std::vector<std::size_t> pipeline::ahead_of_kernel() const {
 }
 
 void pipeline::on_record(const record_view& record) {
-    auto seq = record.seq;
+    // Optionals stored a moment before (the record's, the outputs' latest, session_last_) are
+    // read a field at a time, never copied whole: a 16-byte load of a flag and a number stored
+    // apart cannot be forwarded from the stores and stalled the pipeline for every record (the
+    // largest part of this function's time in perf).
+    std::optional<std::uint64_t> seq;
+    if (record.seq.has_value()) seq.emplace(*record.seq);
     bool unnumbered = !seq && record.malformed;
     if (seq) {
         // The sequence numbers of one reading of /dev/kmsg only go up, one at a time unless the
@@ -67,7 +72,7 @@ void pipeline::on_record(const record_view& record) {
             read_last_.reset();
             ++counters_.renumbered;
         } else {
-            const auto reference = session_last_ ? session_last_ : read_last_;
+            const auto& reference = session_last_ ? session_last_ : read_last_;
             if (reference && *seq > *reference && *seq - *reference > implausible_jump) {
                 // Far more records than any kernel prints: not a count of lost records. The
                 // record is delivered as one without a number: it moves no cursor, makes no
@@ -76,7 +81,7 @@ void pipeline::on_record(const record_view& record) {
                     notice("klogd: kernel sequence number jumped from " +
                            std::to_string(*reference) + " to " + std::to_string(*seq) +
                            ": not a count of lost records; delivered as it is");
-                    said_leap_at_ = reference;
+                    said_leap_at_.emplace(*reference);
                 }
                 ++counters_.renumbered;
                 seq.reset();
@@ -86,8 +91,8 @@ void pipeline::on_record(const record_view& record) {
     }
     if (seq) {
         const bool wanted = std::any_of(outputs_.begin(), outputs_.end(), [&](const auto& o) {
-            const auto l = o->latest_seq();
-            return !l || *seq > *l;
+            const auto& l = o->latest_seq();
+            return !l.has_value() || *seq > *l;
         });
         // Each std::optional set through emplace/reset (here and below): a copy of a whole one
         // built a moment before went through the stack in two stores and one wide load, which
@@ -136,19 +141,20 @@ void pipeline::on_record(const record_view& record) {
         changed_.single_line = false;  // the rewriter's text: not scanned
     }
     // The previous boot's kernel time says nothing about this boot's clock.
-    const auto time =
-        clock_.time_for(record.pstore ? std::nullopt : record.ts_usec, estimated_ || record.pstore);
+    const auto time = record.pstore ? clock_.time_for(std::nullopt, true)
+                                    : clock_.time_for(record.ts_usec, estimated_);
     const std::uint64_t pos = ++position_;
     for (std::size_t i = 0; i < outputs_.size(); ++i) {
         auto& out = outputs_[i];
-        const auto last = out->latest_seq();
+        const bool has_last = out->latest_seq().has_value();
+        const std::uint64_t last = has_last ? *out->latest_seq() : 0;
         last_taken_[i] = 0;
-        if (seq && last) {
-            if (*seq <= *last) continue;  // this output has it already
-            if (*seq > *last + 1) {
+        if (seq && has_last) {
+            if (*seq <= last) continue;  // this output has it already
+            if (*seq > last + 1) {
                 // Records of this reading whose header did not parse may be the missing ones.
-                const auto gap = *seq - *last - 1;
-                if (gap > unnumbered_) out->missed(*last + 1, *seq - 1, gap - unnumbered_);
+                const auto gap = *seq - last - 1;
+                if (gap > unnumbered_) out->missed(last + 1, *seq - 1, gap - unnumbered_);
             }
         }
         auto& meta = last_meta_[i];
@@ -161,8 +167,8 @@ void pipeline::on_record(const record_view& record) {
         } else {
             meta.seq.reset();
         }
-        if (last) {
-            meta.before.emplace(*last);
+        if (has_last) {
+            meta.before.emplace(last);
         } else if (seq && *seq > 0) {
             meta.before.emplace(*seq - 1);
         } else {

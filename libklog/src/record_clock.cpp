@@ -19,7 +19,7 @@ void record_clock::refresh() noexcept {
     offset_usec_ = realtime_usec_ - usec(mono);
 }
 
-formatters::record_time record_clock::time_for(std::optional<std::uint64_t> ts_usec,
+formatters::record_time record_clock::time_for(const std::optional<std::uint64_t>& ts_usec,
                                                bool estimated) const noexcept {
     if (!ts_usec || replay_) return {realtime_usec_, estimated || replay_};
     return {offset_usec_ + static_cast<std::int64_t>(*ts_usec), estimated};

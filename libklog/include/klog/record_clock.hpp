@@ -20,7 +20,7 @@ class record_clock {
 
     /// The wall time of a record with kernel time `ts_usec`; without one, the time of the last
     /// refresh. `estimated`: the record was not observed as it happened (backlog, replay).
-    [[nodiscard]] formatters::record_time time_for(std::optional<std::uint64_t> ts_usec,
+    [[nodiscard]] formatters::record_time time_for(const std::optional<std::uint64_t>& ts_usec,
                                                    bool estimated) const noexcept;
 
     /// Replaying a saved log: kernel times belong to another boot, so every record gets the

@@ -90,7 +90,11 @@ class sink {
     /// Start after a saved cursor: records up to `seq` are already here.
     void resume_after(std::optional<std::uint64_t> seq) noexcept { latest_ = seq; }
     /// The last kernel record this output was given (taken or passed), or resumed after.
-    [[nodiscard]] std::optional<std::uint64_t> latest_seq() const noexcept { return latest_; }
+    /// A reference: a caller reads its flag and its number one at a time (a copy of the whole,
+    /// one 16-byte load right after take() stored them apart, stalled every record).
+    [[nodiscard]] const std::optional<std::uint64_t>& latest_seq() const noexcept {
+        return latest_;
+    }
 
     /// The cursor for this output: every kernel record up to it is safe here (or was reported
     /// missing: a gap not said yet holds it back). None: nothing yet.
