@@ -360,7 +360,7 @@ void incident_stage::feed(const record_view& record, bool already_delivered) {
             // A new numbering (another boot in a replayed log): nothing carries over.
             while (!open_.empty()) close(open_.begin(), close_reason::input);
         }
-        last_seq_ = record.seq;
+        last_seq_.emplace(*record.seq);  // not a whole copy: see pipeline::on_record
     }
     if (record.facility != 0) return;  // userspace: never part of a block
     // Bounds: a block that never ends is closed by its number of records and its kernel time.

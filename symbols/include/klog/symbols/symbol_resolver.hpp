@@ -56,7 +56,15 @@ class symbol_resolver {
     static constexpr std::size_t max_history = 32;
     [[nodiscard]] std::size_t history_size() const noexcept { return history_.size(); }
     // The kernel time of the record being resolved (none: resolve against the newest tables).
-    void set_record_time(std::optional<std::uint64_t> usec) noexcept { record_usec_ = usec; }
+    // Field by field, not a whole copy: the record's time was stored a moment before (see
+    // pipeline::on_record).
+    void set_record_time(const std::optional<std::uint64_t>& usec) noexcept {
+        if (usec.has_value()) {
+            record_usec_.emplace(*usec);
+        } else {
+            record_usec_.reset();
+        }
+    }
 
     bool has_kernel() const noexcept { return !kernel_.empty(); }
     bool has_modules() const noexcept { return !modules_.empty(); }
