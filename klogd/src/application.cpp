@@ -100,8 +100,15 @@ int application::run_once() {
     pipeline_->set_estimated_times(true);
     pipeline_->clock().refresh();
     if (!loop_->read_snapshot() && !loop_->read_all()) exit_status_ = 1;
-    // What loading the tables said (-d), also when no record needed them.
-    if (symbols_) symbols_->wait_loaded();
+    // What loading the tables said (-d), also when no record needed them; a load that failed
+    // is an error, though every record went out (its addresses raw).
+    if (symbols_) {
+        symbols_->wait_loaded();
+        if (const auto& why = symbols_->load_failure()) {
+            std::cerr << "klogd: symbol tables: " << *why << " (every address left raw)\n";
+            exit_status_ = 1;
+        }
+    }
     if (!finish(cfg_.flush_timeout)) exit_status_ = 1;
     return exit_status_;
 }

@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <system_error>
 #include <utility>
 
 #include "klog/symbols/kaslr.hpp"
@@ -23,21 +24,33 @@ symbol_stage::~symbol_stage() {
 
 void symbol_stage::load_in_background() {
     wait_loaded();
-    loading_ = std::thread([this] {
-        try {
-            background_report_ = loader_.load_all(resolver_);
-            release_load_buffers();
-        } catch (...) {
-            background_failure_ = std::current_exception();
-        }
-    });
+    try {
+        loading_ = std::thread([this] {
+            try {
+                background_report_ = loader_.load_all(resolver_);
+                release_load_buffers();
+            } catch (const std::exception& e) {
+                background_failure_ = e.what();
+            } catch (...) {
+                background_failure_ = "unknown error";
+            }
+        });
+    } catch (const std::system_error&) {
+        reload_all();  // no thread to be had (a task limit): here, before the first record
+    }
 }
 
 void symbol_stage::wait_loaded() {
     if (!loading_.joinable()) return;
     loading_.join();
     ++module_loads_;
-    if (background_failure_) std::rethrow_exception(std::exchange(background_failure_, nullptr));
+    if (background_failure_) {
+        // Records have gone out meanwhile: the rest are not held back for want of the tables
+        // either. Every address stays raw (none half resolved by what the load left), and
+        // the caller says why (load_failure()).
+        failed_ = true;
+        return;
+    }
     report(std::exchange(background_report_, {}));
 }
 
@@ -88,6 +101,7 @@ bool symbol_stage::rewrite(const klog::record_view& record, std::string& out) {
         if (!klog::symbols::expander::may_expand(record.text)) return false;
         wait_loaded();
     }
+    if (failed_) return false;
     out.clear();
     // Resolved against the modules of the record's time (loaded and unloaded since).
     resolver_.set_record_time(record.ts_usec);

@@ -2,9 +2,11 @@
 // System.map with the offset from kallsyms or from the log's own `Kernel Offset:` line), -2,
 // -x, and a running daemon reloading module symbols on USR1 and on an Oops (-p).
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdio>
 #include <string>
 
 #include "daemon_harness.hpp"
@@ -160,4 +162,55 @@ TEST_CASE("the daemon reloads module symbols on SIGUSR1 and on an Oops with -p",
     REQUIRE(line_with("Oops: 0002 [#1] at [<ffffffffc0232000>] crc7_be+0x0/0x1024 [crc7]\n"));
     klogd.signal(SIGTERM);
     CHECK(klogd.wait_exit(5s) == 0);
+}
+
+// -o loads the tables on a thread of its own (records without addresses go out meanwhile).
+// Where no thread can be had (a task limit: a pids cgroup, TasksMax, RLIMIT_NPROC) it loaded
+// nothing and ended at once (exit 1, no record); it now loads before the first record.
+TEST_CASE("one-shot (-o) with symbols and no second thread to be had loads the tables first",
+          "[integration][symbols]") {
+    klog_test::temp_dir dir;
+    REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);  // read by the unprivileged user below
+    const auto log = dir.file("saved.log");
+    klog_test::write_file(log, kernel_sample_log());
+    const auto kallsyms = dir.file("kallsyms");
+    const auto modules = dir.file("modules");
+    klog_test::write_file(kallsyms, klog_test::read_file(data_path("symbols/kallsyms")));
+    klog_test::write_file(modules, klog_test::read_file(data_path("symbols/proc-modules")));
+    // One task for a user id nobody else runs as: klogd's own main thread.
+    const auto r = klog_test::run_process(
+        {"/usr/bin/prlimit", "--nproc=1", "/usr/bin/setpriv", "--reuid=64999", "--regid=64999",
+         "--clear-groups", klog_test::klogd_binary(), "-o", "-f", "-", "--format=raw",
+         "--source=" + log, "--kallsyms=" + kallsyms, "--modules=" + modules});
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "<4>[    4.836489] " + sample_expanded + "\n");
+}
+
+// A table the background load cannot take (more modules than a table holds) came out as an
+// exception in the middle of the output: some records written, the rest never, none said.
+// Now every record goes out with its addresses raw, and klogd says why and exits 1.
+TEST_CASE("one-shot (-o): tables that fail to load leave every address raw and every record out (exit 1)",
+          "[integration][symbols]") {
+    klog_test::temp_dir dir;
+    std::string table = klog_test::read_file(data_path("symbols/kallsyms"));
+    for (unsigned i = 0; i < 70'000; ++i) {
+        char line[80];
+        std::snprintf(line, sizeof line, "ffffffffc1%06x t fn%u\t[m%u]\n", i * 16, i, i);
+        table += line;
+    }
+    klog_test::write_file(dir.file("kallsyms"), table);
+    std::string log;
+    for (int i = 0; i < 400; ++i) {
+        log += "<6>[    1.000000] plain record " + std::to_string(i) + "\n";
+        if (i % 100 == 99) log += kernel_sample_log();
+    }
+    klog_test::write_file(dir.file("saved.log"), log);
+    const auto r = run_klogd({"-o", "-f", "-", "--format=raw", "--source=" + dir.file("saved.log"),
+                              "--kallsyms=" + dir.file("kallsyms"),
+                              "--modules=" + data_path("symbols/proc-modules")});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("symbol tables: symbol_table: too many modules (every address left raw)") !=
+          std::string::npos);
+    CHECK(r.out == log);  // all 404 records, addresses as they were
 }

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <cstdint>
-#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -41,8 +40,13 @@ class symbol_stage final : public klog::record_rewriter {
     /// the load (wait_loaded()).
     void load_in_background();
     /// Waits for a load_in_background() still running, then says what it found (through the
-    /// report function, on this thread) and rethrows what it threw. Nothing when none runs.
+    /// report function, on this thread). Nothing when none runs. A load that failed (what
+    /// reload_all() would have thrown) leaves every address raw from then on: load_failure().
     void wait_loaded();
+    /// Why the background load failed (after wait_loaded()); none: it did not.
+    [[nodiscard]] const std::optional<std::string>& load_failure() const noexcept {
+        return background_failure_;
+    }
 
     /// Loads everything (start-up, USR2).
     void reload_all();
@@ -82,7 +86,8 @@ class symbol_stage final : public klog::record_rewriter {
     std::function<void()> poll_events_;
     // load_in_background(): what the thread found and threw, read after joining it.
     std::vector<std::string> background_report_;
-    std::exception_ptr background_failure_;
+    std::optional<std::string> background_failure_;
+    bool failed_ = false;  ///< the background load failed: nothing is expanded
     std::thread loading_;
 };
 
