@@ -181,6 +181,17 @@ config make_config(const options& opts) {
     c.rules_file = opts.rules;  // loaded by the environment step
     if (opts.signal_reload_modules && opts.signal_reload_all)
         fail("-i", "cannot be combined with -I");
+    if (!c.foreground && !c.one_shot) {
+        // A detached daemon's standard output is /dev/null: every record would vanish there,
+        // reported as written (the default output refuses the same, see default_output).
+        for (const auto& out : c.outputs) {
+            const auto* file = std::get_if<file_output>(&out.settings);
+            if (file != nullptr && file->path == "-") {
+                fail(out.option + " -",
+                     "standard output is /dev/null once klogd detaches: add -n, or name a file");
+            }
+        }
+    }
     return c;
 }
 

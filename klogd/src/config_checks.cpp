@@ -7,6 +7,10 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <variant>
 
 #include <boost/asio/ssl/context.hpp>
 #include <openssl/ssl.h>
@@ -140,7 +144,65 @@ bool same_file(const file_output& a, const file_output& b) {
 
 }  // namespace
 
+namespace {
+
+/// A detaching daemon changes to / (daemon::detach): a relative path it opens again later
+/// (an output reopened at SIGHUP, the pid file removed at the end, the cursor saved, a
+/// spool, tables read again at SIGUSR2, a stand-in source reopened at SIGCONT) would then
+/// name another file. Made absolute here, against the directory klogd was started in.
+void make_absolute(std::string& path) {
+    if (path.empty() || path == "-" || path.front() == '/') return;
+    path = std::filesystem::absolute(path).lexically_normal().string();
+}
+void make_absolute(std::optional<std::string>& path) {
+    if (path) make_absolute(*path);
+}
+
+void anchor_paths(config& c) {
+    make_absolute(c.replay_path);
+    make_absolute(c.source_path);
+    make_absolute(c.system_map);
+    make_absolute(c.kallsyms);
+    make_absolute(c.modules);
+    make_absolute(c.pidfile);
+    make_absolute(c.state_file);
+    make_absolute(c.spool_dir);
+    make_absolute(c.incident_dir);
+    make_absolute(c.pstore_dir);
+    make_absolute(c.metrics_file);
+    make_absolute(c.rules_file);
+    for (auto& out : c.outputs) {
+        std::visit(
+            [](auto& s) {
+                using settings = std::decay_t<decltype(s)>;
+                if constexpr (std::is_same_v<settings, file_output>) {
+                    make_absolute(s.path);
+                } else if constexpr (std::is_same_v<settings,
+                                                    klog::sinks::syslog_sink::settings>) {
+                    make_absolute(s.path);
+                } else if constexpr (std::is_same_v<settings,
+                                                    klog::sinks::stream_sink::settings>) {
+                    make_absolute(s.spool_dir);
+                    make_absolute(s.tls_ca);
+                    make_absolute(s.tls_cert);
+                    make_absolute(s.tls_key);
+                }
+            },
+            out.settings);
+    }
+}
+
+}  // namespace
+
 void check_environment(config& c) {
+    if (!c.foreground && !c.one_shot) {
+        anchor_paths(c);
+        if (c.source == source_kind::replay && c.replay_path == "-" &&
+            klog::os::is_terminal(STDIN_FILENO)) {
+            fail("--source -", "standard input is a terminal: a detached daemon would go on "
+                               "reading it (the shell's input); add -n, or redirect it");
+        }
+    }
     check_output_path("--pidfile", c.pidfile);
     if (c.user) {
         // Before anything is created: a bad --user is a configuration error, not a runtime one.

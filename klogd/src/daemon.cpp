@@ -23,6 +23,7 @@
 namespace klogd {
 
 int daemon::ready_fd_ = -1;
+bool daemon::quiet_stderr_ = false;
 
 bool daemon::open_standard_fds() noexcept {
     for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; ++fd) {
@@ -62,18 +63,28 @@ void daemon::detach(bool keep_stderr, bool keep_stdin) {
     if (::chdir("/") != 0) throw std::system_error(errno, std::generic_category(), "chdir /");
     ::umask(022);
     std::error_code ec;
-    // dup2 leaves the copies without close-on-exec.
+    // dup2 leaves the copies without close-on-exec. Standard error stays until ready(): what
+    // fails on the way there (a metrics port in use, a pid file's directory) reaches the
+    // terminal, not /dev/null.
     auto null_fd = klog::os::open("/dev/null", O_RDWR, 0, ec);
     if (!ec) {
         if (!keep_stdin) (void)klog::os::duplicate_to(null_fd.get(), STDIN_FILENO);
         (void)klog::os::duplicate_to(null_fd.get(), STDOUT_FILENO);
-        if (!keep_stderr) (void)klog::os::duplicate_to(null_fd.get(), STDERR_FILENO);
         if (null_fd.get() <= STDERR_FILENO) (void)null_fd.release();  // one of the three now
     }
+    quiet_stderr_ = !keep_stderr;
 }
 
 void daemon::ready() noexcept {
     if (ready_fd_ < 0) return;
+    if (quiet_stderr_) {
+        // Before the word: the terminal (or the pipe of whoever started klogd) is let go of
+        // by the time the parent returns.
+        std::error_code ec;
+        auto null_fd = klog::os::open("/dev/null", O_RDWR, 0, ec);
+        if (!ec) (void)klog::os::duplicate_to(null_fd.get(), STDERR_FILENO);
+        quiet_stderr_ = false;
+    }
     std::error_code ignored;  // the parent is gone: nobody to tell
     klog::os::write(ready_fd_, "R", 1, ignored);
     klog::os::unique_fd(ready_fd_).reset();

@@ -30,8 +30,13 @@ void lifecycle::start(boost::asio::io_context& io, const klog::pipeline& pipelin
         io.notify_fork(boost::asio::io_context::fork_child);
     }
     pidfile_->write(::getpid());
-    if (privileged) privileged();
-    if (cfg_.user) daemon::drop_privileges(*cfg_.user);
+    try {
+        if (privileged) privileged();
+        if (cfg_.user) daemon::drop_privileges(*cfg_.user);
+    } catch (...) {
+        pidfile_->remove();  // the daemon ends before it ran: no pid file stays behind
+        throw;
+    }
 }
 
 void lifecycle::ready(const std::function<void(const std::string&)>& diag) const {

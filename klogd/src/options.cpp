@@ -19,7 +19,7 @@ po::options_description describe(options& o) {
          "set the console log level to N (1-8) and continue")
         (",d", po::bool_switch(&o.debug), "diagnostics on standard error")
         (",f", po::value<std::string>()->value_name("FILE"),
-         "write to FILE (appended) instead of local syslog; - is standard output")
+         "write to FILE (appended) instead of local syslog; - is standard output (with -n or -o)")
         (",i", po::bool_switch(&o.signal_reload_modules),
          "tell the running klogd to reload module symbols, then exit")
         (",I", po::bool_switch(&o.signal_reload_all),

@@ -1,6 +1,7 @@
 // The real klogd binary as a daemon: records from a SOCK_SEQPACKET stand-in for /dev/kmsg,
 // every signal acting while no kernel message arrives, pid file rules, -i without a daemon.
 #include <fcntl.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -22,6 +23,7 @@
 #include <thread>
 
 #include "daemon_harness.hpp"
+#include "syslog_receiver.hpp"
 #include "test_support.hpp"
 
 using namespace std::chrono_literals;
@@ -732,6 +734,114 @@ TEST_CASE("a detaching daemon replays standard input", "[integration][daemon][re
     REQUIRE(got.size() == 20);
     CHECK(got.back().find("line 20") != std::string::npos);
     ::close(writer);
+}
+
+// A detached daemon's standard output is /dev/null: `-f -` without -n delivered every record
+// there and said "written"; standard input a terminal would be read away from the shell.
+TEST_CASE("a detaching daemon refuses standard output as its output and a terminal as its input",
+          "[integration][daemon][options]") {
+    klog_test::temp_dir dir;
+    const auto log = dir.file("saved.log");
+    klog_test::write_file(log, "<6>[    1.000000] one\n");
+    for (const std::string out : {"-f", "--output=file:-"}) {
+        INFO(out);
+        std::vector<std::string> args{"--source=" + log, "--pidfile=" + dir.file("p.pid"),
+                                      "--state-file=none", "--pstore=none"};
+        if (out == "-f") {
+            args.insert(args.end(), {"-f", "-"});
+        } else {
+            args.push_back(out);
+        }
+        const auto r = klog_test::run_klogd(args, "", 10000);
+        CHECK(r.exit_code == 2);
+        CHECK(r.err.find("standard output is /dev/null once klogd detaches: add -n") !=
+              std::string::npos);
+        CHECK(r.out.empty());
+        args.push_back("-n");  // in the foreground it is what -f - is for
+        CHECK(klog_test::run_klogd(args, "", 10000).exit_code == 0);
+    }
+
+    const int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    REQUIRE(master >= 0);
+    REQUIRE(::grantpt(master) == 0);
+    REQUIRE(::unlockpt(master) == 0);
+    const std::string terminal = ::ptsname(master);
+    background_klogd klogd({"--source=-", "-f", dir.file("out.log"),
+                            "--pidfile=" + dir.file("p.pid"), "--state-file=none",
+                            "--pstore=none"},
+                           dir.file("err.log"), {}, terminal);
+    CHECK(klogd.wait_exit(10s) == 2);
+    CHECK(read_if_any(dir.file("err.log")).find("standard input is a terminal") !=
+          std::string::npos);
+    ::close(master);
+}
+
+// detach() changes to /: an output named by a relative path was reopened at SIGHUP as /NAME
+// (the rest of the records went there), and the pid file was removed from / at the end.
+TEST_CASE("a detached daemon started in a directory keeps its relative paths there",
+          "[integration][daemon]") {
+    klog_test::temp_dir dir;
+    const auto fifo = dir.file("in.fifo");
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const int writer = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+    REQUIRE(writer >= 0);
+    // Names nothing else in / uses.
+    const std::string name = "klogd-relative-test-" + std::to_string(::getpid());
+    const auto stray = [&](const std::string& suffix) { return "/" + name + suffix; };
+    const auto r = klog_test::run_process(
+        {"/bin/sh", "-c",
+         "cd \"$1\" && exec \"$2\" --source=- -f \"$3.log\" --pidfile=\"$3.pid\" "
+         "--state-file=none --pstore=none < in.fifo",
+         "sh", dir.path(), klog_test::klogd_binary(), name},
+        "", 10000);
+    REQUIRE(r.exit_code == 0);  // the parent, once the daemon reads
+    const auto pid_path = dir.file(name + ".pid");
+    REQUIRE(eventually([&] { return read_if_any(pid_path).size() > 1; }));
+    const pid_t child = std::stoi(read_if_any(pid_path));
+    const auto send = [&](int from, int to) {
+        std::string lines;
+        for (int i = from; i <= to; ++i) {
+            lines.append("<6>[    1.000000] line ").append(std::to_string(i)) += '\n';
+        }
+        REQUIRE(::write(writer, lines.data(), lines.size()) ==
+                static_cast<ssize_t>(lines.size()));
+    };
+    const auto out = dir.file(name + ".log");
+    send(1, 10);
+    REQUIRE(eventually([&] { return file_lines(out).size() == 10; }));
+    REQUIRE(::kill(child, SIGHUP) == 0);  // reopens its output
+    std::this_thread::sleep_for(200ms);
+    send(11, 20);
+    CHECK(eventually([&] { return file_lines(out).size() == 20; }));
+    REQUIRE(::kill(child, SIGTERM) == 0);
+    CHECK(eventually([&] { return ::access(pid_path.c_str(), F_OK) != 0; }, 5s));
+    CHECK(::access(stray(".log").c_str(), F_OK) != 0);
+    CHECK(::access(stray(".pid").c_str(), F_OK) != 0);
+    ::unlink(stray(".log").c_str());
+    ::unlink(stray(".pid").c_str());
+    ::close(writer);
+}
+
+// Standard error went to /dev/null at the fork: what failed after it (a metrics port in use)
+// ended the daemon with exit 1 and not a word on the terminal.
+TEST_CASE("without -n an error after detaching still reaches the terminal",
+          "[integration][daemon]") {
+    klog_test::temp_dir dir;
+    std::uint16_t taken_port = 0;
+    const int taken = klog_test::bound_loopback_socket(SOCK_STREAM, taken_port);
+    REQUIRE(taken >= 0);
+    REQUIRE(::listen(taken, 1) == 0);
+    const auto port = std::to_string(taken_port);
+    kmsg_standin kmsg(dir.file("kmsg.sock"));
+    const auto r = klog_test::run_klogd(
+        {"--source=kmsg:" + dir.file("kmsg.sock"), "-f", dir.file("out.log"),
+         "--pidfile=" + dir.file("p.pid"), "--state-file=none", "--pstore=none",
+         "--metrics=127.0.0.1:" + port},
+        "", 10000);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find(port) != std::string::npos);
+    CHECK(::access(dir.file("p.pid").c_str(), F_OK) != 0);
+    ::close(taken);
 }
 
 // HUP, USR1, USR2 and TSTP kill (or stop) a process by default: sent while klogd was starting,

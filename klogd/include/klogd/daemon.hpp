@@ -20,11 +20,12 @@ class daemon {
     /// Forks. The parent does not return: it waits until the child calls `ready()` (exit 0) or
     /// dies first (exit 1, having let the child's error reach the terminal). The child returns
     /// after setsid(), chdir("/") and pointing standard input (unless `keep_stdin`: it is the
-    /// source, --source=-) and output (and standard error unless `keep_stderr`, for -d) at
-    /// /dev/null.
+    /// source, --source=-) and output at /dev/null; standard error follows at ready() (unless
+    /// `keep_stderr`, for -d), so that an error on the way there reaches the terminal.
     static void detach(bool keep_stderr, bool keep_stdin);
 
-    /// In the detached child: tells the waiting parent that startup succeeded.
+    /// In the detached child: tells the waiting parent that startup succeeded (standard error
+    /// goes to /dev/null first, unless detach() was told to keep it).
     static void ready() noexcept;
 
     /// Switches to `user` (its uid, gid and supplementary groups). Throws std::system_error
@@ -51,6 +52,7 @@ class daemon {
 
   private:
     static int ready_fd_;
+    static bool quiet_stderr_;  // detach() left standard error for ready() to close
 };
 
 }  // namespace klogd
