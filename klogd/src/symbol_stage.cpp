@@ -24,25 +24,31 @@ symbol_stage::~symbol_stage() {
 
 void symbol_stage::load_in_background() {
     wait_loaded();
+    const auto load = [this]() noexcept {
+        try {
+            background_report_ = loader_.load_all(resolver_);
+            release_load_buffers();
+        } catch (const std::exception& e) {
+            background_failure_ = e.what();
+        } catch (...) {
+            background_failure_ = "unknown error";
+        }
+    };
     try {
-        loading_ = std::thread([this] {
-            try {
-                background_report_ = loader_.load_all(resolver_);
-                release_load_buffers();
-            } catch (const std::exception& e) {
-                background_failure_ = e.what();
-            } catch (...) {
-                background_failure_ = "unknown error";
-            }
-        });
+        loading_ = std::thread(load);
     } catch (const std::system_error&) {
-        reload_all();  // no thread to be had (a task limit): here, before the first record
+        load();  // no thread to be had (a task limit): here, before the first record
+        loaded();
     }
 }
 
 void symbol_stage::wait_loaded() {
     if (!loading_.joinable()) return;
     loading_.join();
+    loaded();
+}
+
+void symbol_stage::loaded() {
     ++module_loads_;
     if (background_failure_) {
         // Records have gone out meanwhile: the rest are not held back for want of the tables
@@ -61,6 +67,7 @@ void symbol_stage::report(const std::vector<std::string>& lines) const {
 
 void symbol_stage::reload_all() {
     wait_loaded();
+    if (failed_) return;  // -o's tables did not load: nothing is expanded, nothing reloaded
     report(loader_.load_all(resolver_));
     ++module_loads_;
     release_load_buffers();
@@ -68,6 +75,7 @@ void symbol_stage::reload_all() {
 
 void symbol_stage::reload_modules() {
     wait_loaded();
+    if (failed_) return;  // see reload_all
     report(loader_.load_modules(resolver_));
     ++module_loads_;
     release_load_buffers();

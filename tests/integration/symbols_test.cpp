@@ -205,12 +205,25 @@ TEST_CASE("one-shot (-o): tables that fail to load leave every address raw and e
         log += "<6>[    1.000000] plain record " + std::to_string(i) + "\n";
         if (i % 100 == 99) log += kernel_sample_log();
     }
+    log += "<1>[    2.000000] Oops: 0002 [#1] at [<fffffffface07e3d>]\n";  // -p: a reload
+    log += "<6>[    3.000000] after the oops\n";
     klog_test::write_file(dir.file("saved.log"), log);
-    const auto r = run_klogd({"-o", "-f", "-", "--format=raw", "--source=" + dir.file("saved.log"),
-                              "--kallsyms=" + dir.file("kallsyms"),
-                              "--modules=" + data_path("symbols/proc-modules")});
-    CHECK(r.exit_code == 1);
-    CHECK(r.err.find("symbol tables: symbol_table: too many modules (every address left raw)") !=
-          std::string::npos);
-    CHECK(r.out == log);  // all 404 records, addresses as they were
+    REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
+    const std::vector<std::string> args{"-o", "-p", "-f", "-", "--format=raw",
+                                        "--source=" + dir.file("saved.log"),
+                                        "--kallsyms=" + dir.file("kallsyms"),
+                                        "--modules=" + data_path("symbols/proc-modules")};
+    // With the load on a thread of its own, and (a task limit) without one.
+    std::vector<std::string> no_thread{"/usr/bin/prlimit", "--nproc=1", "/usr/bin/setpriv",
+                                       "--reuid=64999",    "--regid=64999", "--clear-groups",
+                                       klog_test::klogd_binary()};
+    no_thread.insert(no_thread.end(), args.begin(), args.end());
+    for (const auto& r : {run_klogd(args), klog_test::run_process(no_thread)}) {
+        CHECK(r.exit_code == 1);
+        CHECK(r.err.find("symbol tables: symbol_table: too many modules (every address left raw)") !=
+              std::string::npos);
+        // All 406 records, addresses as they were, then the report of the Oops.
+        CHECK(r.out.substr(0, log.size()) == log);
+        CHECK(r.out.substr(log.size()).starts_with("<2,klogd>klogd: incident oops: "));
+    }
 }

@@ -74,6 +74,8 @@ class symbol_stage final : public klog::record_rewriter {
 
   private:
     void report(const std::vector<std::string>& lines) const;
+    /// After load_in_background()'s load: its report, or failed_.
+    void loaded();
     static void release_load_buffers() noexcept;
 
     klog::symbols::symbol_loader loader_;
