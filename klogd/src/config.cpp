@@ -187,7 +187,7 @@ config make_config(const options& opts) {
         for (const auto& out : c.outputs) {
             const auto* file = std::get_if<file_output>(&out.settings);
             if (file != nullptr && file->path == "-") {
-                fail(out.option + " -",
+                fail(out.option == "-f" ? "-f -" : out.option,
                      "standard output is /dev/null once klogd detaches: add -n, or name a file");
             }
         }

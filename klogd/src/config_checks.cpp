@@ -149,17 +149,20 @@ namespace {
 /// A detaching daemon changes to / (daemon::detach): a relative path it opens again later
 /// (an output reopened at SIGHUP, the pid file removed at the end, the cursor saved, a
 /// spool, tables read again at SIGUSR2, a stand-in source reopened at SIGCONT) would then
-/// name another file. Made absolute here, against the directory klogd was started in.
-void make_absolute(std::string& path) {
-    if (path.empty() || path == "-" || path.front() == '/') return;
-    path = std::filesystem::absolute(path).lexically_normal().string();
+/// name another file. Made absolute here, against the directory klogd was started in, in
+/// every mode: the state file names a spool by its path, and a -n run and a daemon must
+/// name it alike. Not normalised: `link/..` is where the link's target is, not `.`.
+/// `dash_is_stream`: `-` is standard input or output (a replay, a file output), not a name.
+void make_absolute(std::string& path, bool dash_is_stream = false) {
+    if (path.empty() || (dash_is_stream && path == "-") || path.front() == '/') return;
+    path = std::filesystem::absolute(path).string();
 }
 void make_absolute(std::optional<std::string>& path) {
     if (path) make_absolute(*path);
 }
 
 void anchor_paths(config& c) {
-    make_absolute(c.replay_path);
+    make_absolute(c.replay_path, true);
     make_absolute(c.source_path);
     make_absolute(c.system_map);
     make_absolute(c.kallsyms);
@@ -176,7 +179,7 @@ void anchor_paths(config& c) {
             [](auto& s) {
                 using settings = std::decay_t<decltype(s)>;
                 if constexpr (std::is_same_v<settings, file_output>) {
-                    make_absolute(s.path);
+                    make_absolute(s.path, true);
                 } else if constexpr (std::is_same_v<settings,
                                                     klog::sinks::syslog_sink::settings>) {
                     make_absolute(s.path);
@@ -195,14 +198,7 @@ void anchor_paths(config& c) {
 }  // namespace
 
 void check_environment(config& c) {
-    if (!c.foreground && !c.one_shot) {
-        anchor_paths(c);
-        if (c.source == source_kind::replay && c.replay_path == "-" &&
-            klog::os::is_terminal(STDIN_FILENO)) {
-            fail("--source -", "standard input is a terminal: a detached daemon would go on "
-                               "reading it (the shell's input); add -n, or redirect it");
-        }
-    }
+    anchor_paths(c);
     check_output_path("--pidfile", c.pidfile);
     if (c.user) {
         // Before anything is created: a bad --user is a configuration error, not a runtime one.

@@ -14,6 +14,7 @@
 #include "klog/sources/read_ahead_source.hpp"
 #include "klog/sources/replay_source.hpp"
 #include "klog/sources/syscall_source.hpp"
+#include "klogd/options.hpp"
 
 namespace klogd {
 
@@ -67,6 +68,14 @@ opened_source open_source(boost::asio::io_context& io, const config& cfg, const 
     switch (cfg.source) {
         case source_kind::replay: {
             const int fd = replay_source::open_file(cfg.replay_path);
+            if (!cfg.foreground && !cfg.one_shot && klog::os::is_terminal(fd)) {
+                // Whatever names it (-, /dev/tty, /dev/stdin): after detaching it would go on
+                // taking the shell's input.
+                if (fd > STDIN_FILENO) klog::os::unique_fd(fd).reset();
+                throw usage_error("--source " + cfg.replay_path +
+                                  ": a terminal: a detached daemon would go on reading it (the "
+                                  "shell's input); add -n, or redirect it");
+            }
             diag("replaying " + cfg.replay_path);
             opened_source o;
             auto replay = std::make_unique<replay_source>(io, fd, cfg.replay_path);

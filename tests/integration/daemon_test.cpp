@@ -771,8 +771,15 @@ TEST_CASE("a detaching daemon refuses standard output as its output and a termin
                             "--pstore=none"},
                            dir.file("err.log"), {}, terminal);
     CHECK(klogd.wait_exit(10s) == 2);
-    CHECK(read_if_any(dir.file("err.log")).find("standard input is a terminal") !=
+    CHECK(read_if_any(dir.file("err.log")).find("--source -: a terminal: a detached daemon") !=
           std::string::npos);
+    // Named otherwise: the same.
+    const auto named = klog_test::run_klogd({"--source=" + terminal, "-f", dir.file("out.log"),
+                                             "--pidfile=" + dir.file("p.pid"),
+                                             "--state-file=none", "--pstore=none"},
+                                            "", 10000);
+    CHECK(named.exit_code == 2);
+    CHECK(named.err.find("a terminal: a detached daemon") != std::string::npos);
     ::close(master);
 }
 

@@ -3,6 +3,8 @@
 // (klogd::check_environment), and their refusals: one usage_error naming the option and the
 // reason.
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <variant>
 #include <string>
 #include <vector>
 
@@ -177,4 +179,38 @@ TEST_CASE("config: empty values refused as they always were", "[klogd][config]")
     CHECK_THROWS_WITH(config_of({pid, "--user", ""}), Catch::Matchers::Contains("--user : no such user"));
     CHECK_NOTHROW(pure_config_of({pid, "--rules", ""}));
     CHECK_THROWS_WITH(config_of({pid, "--rules", ""}), Catch::Matchers::StartsWith("--rules "));
+}
+
+// A detaching daemon changes to /: the environment step makes every path absolute first, in
+// every mode alike (a -n run and a daemon name a spool the same way in the state file), without
+// normalising (`link/..` is not `.`), and `-` stays standard input or output only where it is.
+TEST_CASE("config: relative paths are taken from the start directory in every mode",
+          "[klogd][config]") {
+    klog_test::temp_dir dir;
+    klog_test::write_file(dir.file("saved.log"), "<6>[    1.000000] x\n");
+    const auto before = std::filesystem::current_path();
+    std::filesystem::current_path(dir.path());
+    const std::string here = dir.path();
+    for (const bool foreground : {true, false}) {
+        INFO(foreground);
+        std::vector<std::string> args{"--source=saved.log",       "-f", "kern.log",
+                                      "--output=tcp://127.0.0.1:9", "--spool-dir=spool",
+                                      "--state-file=state",         "--pidfile=-",
+                                      "--incident-dir=./inc"};
+        if (foreground) args.push_back("-n");
+        const auto c = config_of(args);
+        CHECK(c.replay_path == here + "/saved.log");
+        CHECK(std::get<klogd::file_output>(c.outputs[0].settings).path == here + "/kern.log");
+        CHECK(c.outputs[0].key == "file:kern.log");  // the state file's name for it: as given
+        const auto& tcp = std::get<klog::sinks::stream_sink::settings>(c.outputs[1].settings);
+        REQUIRE(tcp.spool_dir);
+        CHECK(tcp.spool_dir->starts_with(here + "/spool/"));
+        CHECK(c.state_file == here + "/state");
+        CHECK(c.pidfile == here + "/-");  // a name here, not a stream
+        CHECK(c.incident_dir == here + "/./inc");
+    }
+    const auto out = config_of({"-n", "-f", "-", "--source=-"});
+    CHECK(std::get<klogd::file_output>(out.outputs[0].settings).path == "-");
+    CHECK(out.replay_path == "-");
+    std::filesystem::current_path(before);
 }
