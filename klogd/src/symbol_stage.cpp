@@ -65,20 +65,38 @@ void symbol_stage::report(const std::vector<std::string>& lines) const {
     for (const auto& line : lines) report_(line);
 }
 
-void symbol_stage::reload_all() {
-    wait_loaded();
-    if (failed_) return;  // -o's tables did not load: nothing is expanded, nothing reloaded
+void symbol_stage::load_all() {
     report(loader_.load_all(resolver_));
     ++module_loads_;
     release_load_buffers();
 }
 
+void symbol_stage::reload_all() {
+    wait_loaded();
+    if (failed_) return;  // -o's tables did not load: nothing is expanded, nothing reloaded
+    reloading([this] { load_all(); });
+}
+
 void symbol_stage::reload_modules() {
     wait_loaded();
     if (failed_) return;  // see reload_all
-    report(loader_.load_modules(resolver_));
-    ++module_loads_;
-    release_load_buffers();
+    reloading([this] {
+        report(loader_.load_modules(resolver_));
+        ++module_loads_;
+        release_load_buffers();
+    });
+}
+
+void symbol_stage::reloading(const std::function<void()>& load) {
+    try {
+        load();
+    } catch (const std::exception& e) {
+        // The new tables are built before they replace the old ones: those stay. A running
+        // daemon goes on (a table it cannot take ended it, on a signal or an Oops).
+        release_load_buffers();
+        report({std::string("cannot reload the symbol tables: ") + e.what() +
+                "; the ones loaded before stay in use"});
+    }
 }
 
 void symbol_stage::module_added(std::string_view name, std::uint64_t usec) {
@@ -184,7 +202,7 @@ std::unique_ptr<symbol_stage> make_symbol_stage(const config& cfg,
     if (cfg.one_shot) {
         stage->load_in_background();  // the first records need no tables
     } else {
-        stage->reload_all();
+        stage->load_all();  // a table it cannot take ends the start
     }
     return stage;
 }

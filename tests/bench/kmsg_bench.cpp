@@ -113,7 +113,7 @@ int main(int argc, char** argv) try {
 
     klog::symbols::symbol_loader::config cfg;  // /proc/kallsyms, /proc/modules, no map search
     klogd::symbol_stage symbols(cfg, false, false, nullptr);
-    symbols.reload_all();
+    symbols.load_all();
 
     boost::asio::io_context io;  // one, as in the daemon
     std::vector<double> raw_rate, klog_x_rate, klog_rate;

@@ -231,3 +231,45 @@ TEST_CASE("one-shot (-o): tables that fail to load leave every address raw and e
         CHECK(r.out.substr(log.size()).starts_with("<2,klogd>klogd: incident oops: "));
     }
 }
+
+// A reload that fails (here a table with more modules than it holds) ended the running daemon,
+// on SIGUSR2 as on an Oops with -p: nothing more was read until a restart.
+TEST_CASE("the daemon lives through symbol reloads that fail and keeps its tables",
+          "[integration][symbols]") {
+    klog_test::temp_dir dir;
+    const auto good = klog_test::read_file(data_path("symbols/kallsyms"));
+    const auto kallsyms = dir.file("kallsyms");
+    klog_test::write_file(kallsyms, good);
+    klog_test::kmsg_standin kmsg(dir.file("kmsg.sock"));
+    const auto out = dir.file("out.log");
+    klog_test::background_klogd klogd({"-n", "-p", "--source=kmsg:" + kmsg.path(), "-f", out,
+                                       "--format=raw", "--pidfile=" + dir.file("klogd.pid"),
+                                       "--state-file=none", "--pstore=none",
+                                       "--kallsyms=" + kallsyms,
+                                       "--modules=" + data_path("symbols/proc-modules")},
+                                      dir.file("err.log"));
+    REQUIRE(kmsg.accept(10s));
+    const auto has = [&](const std::string& needle) {
+        return klog_test::eventually(
+            [&] { return klog_test::read_file(out).find(needle) != std::string::npos; });
+    };
+    kmsg.send(klog_test::kmsg_record(4, 0, 1, "first [<fffffffface07e3d>]"));
+    REQUIRE(has("first [<fffffffface07e3d>] _printk+0x0/0x83\n"));
+
+    std::string bad = good;
+    for (unsigned i = 0; i < 70'000; ++i) {
+        char line[80];
+        std::snprintf(line, sizeof line, "ffffffffc1%06x t fn%u\t[m%u]\n", i * 16, i, i);
+        bad += line;
+    }
+    klog_test::write_file(kallsyms, bad);
+    klogd.signal(SIGUSR2);
+    REQUIRE(has("cannot reload the symbol tables: symbol_table: too many modules; the ones "
+                "loaded before stay in use"));
+    kmsg.send(klog_test::kmsg_record(1, 1, 2, "Oops: 0002 [#1] at [<fffffffface07e3d>]"));
+    kmsg.send(klog_test::kmsg_record(4, 2, 3, "after [<fffffffface07e3d>]"));
+    CHECK(has("after [<fffffffface07e3d>] _printk+0x0/0x83\n"));  // still read, still resolved
+    CHECK(klogd.running());
+    klogd.signal(SIGTERM);
+    CHECK(klogd.wait_exit(10s) == 0);
+}

@@ -48,9 +48,12 @@ class symbol_stage final : public klog::record_rewriter {
         return background_failure_;
     }
 
-    /// Loads everything (start-up, USR2).
+    /// Loads everything (the daemon's start); throws what the loader throws.
+    void load_all();
+    /// Loads everything again (USR2); a load that fails is said (report) and leaves the tables
+    /// as they were.
     void reload_all();
-    /// Reloads module symbols only (USR1).
+    /// Reloads module symbols only (USR1, -p on an Oops, a module's load); as reload_all().
     void reload_modules();
     /// USR2 (`all`) or USR1.
     void reload(bool all) { all ? reload_all() : reload_modules(); }
@@ -74,6 +77,8 @@ class symbol_stage final : public klog::record_rewriter {
 
   private:
     void report(const std::vector<std::string>& lines) const;
+    /// Runs a reload: what it throws is said, and the tables stay as they were.
+    void reloading(const std::function<void()>& load);
     /// After load_in_background()'s load: its report, or failed_.
     void loaded();
     static void release_load_buffers() noexcept;

@@ -39,7 +39,7 @@ struct stage_fixture {
     }
     std::unique_ptr<klogd::symbol_stage> make(bool oops_reload, bool both) {
         auto stage = unloaded(oops_reload, both);
-        stage->reload_all();
+        stage->load_all();
         return stage;
     }
     /// crc7 is loaded: it appears in both tables at once, as in the kernel.
