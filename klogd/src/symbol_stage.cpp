@@ -50,13 +50,10 @@ void symbol_stage::wait_loaded() {
 
 void symbol_stage::loaded() {
     ++module_loads_;
-    if (background_failure_) {
-        // Records have gone out meanwhile: the rest are not held back for want of the tables
-        // either. Every address stays raw (none half resolved by what the load left), and
-        // the caller says why (load_failure()).
-        failed_ = true;
-        return;
-    }
+    // A failure: records have gone out meanwhile, and the rest are not held back for want of
+    // the tables either. Every address stays raw (none half resolved by what the load left),
+    // and the caller says why (load_failure()).
+    if (background_failure_) return;
     report(std::exchange(background_report_, {}));
 }
 
@@ -73,13 +70,13 @@ void symbol_stage::load_all() {
 
 void symbol_stage::reload_all() {
     wait_loaded();
-    if (failed_) return;  // -o's tables did not load: nothing is expanded, nothing reloaded
+    if (background_failure_) return;  // -o's tables did not load: nothing expanded or reloaded
     reloading([this] { load_all(); });
 }
 
 void symbol_stage::reload_modules() {
     wait_loaded();
-    if (failed_) return;  // see reload_all
+    if (background_failure_) return;  // see reload_all
     reloading([this] {
         report(loader_.load_modules(resolver_));
         ++module_loads_;
@@ -127,7 +124,7 @@ bool symbol_stage::rewrite(const klog::record_view& record, std::string& out) {
         if (!klog::symbols::expander::may_expand(record.text)) return false;
         wait_loaded();
     }
-    if (failed_) return false;
+    if (background_failure_) return false;  // read after the join above
     out.clear();
     // Resolved against the modules of the record's time (loaded and unloaded since).
     resolver_.set_record_time(record.ts_usec);

@@ -79,7 +79,7 @@ class symbol_stage final : public klog::record_rewriter {
     void report(const std::vector<std::string>& lines) const;
     /// Runs a reload: what it throws is said, and the tables stay as they were.
     void reloading(const std::function<void()>& load);
-    /// After load_in_background()'s load: its report, or failed_.
+    /// After load_in_background()'s load: its report (none when it failed).
     void loaded();
     static void release_load_buffers() noexcept;
 
@@ -93,8 +93,8 @@ class symbol_stage final : public klog::record_rewriter {
     std::function<void()> poll_events_;
     // load_in_background(): what the thread found and threw, read after joining it.
     std::vector<std::string> background_report_;
+    /// Set by the load; read only after the join: once set, nothing is expanded or reloaded.
     std::optional<std::string> background_failure_;
-    bool failed_ = false;  ///< the background load failed: nothing is expanded
     std::thread loading_;
 };
 
