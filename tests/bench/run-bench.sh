@@ -2,7 +2,9 @@
 # run-bench.sh: the benchmark table of `make bench` (issue 7). Called by the `bench` target of
 # tests/bench/CMakeLists.txt; prints one markdown table on stdout (progress on stderr) and keeps
 # a copy in WORK/table.md. Figures are medians of BENCH_RUNS runs (default 5); every ratio is
-# taken from figures of the same run. Targets are reported, never asserted: the exit status is
+# taken from figures of the same run. The throughput contenders run in rounds, each once per
+# round, so that a machine whose speed drifts (a shared VM) slows them alike; their ratios are
+# the medians of the ratios of each round. Targets are reported, never asserted: the exit status is
 # 0 unless a tool could not run at all.
 #
 #   run-bench.sh --klogd BIN --tools DIR --work DIR [--vm-cache DIR] [--vm on|off]
@@ -87,17 +89,28 @@ secs() { awk -v s="$1" 'BEGIN { printf "%.3f s", s }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-# time_median CMD...: wall seconds of CMD, median of $RUNS runs; $PREP (if set) runs before
-# each, untimed (e.g. to remove an output file klogd would append to).
+# time_once CMD...: wall seconds of one run of CMD; $PREP (if set) runs before it, untimed
+# (e.g. to remove an output file klogd would append to).
+time_once() {
+    local start end
+    [ -z "${PREP:-}" ] || eval "$PREP"
+    start=$EPOCHREALTIME
+    "$@"
+    end=$EPOCHREALTIME
+    awk -v a="$start" -v b="$end" 'BEGIN { printf "%.6f\n", b - a }'
+}
+
+# time_median CMD...: wall seconds of CMD, median of $RUNS runs (time_once each).
 time_median() {
-    local i start end
-    for ((i = 0; i < RUNS; i++)); do
-        [ -z "${PREP:-}" ] || eval "$PREP"
-        start=$EPOCHREALTIME
-        "$@"
-        end=$EPOCHREALTIME
-        awk -v a="$start" -v b="$end" 'BEGIN { printf "%.6f\n", b - a }'
-    done | median
+    local i
+    for ((i = 0; i < RUNS; i++)); do time_once "$@"; done | median
+}
+
+# ratio_median A_LIST B_LIST: the median over rounds of A[i] / B[i] (lists of the same length,
+# one figure per line, round by round).
+ratio_median() {
+    paste <(printf '%s\n' "$1") <(printf '%s\n' "$2") |
+        awk '{ printf "%.6f\n", $1 / $2 }' | median | awk '{ printf "%.2f", $1 }'
 }
 
 # ---- 1. pipeline throughput -------------------------------------------------------------
@@ -114,39 +127,47 @@ throughput() {
     cat "$kmsg" "$raw" > /dev/null   # both in the page cache for every contender
 
     local sym=(--kallsyms="$kallsyms" --modules="$modules")
-    say "timing cat, klogd, dmesg -F ($RUNS runs each)"
-    local t_cat_k t_cat_r t_k t_r t_kx t_rx t_dm
-    t_cat_k=$(time_median sh -c 'cat "$1" > /dev/null' sh "$kmsg")
-    t_cat_r=$(time_median sh -c 'cat "$1" > /dev/null' sh "$raw")
-    PREP="rm -f $out"
-    t_k=$(time_median "$klogd" -o --source="$kmsg" -f "$out" --format=traditional "${sym[@]}")
-    local expanded
-    expanded=$(grep -Ec '(\[<[0-9a-f]+>\]|RIP: 0010:0x[0-9a-f]+) [A-Za-z0-9_.]+\+0x[0-9a-f]+/0x' "$out" || true)
-    t_r=$(time_median "$klogd" -o --source="$raw" -f "$out" --format=traditional "${sym[@]}")
-    t_kx=$(time_median "$klogd" -o --source="$kmsg" -f "$out" --format=traditional -x)
-    t_rx=$(time_median "$klogd" -o --source="$raw" -f "$out" --format=traditional -x)
-    t_dm=$(time_median sh -c 'dmesg -F "$1" > "$2"' sh "$raw" "$out")
     # The I/O floor of the symbols row (issue 18): reading its input and writing its output's
-    # bytes into a new file in the same place, both by cat.
-    rm -f "$out"
-    "$klogd" -o --source="$kmsg" -f "$out" --format=traditional "${sym[@]}"
-    local copy=$work/out-copy.txt out_mb t_floor
-    out_mb=$(awk -v b="$(stat -c %s "$out")" 'BEGIN { printf "%.0f", b / 1048576 }')
-    PREP="rm -f $copy"
-    t_floor=$(time_median sh -c 'cat "$1" > /dev/null && cat "$2" > "$3"' sh "$kmsg" "$out" "$copy")
-    unset PREP
-    rm -f "$out" "$copy"
+    # bytes into a new file in the same place, both by cat. Its output is made once, first.
+    local sym_out=$work/out-symbols.txt copy=$work/out-copy.txt out_mb expanded
+    rm -f "$sym_out"
+    "$klogd" -o --source="$kmsg" -f "$sym_out" --format=traditional "${sym[@]}"
+    out_mb=$(awk -v b="$(stat -c %s "$sym_out")" 'BEGIN { printf "%.0f", b / 1048576 }')
+    expanded=$(grep -Ec '(\[<[0-9a-f]+>\]|RIP: 0010:0x[0-9a-f]+) [A-Za-z0-9_.]+\+0x[0-9a-f]+/0x' "$sym_out" || true)
+    say "timing cat, the I/O floor, klogd, dmesg -F ($RUNS rounds, each contender once a round)"
+    # One line per round in each list.
+    local l_cat_k='' l_cat_r='' l_floor='' l_k='' l_r='' l_kx='' l_rx='' l_dm='' i
+    for ((i = 0; i < RUNS; i++)); do
+        l_cat_k+=$(time_once sh -c 'cat "$1" > /dev/null' sh "$kmsg")$'\n'
+        l_cat_r+=$(time_once sh -c 'cat "$1" > /dev/null' sh "$raw")$'\n'
+        PREP="rm -f $copy"
+        l_floor+=$(time_once sh -c 'cat "$1" > /dev/null && cat "$2" > "$3"' sh "$kmsg" "$sym_out" "$copy")$'\n'
+        PREP="rm -f $out"
+        l_k+=$(time_once "$klogd" -o --source="$kmsg" -f "$out" --format=traditional "${sym[@]}")$'\n'
+        l_r+=$(time_once "$klogd" -o --source="$raw" -f "$out" --format=traditional "${sym[@]}")$'\n'
+        l_kx+=$(time_once "$klogd" -o --source="$kmsg" -f "$out" --format=traditional -x)$'\n'
+        l_rx+=$(time_once "$klogd" -o --source="$raw" -f "$out" --format=traditional -x)$'\n'
+        l_dm+=$(time_once sh -c 'dmesg -F "$1" > "$2"' sh "$raw" "$out")$'\n'
+        unset PREP
+    done
+    rm -f "$out" "$copy" "$sym_out"
+    l_cat_k=${l_cat_k%$'\n'} l_cat_r=${l_cat_r%$'\n'} l_floor=${l_floor%$'\n'} l_k=${l_k%$'\n'}
+    l_r=${l_r%$'\n'} l_kx=${l_kx%$'\n'} l_rx=${l_rx%$'\n'} l_dm=${l_dm%$'\n'}
+    local t_cat_k t_cat_r t_floor t_k t_r t_kx t_rx t_dm
+    t_cat_k=$(median <<<"$l_cat_k") t_cat_r=$(median <<<"$l_cat_r") t_floor=$(median <<<"$l_floor")
+    t_k=$(median <<<"$l_k") t_r=$(median <<<"$l_r") t_kx=$(median <<<"$l_kx") t_rx=$(median <<<"$l_rx")
+    t_dm=$(median <<<"$l_dm")
 
     local n=$RECORDS
     row throughput "\`cat\` kmsg form (${kmsg_mb} MiB) > /dev/null" "$(fmt_rate "$n" "$t_cat_k") ($(secs "$t_cat_k"))" "" ""
     row throughput "I/O floor: \`cat\` kmsg form > /dev/null, then \`cat\` of klogd's output (${out_mb} MiB) > new file" "$(fmt_rate "$n" "$t_floor") ($(secs "$t_floor"))" "" ""
     row throughput "\`cat\` dmesg -r form (${raw_mb} MiB, $lines lines) > /dev/null" "$(fmt_rate "$n" "$t_cat_r") ($(secs "$t_cat_r"))" "" ""
     row throughput "klogd -o, kmsg form → file, traditional, symbols ($addr address records, $expanded lines expanded)" \
-        "$(fmt_rate "$n" "$t_k") ($(secs "$t_k"))" "**$(ratio "$t_dm" "$t_k")× dmesg -F**; **$(ratio "$t_k" "$t_floor")× the I/O floor**" "≥ 10× dmesg -F; ≤ 3× the floor"
+        "$(fmt_rate "$n" "$t_k") ($(secs "$t_k"))" "**$(ratio_median "$l_dm" "$l_k")× dmesg -F**; **$(ratio_median "$l_k" "$l_floor")× the I/O floor**" "≥ 10× dmesg -F; ≤ 3× the floor"
     row throughput "klogd -o, dmesg -r form → file, traditional, symbols" \
-        "$(fmt_rate "$n" "$t_r") ($(secs "$t_r"))" "**$(ratio "$t_dm" "$t_r")× dmesg -F** (same input, same file)" "≥ 10× dmesg -F"
-    row throughput "klogd -o -x (no symbols), kmsg form → file" "$(fmt_rate "$n" "$t_kx") ($(secs "$t_kx"))" "$(ratio "$t_dm" "$t_kx")× dmesg -F" ""
-    row throughput "klogd -o -x (no symbols), dmesg -r form → file" "$(fmt_rate "$n" "$t_rx") ($(secs "$t_rx"))" "$(ratio "$t_dm" "$t_rx")× dmesg -F" ""
+        "$(fmt_rate "$n" "$t_r") ($(secs "$t_r"))" "**$(ratio_median "$l_dm" "$l_r")× dmesg -F** (same input, same file)" "≥ 10× dmesg -F"
+    row throughput "klogd -o -x (no symbols), kmsg form → file" "$(fmt_rate "$n" "$t_kx") ($(secs "$t_kx"))" "$(ratio_median "$l_dm" "$l_kx")× dmesg -F" ""
+    row throughput "klogd -o -x (no symbols), dmesg -r form → file" "$(fmt_rate "$n" "$t_rx") ($(secs "$t_rx"))" "$(ratio_median "$l_dm" "$l_rx")× dmesg -F" ""
     row throughput "\`dmesg -F\` dmesg -r form → file (util-linux $(dmesg --version | awk '{print $NF}'))" "$(fmt_rate "$n" "$t_dm") ($(secs "$t_dm"))" "1.00" "reference"
 }
 
