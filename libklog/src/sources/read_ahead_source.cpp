@@ -124,7 +124,11 @@ class read_ahead_source::collector final : public record_handler {
 };
 
 read_ahead_source::read_ahead_source(boost::asio::io_context& io, std::unique_ptr<source> inner)
-    : io_(io), inner_(std::move(inner)), name_(inner_->name()) {}
+    : io_(io),
+      inner_(std::move(inner)),
+      name_(inner_->name()),
+      ring_(max_queued),
+      reserve_(std::make_unique<batch>()) {}
 
 read_ahead_source::~read_ahead_source() { close(); }
 
@@ -134,7 +138,7 @@ struct read_ahead_source::stopped {};
 
 bool read_ahead_source::wait_for_room() {
     std::unique_lock lock(mutex_);
-    if (!queue_.empty() && queued_bytes_ >= max_ahead) {
+    if (ring_count_ != 0 && queued_bytes_ >= max_ahead) {
         // Full: wait until most of it was taken (one wake-up per refill, not per batch).
         thread_waits_ = true;
         room_.wait(lock, [this] { return stop_ || queued_bytes_ <= max_ahead / 4; });
@@ -159,10 +163,19 @@ void read_ahead_source::queue(std::unique_ptr<batch> b) {
     b->cut_lines = inner_->cut_lines();
     b->cut_records = inner_->cut_records();
     {
-        const std::lock_guard lock(mutex_);
+        std::unique_lock lock(mutex_);
+        // Not reached (wait_for_room keeps the ring below max_queued), but a full ring waits
+        // rather than allocating.
+        if (ring_count_ == ring_.size()) {
+            thread_waits_ = true;
+            room_.wait(lock, [this] { return stop_ || ring_count_ < ring_.size(); });
+            thread_waits_ = false;
+            if (ring_count_ == ring_.size()) return;  // stopped: nobody takes it any more
+        }
         queued_bytes_ += b->memory();
         ended_ = b->last;
-        queue_.push_back(std::move(b));
+        ring_[(ring_head_ + ring_count_) % ring_.size()] = std::move(b);
+        ++ring_count_;
     }
     ready_.notify_one();
 }
@@ -193,9 +206,10 @@ void read_ahead_source::run() noexcept {
         } catch (const stopped&) {
             return;
         } catch (...) {
-            // Out of memory at worst: end as the inner source would have, through a batch
-            // made now if there was none.
-            if (!b) b = std::make_unique<batch>();
+            // Out of memory at worst: end as the inner source would have, through the batch
+            // made with this source if there is none (making one now may fail the same way,
+            // and an exception out of here would end the whole process).
+            if (!b) b = std::move(reserve_);
             b->failure = std::current_exception();
             b->status = read_status::end;
         }
@@ -210,10 +224,11 @@ void read_ahead_source::run() noexcept {
 
 std::unique_ptr<read_ahead_source::batch> read_ahead_source::take() {
     std::unique_lock lock(mutex_);
-    ready_.wait(lock, [this] { return !queue_.empty() || ended_; });
-    if (queue_.empty()) return nullptr;
-    auto b = std::move(queue_.front());
-    queue_.pop_front();
+    ready_.wait(lock, [this] { return ring_count_ != 0 || ended_; });
+    if (ring_count_ == 0) return nullptr;
+    auto b = std::move(ring_[ring_head_]);
+    ring_head_ = (ring_head_ + 1) % ring_.size();
+    --ring_count_;
     queued_bytes_ -= b->memory();
     // The batch handed on last is kept for the thread to fill again, unless it grew large
     // (a huge record): that memory goes back.
@@ -221,7 +236,8 @@ std::unique_ptr<read_ahead_source::batch> read_ahead_source::take() {
         current_->clear();
         spare_.push_back(std::move(current_));
     }
-    const bool wake = thread_waits_ && queued_bytes_ <= max_ahead / 4;
+    const bool wake =
+        thread_waits_ && (queued_bytes_ <= max_ahead / 4 || ring_count_ + 1 == ring_.size());
     lock.unlock();
     if (wake) room_.notify_one();
     return b;
@@ -288,7 +304,8 @@ void read_ahead_source::close() noexcept {
     room_.notify_all();
     if (thread_.joinable()) thread_.join();  // after the inner call it is in
     inner_->close();
-    queue_.clear();
+    for (auto& b : ring_) b.reset();
+    ring_count_ = 0;
     spare_.clear();
     current_.reset();
 }

@@ -3,7 +3,6 @@
 #include <boost/asio/io_context.hpp>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -82,7 +81,17 @@ class read_ahead_source final : public source {
     std::mutex mutex_;
     std::condition_variable ready_;  ///< a batch was queued (or the thread ended)
     std::condition_variable room_;   ///< a batch was taken, or stop
-    std::deque<std::unique_ptr<batch>> queue_;
+    /// The queued batches, oldest first: a ring of fixed size, made with this source, so that
+    /// queueing allocates nothing (the thread's last word must get through when memory is
+    /// out). Each queued batch counts at least 4096 bytes, so at most max_ahead / 4096 + 1
+    /// are ever queued.
+    static constexpr std::size_t max_queued = max_ahead / 4096 + 4;
+    std::vector<std::unique_ptr<batch>> ring_;
+    std::size_t ring_head_ = 0;
+    std::size_t ring_count_ = 0;
+    /// A batch made with this source, for the thread's last one when no batch can be made
+    /// (out of memory): it says why, and the loop's thread throws that.
+    std::unique_ptr<batch> reserve_;
     std::vector<std::unique_ptr<batch>> spare_;  ///< taken batches, for reuse by the thread
     std::size_t queued_bytes_ = 0;
     bool stop_ = false;
