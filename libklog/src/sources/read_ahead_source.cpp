@@ -128,7 +128,11 @@ read_ahead_source::read_ahead_source(boost::asio::io_context& io, std::unique_pt
       inner_(std::move(inner)),
       name_(inner_->name()),
       ring_(max_queued),
-      reserve_(std::make_unique<batch>()) {}
+      reserve_(std::make_unique<batch>()) {
+    // take() keeps up to two batches for reuse after a batch has left the ring: keeping one
+    // must not allocate (a bad_alloc there would lose the batch taken).
+    spare_.reserve(2);
+}
 
 read_ahead_source::~read_ahead_source() { close(); }
 
