@@ -231,6 +231,14 @@ void check_environment(config& c) {
                 }
             }
         }
+        if (const auto* local = std::get_if<klog::sinks::syslog_sink::settings>(&out.settings);
+            local != nullptr && local->path.size() >= klog::os::max_socket_path) {
+            // Checked when parsed too, but a relative path is made absolute only here.
+            fail("--output " + out.key, "socket path too long once made absolute (" +
+                                            std::to_string(local->path.size()) + " bytes, at most " +
+                                            std::to_string(klog::os::max_socket_path - 1) +
+                                            "): " + local->path);
+        }
         if (const auto* stream = std::get_if<klog::sinks::stream_sink::settings>(&out.settings)) {
             if (stream->tls) tls = stream;
             if (stream->spool_dir) spooled = true;

@@ -894,3 +894,25 @@ TEST_CASE("signals sent while the daemon starts wait for it instead of ending it
     klogd.signal(SIGTERM);
     CHECK(klogd.wait_exit(10s) == 0);
 }
+
+// A socket path is checked for length when parsed, but a relative one is made absolute only
+// later: from a deep directory --check-config said "configuration ok" and the start failed with
+// exit 1 ("File name too long").
+TEST_CASE("a relative socket path too long once made absolute is refused by --check-config and "
+          "at start with exit 2",
+          "[integration][config]") {
+    klog_test::temp_dir dir;
+    const std::string deep = dir.file(std::string(60, 'd') + "/" + std::string(60, 'e'));
+    std::filesystem::create_directories(deep);
+    for (const std::string mode : {"--check-config", "-o"}) {
+        const auto r = klog_test::run_process(
+            {"/bin/sh", "-c",
+             "cd \"$1\" && exec \"$2\" \"$3\" --source=/dev/null --output=syslog:sock", "sh",
+             deep, klog_test::klogd_binary(), mode},
+            "", 10000);
+        INFO(mode << ": " << r.err);
+        CHECK(r.exit_code == 2);
+        CHECK(r.err.find("--output syslog:sock: socket path too long once made absolute") !=
+              std::string::npos);
+    }
+}

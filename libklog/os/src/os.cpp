@@ -537,6 +537,8 @@ std::error_code bind(int fd, const sockaddr* address, socklen_t length) noexcept
     return {};
 }
 
+static_assert(max_socket_path == sizeof(sockaddr_un::sun_path));
+
 namespace {
 
 bool unix_address(const std::string& path, sockaddr_un& addr, socklen_t& length) noexcept {

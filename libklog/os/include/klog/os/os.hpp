@@ -195,6 +195,8 @@ off_t seek(int fd, off_t offset, int whence, std::error_code& ec) noexcept;
 /// socket(2), close-on-exec.
 unique_fd socket(int domain, int type, int protocol, std::error_code& ec) noexcept;
 std::error_code bind(int fd, const sockaddr* address, socklen_t length) noexcept;
+/// The size of sockaddr_un's sun_path: a Unix socket path must be shorter.
+inline constexpr std::size_t max_socket_path = 108;
 /// connect(2) to a Unix socket path ("@name": the abstract namespace); a path too long for
 /// sockaddr_un is ENAMETOOLONG.
 std::error_code connect_unix(int fd, const std::string& path) noexcept;
