@@ -233,11 +233,13 @@ void check_environment(config& c) {
         }
         if (const auto* local = std::get_if<klog::sinks::syslog_sink::settings>(&out.settings);
             local != nullptr && local->path.size() >= klog::os::max_socket_path) {
-            // Checked when parsed too, but a relative path is made absolute only here.
-            fail("--output " + out.key, "socket path too long once made absolute (" +
-                                            std::to_string(local->path.size()) + " bytes, at most " +
-                                            std::to_string(klog::os::max_socket_path - 1) +
-                                            "): " + local->path);
+            // Here, not when parsed: a relative path is made absolute only above.
+            const bool anchored = !out.key.ends_with(":" + local->path);
+            fail("--output " + out.key,
+                 std::string("socket path too long") + (anchored ? " once made absolute" : "") +
+                     " (" + std::to_string(local->path.size()) + " bytes, at most " +
+                     std::to_string(klog::os::max_socket_path - 1) + ")" +
+                     (anchored ? ": " + local->path : std::string()));
         }
         if (const auto* stream = std::get_if<klog::sinks::stream_sink::settings>(&out.settings)) {
             if (stream->tls) tls = stream;

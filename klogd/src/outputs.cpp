@@ -77,9 +77,7 @@ output_spec parse_socket(std::string_view name, output_spec::kind type,
         if (rest.front() != ':') fail(option + std::string(rest), "unknown output");
         s.path = rest.substr(1);
         if (s.path.empty()) fail(option + ":", "empty socket path");
-        if (s.path.size() >= klog::os::max_socket_path) {
-            fail(option + ":" + s.path, "socket path too long");
-        }
+        // Its length is checked once it is absolute (check_environment).
     }
     out.key = std::string(name) + ":" + s.path;
     out.settings = std::move(s);
