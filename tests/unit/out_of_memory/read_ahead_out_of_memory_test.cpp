@@ -41,29 +41,32 @@ namespace {
 
 using klog::sources::read_status;
 
-/// Hands on two records in its first call, then makes every allocation of the thread it runs
-/// on fail: the read-ahead thread's next batch cannot be made.
-class starving_source final : public klog::sources::source {
+/// Hands on the texts of one call per call, then ends; after call `starve_after` (1 = the
+/// first) every allocation of the thread it runs on fails.
+class script_source final : public klog::sources::source {
   public:
+    script_source(std::vector<std::vector<const char*>> calls, std::size_t starve_after)
+        : calls_(std::move(calls)), starve_after_(starve_after) {}
     [[nodiscard]] const std::string& name() const noexcept override { return name_; }
     read_status read_available(klog::sources::record_handler& h, std::error_code& ec) override {
         ec.clear();
-        ++calls_;
-        if (calls_ > 1) return read_status::end;  // not reached: nothing can be read now
-        for (const char* text : {"first", "second"}) {
+        if (next_ == calls_.size()) return read_status::end;
+        for (const char* text : calls_[next_]) {
             klog::record_view r;
             r.text = text;
             h.on_record(r);
         }
-        fail_allocations = true;  // this thread's from here on
+        if (++next_ == starve_after_) fail_allocations = true;  // this thread's from here on
         return read_status::more;
     }
     void async_wait(std::function<void(std::error_code)>) override {}
     void close() noexcept override {}
 
   private:
-    std::string name_ = "starving";
-    int calls_ = 0;
+    std::vector<std::vector<const char*>> calls_;
+    std::size_t starve_after_;
+    std::size_t next_ = 0;
+    std::string name_ = "script";
 };
 
 struct collect final : klog::sources::record_handler {
@@ -74,11 +77,15 @@ struct collect final : klog::sources::record_handler {
 
 }  // namespace
 
-TEST_CASE("read ahead: memory that runs out on the thread ends the reading with bad_alloc after "
-          "what was read and the process goes on",
-          "[read_ahead][hostile]") {
+TEST_CASE(
+    "read ahead: memory that runs out on the thread ends the reading with bad_alloc after "
+    "what was read and the process goes on",
+    "[read_ahead][hostile]") {
     boost::asio::io_context io;
-    klog::sources::read_ahead_source source(io, std::make_unique<starving_source>());
+    // The thread's next batch cannot be made after the first call.
+    klog::sources::read_ahead_source source(
+        io, std::make_unique<script_source>(
+                std::vector<std::vector<const char*>>{{"first", "second"}, {"third"}}, 1));
     collect got;
     std::error_code ec;
     // Before: the thread's catch made a batch to say so, which threw again out of its noexcept
@@ -96,36 +103,14 @@ TEST_CASE("read ahead: memory that runs out on the thread ends the reading with 
     source.close();
 }
 
-namespace {
-
-/// Hands on one record a call, "A", "B", "C", then ends.
-class three_calls final : public klog::sources::source {
-  public:
-    [[nodiscard]] const std::string& name() const noexcept override { return name_; }
-    read_status read_available(klog::sources::record_handler& h, std::error_code& ec) override {
-        ec.clear();
-        static const char* const texts[] = {"A", "B", "C"};
-        if (calls_ == 3) return read_status::end;
-        klog::record_view r;
-        r.text = texts[calls_++];
-        h.on_record(r);
-        return read_status::more;
-    }
-    void async_wait(std::function<void(std::error_code)>) override {}
-    void close() noexcept override {}
-
-  private:
-    std::string name_ = "three";
-    int calls_ = 0;
-};
-
-}  // namespace
-
-TEST_CASE("read ahead: memory that runs out on the loop's thread while it takes a batch loses "
-          "no batch",
-          "[read_ahead][hostile]") {
+TEST_CASE(
+    "read ahead: memory that runs out on the loop's thread while it takes a batch loses "
+    "no batch",
+    "[read_ahead][hostile]") {
     boost::asio::io_context io;
-    klog::sources::read_ahead_source source(io, std::make_unique<three_calls>());
+    klog::sources::read_ahead_source source(
+        io, std::make_unique<script_source>(
+                std::vector<std::vector<const char*>>{{"A"}, {"B"}, {"C"}}, 0));
     collect got;
     got.texts.reserve(8);  // one-letter texts: the handler allocates nothing
     std::error_code ec;
