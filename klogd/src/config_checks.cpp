@@ -195,9 +195,19 @@ void anchor_paths(config& c) {
     }
 }
 
+/// Why a local socket path cannot be connected to or bound (its length with the terminating
+/// NUL over sockaddr_un's), naming the absolute path when klogd made it so (`anchored`).
+std::string socket_path_too_long(const std::string& path, bool anchored) {
+    return std::string("socket path too long") + (anchored ? " once made absolute" : "") + " (" +
+           std::to_string(path.size()) + " bytes, at most " +
+           std::to_string(klog::os::max_socket_path - 1) + ")" +
+           (anchored ? ": " + path : std::string());
+}
+
 }  // namespace
 
 void check_environment(config& c) {
+    const auto given_source = c.source_path;
     anchor_paths(c);
     check_output_path("--pidfile", c.pidfile);
     if (c.user) {
@@ -208,6 +218,16 @@ void check_environment(config& c) {
     }
     if (c.source == source_kind::replay && c.replay_path != "-") {
         check_readable("--source", c.replay_path);
+    }
+    if (c.source == source_kind::kmsg && c.source_path &&
+        c.source_path->size() >= klog::os::max_socket_path) {
+        // A stand-in that is a socket is connected to by its path (a device or file is opened,
+        // with no such limit).
+        struct stat st {};
+        if (!klog::os::path_status(*c.source_path, st) && S_ISSOCK(st.st_mode)) {
+            fail("--source kmsg:" + *given_source,
+                 socket_path_too_long(*c.source_path, *given_source != *c.source_path));
+        }
     }
     if (c.state_file_given && !c.state_file.empty()) {
         // Its directory may be made by klogd (and given to --user).
@@ -234,12 +254,8 @@ void check_environment(config& c) {
         if (const auto* local = std::get_if<klog::sinks::syslog_sink::settings>(&out.settings);
             local != nullptr && local->path.size() >= klog::os::max_socket_path) {
             // Here, not when parsed: a relative path is made absolute only above.
-            const bool anchored = !out.key.ends_with(":" + local->path);
             fail("--output " + out.key,
-                 std::string("socket path too long") + (anchored ? " once made absolute" : "") +
-                     " (" + std::to_string(local->path.size()) + " bytes, at most " +
-                     std::to_string(klog::os::max_socket_path - 1) + ")" +
-                     (anchored ? ": " + local->path : std::string()));
+                 socket_path_too_long(local->path, !out.key.ends_with(":" + local->path)));
         }
         if (const auto* stream = std::get_if<klog::sinks::stream_sink::settings>(&out.settings)) {
             if (stream->tls) tls = stream;

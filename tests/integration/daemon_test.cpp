@@ -916,3 +916,34 @@ TEST_CASE("a relative socket path too long once made absolute is refused by --ch
               std::string::npos);
     }
 }
+
+// The same for a kmsg: stand-in that is a socket (connected to by its path): from a deep
+// directory --check-config said "configuration ok" and the start failed with exit 1 ("File
+// name too long"). The socket is made by mknod: no process can bind that path either.
+TEST_CASE(
+    "a relative kmsg stand-in socket path too long once made absolute is refused by "
+    "--check-config and at start with exit 2",
+    "[integration][config]") {
+    klog_test::temp_dir dir;
+    const std::string deep = dir.file(std::string(60, 'd') + "/" + std::string(60, 'e'));
+    std::filesystem::create_directories(deep);
+    REQUIRE(::mknod((deep + "/sock").c_str(), S_IFSOCK | 0600, 0) == 0);
+    for (const std::string mode : {"--check-config", "-o"}) {
+        const auto r = klog_test::run_process(
+            {"/bin/sh", "-c", "cd \"$1\" && exec \"$2\" \"$3\" -n --source=kmsg:sock -f -", "sh",
+             deep, klog_test::klogd_binary(), mode},
+            "", 10000);
+        INFO(mode << ": " << r.err);
+        CHECK(r.exit_code == 2);
+        CHECK(r.err.find("--source kmsg:sock: socket path too long once made absolute (") !=
+              std::string::npos);
+    }
+    // A device or file stand-in is opened, not connected to: a long path is no reason to refuse.
+    const auto file = klog_test::run_process(
+        {"/bin/sh", "-c",
+         "cd \"$1\" && : > records && exec \"$2\" --check-config -n --source=kmsg:records -f -",
+         "sh", deep, klog_test::klogd_binary()},
+        "", 10000);
+    INFO(file.err);
+    CHECK(file.exit_code == 0);
+}
