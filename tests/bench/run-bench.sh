@@ -100,6 +100,18 @@ time_once() {
     awk -v a="$start" -v b="$end" 'BEGIN { printf "%.6f\n", b - a }'
 }
 
+# time_cpu_once CMD...: "WALL CPU" of one run of CMD: wall seconds as time_once, and the user +
+# system seconds of CMD and its children (bash's `time`: every thread of a process); CMD's own
+# standard output and error are discarded.
+time_cpu_once() {
+    local start end cpu TIMEFORMAT='%U %S'
+    [ -z "${PREP:-}" ] || eval "$PREP"
+    start=$EPOCHREALTIME
+    cpu=$( { time "$@" > /dev/null 2>&1; } 2>&1 )
+    end=$EPOCHREALTIME
+    awk -v a="$start" -v b="$end" -v c="$cpu" 'BEGIN { split(c, t, " "); printf "%.6f %.6f\n", b - a, t[1] + t[2] }'
+}
+
 # time_median CMD...: wall seconds of CMD, median of $RUNS runs (time_once each).
 time_median() {
     local i
@@ -136,24 +148,32 @@ throughput() {
     expanded=$(grep -Ec '(\[<[0-9a-f]+>\]|RIP: 0010:0x[0-9a-f]+) [A-Za-z0-9_.]+\+0x[0-9a-f]+/0x' "$sym_out" || true)
     say "timing cat, the I/O floor, klogd, dmesg -F ($RUNS rounds, each contender once a round)"
     # One line per round in each list.
-    local l_cat_k='' l_cat_r='' l_floor='' l_k='' l_r='' l_kx='' l_rx='' l_dm='' i
+    local l_cat_k='' l_cat_r='' l_floor='' l_k='' l_kcpu='' l_r='' l_kx='' l_rx='' l_dm='' l_read='' i w c
     for ((i = 0; i < RUNS; i++)); do
         l_cat_k+=$(time_once sh -c 'cat "$1" > /dev/null' sh "$kmsg")$'\n'
         l_cat_r+=$(time_once sh -c 'cat "$1" > /dev/null' sh "$raw")$'\n'
         PREP="rm -f $copy"
         l_floor+=$(time_once sh -c 'cat "$1" > /dev/null && cat "$2" > "$3"' sh "$kmsg" "$sym_out" "$copy")$'\n'
         PREP="rm -f $out"
-        l_k+=$(time_once "$klogd" -o --source="$kmsg" -f "$out" --format=traditional "${sym[@]}")$'\n'
+        read -r w c < <(time_cpu_once "$klogd" -o --source="$kmsg" -f "$out" --format=traditional "${sym[@]}")
+        l_k+=$w$'\n' l_kcpu+=$c$'\n'
         l_r+=$(time_once "$klogd" -o --source="$raw" -f "$out" --format=traditional "${sym[@]}")$'\n'
         l_kx+=$(time_once "$klogd" -o --source="$kmsg" -f "$out" --format=traditional -x)$'\n'
         l_rx+=$(time_once "$klogd" -o --source="$raw" -f "$out" --format=traditional -x)$'\n'
         l_dm+=$(time_once sh -c 'dmesg -F "$1" > "$2"' sh "$raw" "$out")$'\n'
         unset PREP
+        l_read+=$(time_once sh -c '"$1" "$2" > /dev/null' sh "$tools/replay_read_bench" "$kmsg")$'\n'
     done
     rm -f "$out" "$copy" "$sym_out"
     l_cat_k=${l_cat_k%$'\n'} l_cat_r=${l_cat_r%$'\n'} l_floor=${l_floor%$'\n'} l_k=${l_k%$'\n'}
     l_r=${l_r%$'\n'} l_kx=${l_kx%$'\n'} l_rx=${l_rx%$'\n'} l_dm=${l_dm%$'\n'}
-    local t_cat_k t_cat_r t_floor t_k t_r t_kx t_rx t_dm
+    l_kcpu=${l_kcpu%$'\n'} l_read=${l_read%$'\n'}
+    local t_cat_k t_cat_r t_floor t_k t_r t_kx t_rx t_dm t_kcpu t_read cpus l_best
+    t_kcpu=$(median <<<"$l_kcpu") t_read=$(median <<<"$l_read")
+    # The least wall time the symbols row's CPU time allows on this machine's CPUs (all of them
+    # busy all the time), round by round.
+    cpus=$(nproc)
+    l_best=$(awk -v n="$cpus" '{ printf "%.6f\n", $1 / n }' <<<"$l_kcpu")
     t_cat_k=$(median <<<"$l_cat_k") t_cat_r=$(median <<<"$l_cat_r") t_floor=$(median <<<"$l_floor")
     t_k=$(median <<<"$l_k") t_r=$(median <<<"$l_r") t_kx=$(median <<<"$l_kx") t_rx=$(median <<<"$l_rx")
     t_dm=$(median <<<"$l_dm")
@@ -164,6 +184,11 @@ throughput() {
     row throughput "\`cat\` dmesg -r form (${raw_mb} MiB, $lines lines) > /dev/null" "$(fmt_rate "$n" "$t_cat_r") ($(secs "$t_cat_r"))" "" ""
     row throughput "klogd -o, kmsg form → file, traditional, symbols ($addr address records, $expanded lines expanded)" \
         "$(fmt_rate "$n" "$t_k") ($(secs "$t_k"))" "**$(ratio_median "$l_dm" "$l_k")× dmesg -F**; **$(ratio_median "$l_k" "$l_floor")× the I/O floor**" "≥ 10× dmesg -F; ≤ 3× the floor"
+    row throughput "the same klogd -o run's CPU time (user + system, all its threads)" \
+        "$(secs "$t_kcpu") on $cpus CPUs: at least $(secs "$(awk -v c="$t_kcpu" -v n="$cpus" 'BEGIN { print c / n }')") of wall time" \
+        "that least wall time: $(ratio_median "$l_best" "$l_floor")× the I/O floor" "(a bound: ≤ 3× needs less CPU time)"
+    row throughput "reading alone: \`replay_read_bench\` (the kmsg form read and decoded as klogd -o does, records counted, no output)" \
+        "$(fmt_rate "$n" "$t_read") ($(secs "$t_read"))" "$(ratio_median "$l_read" "$l_floor")× the I/O floor" "(a bound for any replay)"
     row throughput "klogd -o, dmesg -r form → file, traditional, symbols" \
         "$(fmt_rate "$n" "$t_r") ($(secs "$t_r"))" "**$(ratio_median "$l_dm" "$l_r")× dmesg -F** (same input, same file)" "≥ 10× dmesg -F"
     row throughput "klogd -o -x (no symbols), kmsg form → file" "$(fmt_rate "$n" "$t_kx") ($(secs "$t_kx"))" "$(ratio_median "$l_dm" "$l_kx")× dmesg -F" ""
@@ -294,7 +319,8 @@ switches() {
     echo "$sum"
 }
 # idle_daemon BIN NAME SECS ARGS...: start BIN -n ARGS (a klogd), let it settle, sample memory
-# and wake-ups; prints "VmRSS VmHWM switches records threads RssAnon" (kB, counts) or "failed"
+# (2 s after the start) and wake-ups (SECS seconds from 7 s after it); prints
+# "VmRSS VmHWM switches records threads RssAnon" (kB, counts) or "failed"
 idle_daemon() {
     local bin=$1 name=$2 secs=$3
     shift 3
@@ -314,6 +340,9 @@ idle_daemon() {
     hwm=$(status_field "$pid" VmHWM)
     anon=$(status_field "$pid" RssAnon)
     threads=$(status_field "$pid" Threads)
+    # Wake-ups are counted once the start is over: 5 s after the backlog was read, a daemon
+    # fsyncs its outputs and saves the cursor once (read_loop's fsync timer), then sleeps.
+    [ "$secs" = 0 ] || sleep 5
     l0=$(wc -l < "$dir/out.log")
     s0=$(switches "$pid")
     sleep "$secs"
