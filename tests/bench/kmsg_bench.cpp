@@ -160,7 +160,7 @@ int main(int argc, char** argv) try {
         decode_rate.push_back(static_cast<double>(records) / seconds);
     }
     const double raw = median(raw_rate), klog_x = median(klog_x_rate), klog = median(klog_rate);
-    // Each ratio: the median of the runs' own ratios (the three loops of a run are measured
+    // Each ratio: the median of the runs' own ratios (the four loops of a run are measured
     // one right after the other, so a machine whose speed drifts between runs slows them alike).
     std::vector<double> x_ratio, ratio, decode_ratio;
     for (std::size_t i = 0; i < raw_rate.size(); ++i) {

@@ -1,5 +1,6 @@
-// Reading alone (issue 18): what klogd -o spends on reading and decoding a saved log before any
-// of its records is handled, as a bound for the throughput rows. It opens FILE as klogd -o
+// Reading alone (issue 18): what reading and decoding a saved log take by themselves, as klogd -o
+// does them, as a bound for the throughput rows (a replay handles the records meanwhile, on
+// another thread, but takes no less than this). It opens FILE as klogd -o
 // --source=FILE does (a replay_source read and decoded on read_ahead_source's thread, the
 // records copied into batches and handed to this thread) and hands every record to a handler
 // that only counts it: no pipeline, no symbols, no incidents, no formatting, no output.
