@@ -895,6 +895,33 @@ TEST_CASE("signals sent while the daemon starts wait for it instead of ending it
     CHECK(klogd.wait_exit(10s) == 0);
 }
 
+namespace {
+
+/// A directory about 150 characters deep in `dir`: a relative path there is over 107 bytes
+/// once made absolute.
+std::string deep_directory(klog_test::temp_dir& dir) {
+    const std::string deep = dir.file(std::string(60, 'd') + "/" + std::string(60, 'e'));
+    std::filesystem::create_directories(deep);
+    return deep;
+}
+
+/// klogd started in `deep` with `args`, as --check-config and as -o: both exit 2 and say
+/// `reason`.
+void check_refused_in_both_modes(const std::string& deep, const std::string& args,
+                                 const std::string& reason) {
+    for (const std::string mode : {"--check-config", "-o"}) {
+        const auto r =
+            klog_test::run_process({"/bin/sh", "-c", "cd \"$1\" && exec \"$2\" \"$3\" " + args,
+                                    "sh", deep, klog_test::klogd_binary(), mode},
+                                   "", 10000);
+        INFO(mode << ": " << r.err);
+        CHECK(r.exit_code == 2);
+        CHECK(r.err.find(reason) != std::string::npos);
+    }
+}
+
+}  // namespace
+
 // A socket path is checked for length when parsed, but a relative one is made absolute only
 // later: from a deep directory --check-config said "configuration ok" and the start failed with
 // exit 1 ("File name too long").
@@ -902,19 +929,8 @@ TEST_CASE("a relative socket path too long once made absolute is refused by --ch
           "at start with exit 2",
           "[integration][config]") {
     klog_test::temp_dir dir;
-    const std::string deep = dir.file(std::string(60, 'd') + "/" + std::string(60, 'e'));
-    std::filesystem::create_directories(deep);
-    for (const std::string mode : {"--check-config", "-o"}) {
-        const auto r = klog_test::run_process(
-            {"/bin/sh", "-c",
-             "cd \"$1\" && exec \"$2\" \"$3\" --source=/dev/null --output=syslog:sock", "sh",
-             deep, klog_test::klogd_binary(), mode},
-            "", 10000);
-        INFO(mode << ": " << r.err);
-        CHECK(r.exit_code == 2);
-        CHECK(r.err.find("--output syslog:sock: socket path too long once made absolute") !=
-              std::string::npos);
-    }
+    check_refused_in_both_modes(deep_directory(dir), "--source=/dev/null --output=syslog:sock",
+                                "--output syslog:sock: socket path too long once made absolute");
 }
 
 // The same for a kmsg: stand-in that is a socket (connected to by its path): from a deep
@@ -925,19 +941,10 @@ TEST_CASE(
     "--check-config and at start with exit 2",
     "[integration][config]") {
     klog_test::temp_dir dir;
-    const std::string deep = dir.file(std::string(60, 'd') + "/" + std::string(60, 'e'));
-    std::filesystem::create_directories(deep);
+    const std::string deep = deep_directory(dir);
     REQUIRE(::mknod((deep + "/sock").c_str(), S_IFSOCK | 0600, 0) == 0);
-    for (const std::string mode : {"--check-config", "-o"}) {
-        const auto r = klog_test::run_process(
-            {"/bin/sh", "-c", "cd \"$1\" && exec \"$2\" \"$3\" -n --source=kmsg:sock -f -", "sh",
-             deep, klog_test::klogd_binary(), mode},
-            "", 10000);
-        INFO(mode << ": " << r.err);
-        CHECK(r.exit_code == 2);
-        CHECK(r.err.find("--source kmsg:sock: socket path too long once made absolute (") !=
-              std::string::npos);
-    }
+    check_refused_in_both_modes(deep, "-n --source=kmsg:sock -f -",
+                                "--source kmsg:sock: socket path too long once made absolute (");
     // A device or file stand-in is opened, not connected to: a long path is no reason to refuse.
     const auto file = klog_test::run_process(
         {"/bin/sh", "-c",

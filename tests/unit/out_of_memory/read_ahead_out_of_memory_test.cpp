@@ -75,19 +75,25 @@ struct collect final : klog::sources::record_handler {
     void on_event(klog::sources::source_event) override {}
 };
 
+/// A read_ahead_source over a script_source, and what it handed on.
+struct scripted_read_ahead {
+    scripted_read_ahead(std::vector<std::vector<const char*>> calls, std::size_t starve_after)
+        : source(io, std::make_unique<script_source>(std::move(calls), starve_after)) {}
+    boost::asio::io_context io;
+    klog::sources::read_ahead_source source;
+    collect got;
+    std::error_code ec;
+};
+
 }  // namespace
 
 TEST_CASE(
     "read ahead: memory that runs out on the thread ends the reading with bad_alloc after "
     "what was read and the process goes on",
     "[read_ahead][hostile]") {
-    boost::asio::io_context io;
     // The thread's next batch cannot be made after the first call.
-    klog::sources::read_ahead_source source(
-        io, std::make_unique<script_source>(
-                std::vector<std::vector<const char*>>{{"first", "second"}, {"third"}}, 1));
-    collect got;
-    std::error_code ec;
+    scripted_read_ahead s({{"first", "second"}, {"third"}}, 1);
+    auto& [io, source, got, ec] = s;
     // Before: the thread's catch made a batch to say so, which threw again out of its noexcept
     // function and ended the process (std::terminate).
     bool threw = false;
@@ -107,13 +113,9 @@ TEST_CASE(
     "read ahead: memory that runs out on the loop's thread while it takes a batch loses "
     "no batch",
     "[read_ahead][hostile]") {
-    boost::asio::io_context io;
-    klog::sources::read_ahead_source source(
-        io, std::make_unique<script_source>(
-                std::vector<std::vector<const char*>>{{"A"}, {"B"}, {"C"}}, 0));
-    collect got;
+    scripted_read_ahead s({{"A"}, {"B"}, {"C"}}, 0);
+    auto& [io, source, got, ec] = s;
     got.texts.reserve(8);  // one-letter texts: the handler allocates nothing
-    std::error_code ec;
     REQUIRE(source.read_available(got, ec) == read_status::more);  // "A"
     // The next call takes the second batch and keeps the first for reuse. Before, keeping it
     // allocated after the second batch had left the queue: bad_alloc, and "B" was gone.
